@@ -1,0 +1,126 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Cohort(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        FINISHED = "finished", "Finished"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    track = models.ForeignKey("curriculum.Track", on_delete=models.PROTECT, related_name="cohorts")
+    start_date = models.DateField()
+    time_zone = models.CharField(max_length=64, default="UTC")
+    pace_days = models.PositiveSmallIntegerField(default=7)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    review_sla_hours = models.PositiveIntegerField(default=48)
+    mentor_capacity = models.PositiveIntegerField(default=10)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_date", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pace_days__gte=1), name="cohort_pace_positive"),
+            models.CheckConstraint(condition=Q(review_sla_hours__gte=1), name="cohort_sla_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEARNER = "learner", "Learner"
+        MENTOR = "mentor", "Mentor"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    active = models.BooleanField(default=True)
+    joined_at = models.DateTimeField(default=timezone.now)
+    # Open reviews this mentor takes at most; null means the cohort's default.
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cohort", "role", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "cohort"], name="membership_user_cohort_unique")
+        ]
+        indexes = [models.Index(fields=["cohort", "role", "active"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.role} · {self.cohort}"
+
+
+class ScheduleOverride(models.Model):
+    """Staff-set dates for one lab for the whole cohort (either may be left to the default)."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="overrides")
+    lab = models.ForeignKey("curriculum.Lab", on_delete=models.CASCADE, related_name="+")
+    release_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "lab"], name="override_cohort_lab_unique"),
+            models.CheckConstraint(
+                condition=Q(release_at__isnull=True)
+                | Q(due_at__isnull=True)
+                | Q(due_at__gt=F("release_at")),
+                name="override_due_after_release",
+            ),
+        ]
+
+
+class Extension(models.Model):
+    """A new due time for one learner on one lab."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="extensions")
+    lab = models.ForeignKey("curriculum.Lab", on_delete=models.CASCADE, related_name="+")
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="extensions"
+    )
+    due_at = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "lab", "learner"], name="extension_cohort_lab_learner_unique"
+            )
+        ]
+
+
+def _new_join_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class JoinLink(models.Model):
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="join_links")
+    token = models.CharField(max_length=64, unique=True, default=_new_join_token)
+    enabled = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]

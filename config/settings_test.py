@@ -1,0 +1,10 @@
+"""Settings for the test suite: the default settings with a throwaway key and fast hashing."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
+
+from .settings import *  # noqa: E402,F403
+
+# Hashing dominates test time with the default PBKDF2 iterations.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Shared plumbing below every app: errors, Markdown, health checks. No models."""
+
+    name = "core"

@@ -1,0 +1,49 @@
+"""Record a domain event in the caller's transaction (the outbox).
+
+Imports no other app, so any app may call `record`. Delivery happens after commit:
+`transaction.on_commit` enqueues the processing task; the periodic sweeper picks up
+rows whose enqueue was lost (broker down, process killed).
+"""
+
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+
+from .models import Event
+
+
+def record(
+    kind: str,
+    *,
+    actor=None,
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> Event | None:
+    """Insert an outbox row; returns None when `dedupe_key` was already recorded."""
+    fields = {
+        "kind": kind,
+        "actor": actor if getattr(actor, "pk", None) else None,
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": target.pk if target is not None else None,
+        "data": data or {},
+        "dedupe_key": dedupe_key,
+    }
+    if dedupe_key:
+        # A savepoint, so that a duplicate does not break the caller's transaction.
+        try:
+            with transaction.atomic():
+                event = Event.objects.create(**fields)
+        except IntegrityError:
+            return None
+    else:
+        event = Event.objects.create(**fields)
+    transaction.on_commit(lambda: _enqueue(event.pk))
+    return event
+
+
+def _enqueue(event_id: int) -> None:
+    # Imported late: tasks import handlers, which read other apps.
+    from .tasks import enqueue_event
+
+    enqueue_event(event_id)

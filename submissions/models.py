@@ -1,0 +1,187 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Submission(models.Model):
+    """A learner's work on one lab in one cohort. `state` changes only in services."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    cohort = models.ForeignKey("cohorts.Cohort", on_delete=models.PROTECT, related_name="submissions")
+    lab = models.ForeignKey("curriculum.Lab", on_delete=models.PROTECT, related_name="submissions")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    # The draft being edited; frozen into an Iteration on submit.
+    repo_url = models.URLField(max_length=500, blank=True)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+    checklist = models.JSONField(default=list, blank=True)
+    # Review scheduling: the mentor who has it now, and when the review is due.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_submissions",
+    )
+    review_due_at = models.DateTimeField(null=True, blank=True)
+    iteration_count = models.PositiveIntegerField(default=0)
+    first_submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    first_reviewed_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    is_late = models.BooleanField(default=False)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "cohort", "lab"], name="submission_learner_cohort_lab_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["cohort", "state", "submitted_at"]),
+            models.Index(fields=["assigned_to", "state", "submitted_at"]),
+            models.Index(fields=["state", "review_due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission #{self.pk} ({self.state})"
+
+
+class Iteration(models.Model):
+    """What the learner handed in at one submit. Never changes afterwards."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="iterations")
+    number = models.PositiveIntegerField()
+    repo_url = models.URLField(max_length=500)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+    checklist = models.JSONField(default=list, blank=True)
+    lab_revision = models.ForeignKey(
+        "curriculum.LabRevision", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    is_late = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        ordering = ["submission", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "number"], name="iteration_number_unique"),
+            models.UniqueConstraint(
+                fields=["submission", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="iteration_idempotency_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Iteration {self.number} of submission #{self.submission_id}"
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    # The stored name is random; the original name is kept in the row for downloads.
+    import uuid
+
+    return f"attachments/{instance.submission_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file handed in with a draft; frozen with the iteration it was submitted in."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="attachments")
+    iteration = models.ForeignKey(
+        Iteration, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_upload_to, max_length=300)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class Review(models.Model):
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REQUEST_CHANGES = "request_changes", "Request changes"
+        COMMENT = "comment", "Comment"
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="reviews")
+    iteration = models.ForeignKey(Iteration, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews_given"
+    )
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    body = models.TextField(blank=True)
+    # {deliverable index (as str): "met" | "not_met" | "na"}
+    marks = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class Comment(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class Assignment(models.Model):
+    """Who is (or was) responsible for reviewing a submission, and by when."""
+
+    class Reason(models.TextChoices):
+        AUTO = "auto", "Assigned automatically"
+        RESUBMIT = "resubmit", "Back to the reviewer who asked for changes"
+        CLAIM = "claim", "Claimed"
+        REASSIGN = "reassign", "Reassigned by staff"
+        ESCALATION = "escalation", "Reassigned after the review went overdue"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="assignments")
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-assigned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission"],
+                condition=Q(ended_at__isnull=True),
+                name="assignment_one_open_per_submission",
+            )
+        ]
+        indexes = [models.Index(fields=["mentor", "ended_at"])]

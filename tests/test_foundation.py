@@ -1,0 +1,65 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
+
+
+@pytest.mark.django_db
+def test_healthz_needs_no_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_reports_database_and_broker(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_names_the_failing_part(client, settings, monkeypatch):
+    from core import views
+
+    monkeypatch.setattr(views, "_check_broker", lambda: "OperationalError: connection refused")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["broker"]
+
+
+@pytest.mark.django_db
+def test_login_page_renders_with_csrf_header_for_htmx(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in body
+    assert "/static/vendor/htmx/htmx-2.0.11.min.js" in body
+
+
+@pytest.mark.django_db
+def test_learner_signs_in_by_email_and_lands_on_dashboard(client):
+    membership = MembershipFactory(user=UserFactory(email="ada@example.com"))
+    response = client.post(
+        reverse("login"), {"username": "ADA@example.com", "password": DEFAULT_PASSWORD}, follow=True
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("dashboard:learner")
+    assert membership.cohort.name in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("dashboard:learner"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_password_reset_sends_email(client, mailoutbox):
+    UserFactory(email="grace@example.com")
+    response = client.post(reverse("password_reset"), {"email": "grace@example.com"})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    assert "/accounts/reset/" in mailoutbox[0].body
