@@ -28,7 +28,9 @@ class Cohort(models.Model):
         ordering = ["-start_date", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(pace_days__gte=1), name="cohort_pace_positive"),
-            models.CheckConstraint(condition=Q(review_sla_hours__gte=1), name="cohort_sla_positive"),
+            models.CheckConstraint(
+                condition=Q(review_sla_hours__gte=1), name="cohort_sla_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,6 +86,9 @@ class ScheduleOverride(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Override · {self.cohort_id} · lab {self.lab_id}"
+
 
 class Extension(models.Model):
     """A new due time for one learner on one lab."""
@@ -107,6 +112,9 @@ class Extension(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"Extension · {self.learner_id} · lab {self.lab_id}"
+
 
 def _new_join_token() -> str:
     return secrets.token_urlsafe(24)
@@ -124,3 +132,60 @@ class JoinLink(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Join link {self.token[:6]}… · {self.cohort}"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.enabled and (self.expires_at is None or self.expires_at > now)
+
+
+class Invitation(models.Model):
+    """An invitation email for a new account enrolled in a cohort; sent at most once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cohort_invitations"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set by the task when the email has gone; the conditional update is what makes
+    # "sent once" hold when the task runs twice.
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "cohort"], name="invitation_user_cohort_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation · {self.user} · {self.cohort}"
+
+
+class EnrollmentUpload(models.Model):
+    """A CSV of members uploaded for preview; applying it enrolls every row or none."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="enrollment_uploads")
+    filename = models.CharField(max_length=255, blank=True)
+    source = models.BinaryField()
+    source_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What the apply did: counts of created accounts, new and unchanged memberships.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Enrollment upload #{self.pk} · {self.cohort}"

@@ -1,6 +1,37 @@
-from dataclasses import dataclass
+"""Reads of cohorts, memberships and the weekly schedule, shared by pages, the API and tasks.
 
-from .models import Membership
+Schedule rules (the one place they are computed):
+
+- Week N of a cohort releases at ``start_date + (N - 1) * pace_days`` at 00:00 in the
+  cohort's time zone.
+- It is due seven calendar days after its release date, at 23:59 local time (a lab released
+  on Monday 00:00 is due the next Monday at 23:59).
+- A ``ScheduleOverride`` replaces the release and/or the due time of one lab for the whole
+  cohort. When only the release is overridden, the default due time follows it (release
+  date + 7 days at 23:59 local), so a due time never precedes its release.
+- An ``Extension`` replaces the due time for one learner on one lab.
+
+Local wall-clock times are turned into instants with ``zoneinfo``, so a week that spans a
+daylight-saving change still releases at local midnight; everything returned is in UTC.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from curriculum.models import Lab
+
+from .models import Cohort, Extension, JoinLink, Membership, ScheduleOverride
+
+DUE_AFTER_RELEASE_DAYS = 7
+DUE_LOCAL_TIME = dt.time(23, 59)
+RELEASE_LOCAL_TIME = dt.time(0, 0)
+
+
+# --- Roles and memberships -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -9,16 +40,261 @@ class UserRoles:
     is_mentor: bool
 
 
+def active_membership_roles(user) -> dict[int, str]:
+    """``{cohort_id: role}`` of the user's active memberships (one query, cached on the user).
+
+    The cache lives on the user object, which Django builds afresh for each request, so it
+    never outlives the request. Services that change a user's memberships clear it.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, "_cohort_membership_roles", None)
+    if cached is not None:
+        return cached
+    roles = dict(Membership.objects.filter(user=user, active=True).values_list("cohort_id", "role"))
+    user._cohort_membership_roles = roles
+    return roles
+
+
+def clear_role_cache(user) -> None:
+    """Forget the per-request membership cache on this user object."""
+    for attribute in ("_cohort_membership_roles", "_cohort_roles"):
+        if hasattr(user, attribute):
+            delattr(user, attribute)
+
+
 def user_roles(user) -> UserRoles:
     """Which roles the user holds in any active membership (one query, cached per request)."""
     cached = getattr(user, "_cohort_roles", None)
     if cached is not None:
         return cached
-    roles = set(
-        Membership.objects.filter(user=user, active=True).values_list("role", flat=True).distinct()
-    )
+    roles = set(active_membership_roles(user).values())
     result = UserRoles(
         is_learner=Membership.Role.LEARNER in roles, is_mentor=Membership.Role.MENTOR in roles
     )
-    user._cohort_roles = result
+    if getattr(user, "is_authenticated", False):
+        user._cohort_roles = result
     return result
+
+
+def active_mentor_memberships(cohort: Cohort) -> QuerySet[Membership]:
+    """Active mentors of the cohort whose accounts are active, with their users."""
+    return (
+        Membership.objects.filter(
+            cohort=cohort, role=Membership.Role.MENTOR, active=True, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def active_learner_memberships(cohort: Cohort) -> QuerySet[Membership]:
+    """Active learners of the cohort whose accounts are active, with their users."""
+    return (
+        Membership.objects.filter(
+            cohort=cohort, role=Membership.Role.LEARNER, active=True, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def cohort_members(cohort: Cohort, *, include_inactive: bool = True) -> QuerySet[Membership]:
+    """Every membership of a cohort for the staff member list (active first, then by role)."""
+    qs = Membership.objects.filter(cohort=cohort).select_related("user")
+    if not include_inactive:
+        qs = qs.filter(active=True)
+    return qs.order_by("-active", "role", "user__email")
+
+
+def cohort_list(*, visible: Q | None = None) -> QuerySet[Cohort]:
+    """Cohorts with their track and member counts (one query), filtered by ``visible``."""
+    qs = Cohort.objects.select_related("track").annotate(
+        learner_count=Count(
+            "memberships",
+            filter=Q(memberships__active=True, memberships__role=Membership.Role.LEARNER),
+        ),
+        mentor_count=Count(
+            "memberships",
+            filter=Q(memberships__active=True, memberships__role=Membership.Role.MENTOR),
+        ),
+    )
+    if visible is not None:
+        qs = qs.filter(visible)
+    return qs.order_by("-start_date", "name")
+
+
+def memberships_of_user(user) -> QuerySet[Membership]:
+    """The user's active memberships with cohort and track, newest cohort first."""
+    return (
+        Membership.objects.filter(user=user, active=True)
+        .select_related("cohort", "cohort__track")
+        .order_by("-cohort__start_date", "cohort__name")
+    )
+
+
+def cohort_join_links(cohort: Cohort) -> QuerySet[JoinLink]:
+    return JoinLink.objects.filter(cohort=cohort).select_related("created_by")
+
+
+def join_link_by_token(token: str) -> JoinLink | None:
+    if not token:
+        return None
+    return JoinLink.objects.select_related("cohort", "cohort__track").filter(token=token).first()
+
+
+# --- Schedule ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    """One lab's dates for a cohort (and, when asked for a learner, their extension).
+
+    All datetimes are aware and in UTC. ``effective_due_at`` is the extension's due time
+    when there is one, else ``due_at``.
+    """
+
+    lab: Lab
+    week: int
+    release_at: dt.datetime
+    due_at: dt.datetime
+    extension_due_at: dt.datetime | None
+    effective_due_at: dt.datetime
+    is_released: bool
+    release_overridden: bool = False
+    due_overridden: bool = False
+    extension: Extension | None = None
+
+
+def cohort_zone(cohort: Cohort) -> ZoneInfo:
+    try:
+        return ZoneInfo(cohort.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        # Services validate the zone; a bad value from a raw edit must not break pages.
+        return ZoneInfo("UTC")
+
+
+def _local_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    # fold=0 picks the first of two repeated wall times; a non-existent wall time (spring
+    # gap) is resolved by zoneinfo to the offset before the gap, as the standard library does.
+    return dt.datetime.combine(day, at, tzinfo=zone).astimezone(dt.UTC)
+
+
+def default_release_at(cohort: Cohort, week: int) -> dt.datetime:
+    day = cohort.start_date + dt.timedelta(days=(max(week, 1) - 1) * cohort.pace_days)
+    return _local_instant(day, RELEASE_LOCAL_TIME, cohort_zone(cohort))
+
+
+def default_due_after(cohort: Cohort, release_at: dt.datetime) -> dt.datetime:
+    """Release date (local) + 7 days at 23:59 local."""
+    zone = cohort_zone(cohort)
+    release_day = release_at.astimezone(zone).date()
+    return _local_instant(
+        release_day + dt.timedelta(days=DUE_AFTER_RELEASE_DAYS), DUE_LOCAL_TIME, zone
+    )
+
+
+def _entry(
+    *,
+    cohort: Cohort,
+    lab: Lab,
+    override: ScheduleOverride | None,
+    extension: Extension | None,
+    now: dt.datetime,
+) -> ScheduleEntry:
+    release_at = default_release_at(cohort, lab.week)
+    release_overridden = bool(override and override.release_at)
+    if release_overridden:
+        release_at = override.release_at.astimezone(dt.UTC)
+    due_overridden = bool(override and override.due_at)
+    if due_overridden:
+        due_at = override.due_at.astimezone(dt.UTC)
+    else:
+        due_at = default_due_after(cohort, release_at)
+    extension_due_at = extension.due_at.astimezone(dt.UTC) if extension else None
+    return ScheduleEntry(
+        lab=lab,
+        week=lab.week,
+        release_at=release_at,
+        due_at=due_at,
+        extension_due_at=extension_due_at,
+        effective_due_at=extension_due_at or due_at,
+        is_released=release_at <= now,
+        release_overridden=release_overridden,
+        due_overridden=due_overridden,
+        extension=extension,
+    )
+
+
+def cohort_labs(cohort: Cohort) -> QuerySet[Lab]:
+    """Active labs of the cohort's track, ordered by week."""
+    return Lab.objects.filter(track_id=cohort.track_id, active=True).order_by("week", "position")
+
+
+def cohort_schedule(
+    *, cohort: Cohort, learner=None, now: dt.datetime | None = None
+) -> list[ScheduleEntry]:
+    """One entry per active lab of the cohort's track, ordered by week.
+
+    Queries: labs, overrides, and (with a learner) extensions: three at most, whatever the
+    number of labs.
+    """
+    now = now or timezone.now()
+    labs = list(cohort_labs(cohort))
+    if not labs:
+        return []
+    overrides = {o.lab_id: o for o in ScheduleOverride.objects.filter(cohort=cohort)}
+    extensions: dict[int, Extension] = {}
+    if learner is not None and getattr(learner, "pk", None):
+        extensions = {
+            e.lab_id: e
+            for e in Extension.objects.filter(cohort=cohort, learner=learner).select_related(
+                "granted_by"
+            )
+        }
+    return [
+        _entry(
+            cohort=cohort,
+            lab=lab,
+            override=overrides.get(lab.pk),
+            extension=extensions.get(lab.pk),
+            now=now,
+        )
+        for lab in labs
+    ]
+
+
+def schedule_entry(
+    *, cohort: Cohort, lab: Lab, learner=None, now: dt.datetime | None = None
+) -> ScheduleEntry:
+    """The dates of one lab for a cohort (and a learner's extension). Two queries at most.
+
+    The lab may be archived (inactive): its week still places it in the schedule, so work
+    already submitted against it keeps its due time.
+    """
+    if lab.track_id != cohort.track_id:
+        raise ValueError(f"Lab {lab.pk} is not part of cohort {cohort.pk}'s track.")
+    override = ScheduleOverride.objects.filter(cohort=cohort, lab=lab).first()
+    extension = None
+    if learner is not None and getattr(learner, "pk", None):
+        extension = (
+            Extension.objects.filter(cohort=cohort, lab=lab, learner=learner)
+            .select_related("granted_by")
+            .first()
+        )
+    return _entry(
+        cohort=cohort,
+        lab=lab,
+        override=override,
+        extension=extension,
+        now=now or timezone.now(),
+    )
+
+
+def cohort_extensions(cohort: Cohort) -> QuerySet[Extension]:
+    """Every extension in the cohort, with lab, learner and who granted it."""
+    return (
+        Extension.objects.filter(cohort=cohort)
+        .select_related("lab", "learner", "granted_by")
+        .order_by("lab__week", "learner__email")
+    )
