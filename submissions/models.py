@@ -17,7 +17,9 @@ class Submission(models.Model):
     learner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
     )
-    cohort = models.ForeignKey("cohorts.Cohort", on_delete=models.PROTECT, related_name="submissions")
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", on_delete=models.PROTECT, related_name="submissions"
+    )
     lab = models.ForeignKey("curriculum.Lab", on_delete=models.PROTECT, related_name="submissions")
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
     # The draft being edited; frozen into an Iteration on submit.
@@ -34,6 +36,8 @@ class Submission(models.Model):
         related_name="assigned_submissions",
     )
     review_due_at = models.DateTimeField(null=True, blank=True)
+    # When the current reviewer claimed it (in_review); abandoned claims are released.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     iteration_count = models.PositiveIntegerField(default=0)
     first_submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -81,7 +85,9 @@ class Iteration(models.Model):
     class Meta:
         ordering = ["submission", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["submission", "number"], name="iteration_number_unique"),
+            models.UniqueConstraint(
+                fields=["submission", "number"], name="iteration_number_unique"
+            ),
             models.UniqueConstraint(
                 fields=["submission", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
@@ -119,6 +125,9 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["created_at"]
 
+    def __str__(self) -> str:
+        return self.original_name
+
 
 class Review(models.Model):
     class Verdict(models.TextChoices):
@@ -140,6 +149,9 @@ class Review(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} on submission #{self.submission_id}"
+
 
 class Comment(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="comments")
@@ -149,6 +161,9 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Comment #{self.pk} on submission #{self.submission_id}"
 
 
 class Assignment(models.Model):
@@ -185,3 +200,6 @@ class Assignment(models.Model):
             )
         ]
         indexes = [models.Index(fields=["mentor", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"Submission #{self.submission_id} -> {self.mentor_id} ({self.reason})"

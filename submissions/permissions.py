@@ -1,0 +1,71 @@
+"""Who may see, edit and review submissions: the one policy pages, the API and tasks use.
+
+A learner's work is visible to that learner, the active mentors of its cohort, and staff.
+Checks read memberships from the database rather than a per-request cache, so that a
+service deciding under a row lock sees a membership that was just ended.
+"""
+
+from django.db.models import Q
+
+from cohorts.models import Membership
+
+from ._cohorts import has_active_membership, mentor_cohort_ids
+from .models import Submission
+
+
+def _signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def _staff(user) -> bool:
+    return _signed_in(user) and bool(user.is_staff)
+
+
+def submissions_visible_to(user) -> Q:
+    """A filter on ``Submission``: own work, the cohorts one actively mentors; staff all."""
+    if _staff(user):
+        return Q()
+    if not _signed_in(user):
+        return Q(pk__in=[])
+    return Q(learner=user) | Q(cohort_id__in=mentor_cohort_ids(user))
+
+
+def is_cohort_mentor(user, cohort) -> bool:
+    return has_active_membership(user, cohort, Membership.Role.MENTOR)
+
+
+def is_cohort_learner(user, cohort) -> bool:
+    return has_active_membership(user, cohort, Membership.Role.LEARNER)
+
+
+def can_view_submission(user, submission: Submission) -> bool:
+    if not _signed_in(user):
+        return False
+    if user.is_staff or submission.learner_id == user.pk:
+        return True
+    return is_cohort_mentor(user, submission.cohort_id)
+
+
+def can_edit_submission(user, submission: Submission) -> bool:
+    """The learner themself, while their learner membership in the cohort is active."""
+    return (
+        _signed_in(user)
+        and submission.learner_id == user.pk
+        and is_cohort_learner(user, submission.cohort_id)
+    )
+
+
+def can_review_submission(user, submission: Submission) -> bool:
+    """An active mentor of the submission's cohort, or staff. Never one's own work."""
+    if not _signed_in(user) or submission.learner_id == user.pk:
+        return False
+    return user.is_staff or is_cohort_mentor(user, submission.cohort_id)
+
+
+def can_comment_submission(user, submission: Submission) -> bool:
+    """The learner (active in the cohort) and the cohort's mentors or staff."""
+    return can_edit_submission(user, submission) or can_review_submission(user, submission)
+
+
+def can_reassign_submission(user, submission: Submission) -> bool:
+    return _staff(user)
