@@ -216,13 +216,20 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Login lockout (django-axes): account+IP locked after AXES_FAILURE_LIMIT failures.
+# Login lockout (django-axes): account+IP locked after AXES_FAILURE_LIMIT failures for
+# AXES_COOLOFF_HOURS; a failure during the lockout restarts it. Reasoning: docs/security.md.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# The login form takes any case ("ADA@example.com"); count failures per account, not per spelling.
+AXES_USERNAME_CALLABLE = "config.security.lockout_username"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# How many reverse proxies we run in front of gunicorn (X-Forwarded-For is trusted that far).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Content-Security-Policy (django-csp 4): no inline scripts; htmx reads the CSRF token
 # from hx-headers, which needs no script.
@@ -243,10 +250,19 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Sessions: server-side rows (the database is the truth, so any web process serves any
+# user); with Redis the row is also cached, so a page view does not read the session table.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Two weeks from sign-in, then sign in again. Not sliding: SESSION_SAVE_EVERY_REQUEST
+# would write the session row on every page view.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
 CSRF_COOKIE_SAMESITE = "Lax"
+# htmx sends the token from hx-headers (rendered into the page), so no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
