@@ -1,8 +1,14 @@
+import datetime as dt
+import hashlib
+import secrets
+
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from core.exceptions import ApplicationError
 
-from .models import User
+from .models import ApiToken, User
 
 
 def normalize_email(email: str) -> str:
@@ -23,3 +29,83 @@ def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
         return user, False
     user = User.objects.create_user(email=email, password=None, name=name.strip()[:150])
     return user, True
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+TOKEN_PREFIX = "cl_"
+# Touching last_used_at on every request would turn each read into a write.
+TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+MAX_ACTIVE_TOKENS_PER_USER = 50
+
+
+def token_hash(secret: str) -> str:
+    """The stored form of a token: its SHA-256 hex digest (the secret itself is never kept)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: User, name: str = "", expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; returns the row and the secret, shown only once.
+
+    Side effects: inserts an ApiToken holding the secret's SHA-256 and its first characters.
+    """
+    if not user.is_active:
+        raise ApplicationError("This account is disabled.", code="forbidden")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ApplicationError(
+            "The expiry must be in the future.",
+            code="invalid",
+            extra={"expires_at": ["Must be in the future."]},
+        )
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if active.count() >= MAX_ACTIVE_TOKENS_PER_USER:
+        raise ApplicationError(
+            f"You already have {MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke one first.",
+            code="conflict",
+        )
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=(name or "").strip()[:100],
+        prefix=secret[:10],
+        key_hash=token_hash(secret),
+        expires_at=expires_at,
+    )
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """Revoke a token (idempotent). Only its owner may revoke it.
+
+    Side effects: sets revoked_at; the token stops authenticating at once.
+    """
+    if token.user_id != actor.pk:
+        raise ApplicationError("You can only revoke your own tokens.", code="forbidden")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(secret: str) -> ApiToken | None:
+    """The usable token for `secret`, or None. Records when it was last used (at most once a minute).
+
+    Side effects: may update last_used_at.
+    """
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(secret)).first()
+    if token is None or not token.is_usable or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -1,0 +1,191 @@
+"""Plumbing every app's `api/` package shares: errors, pagination, throttles, schema.
+
+Error bodies are always `{"detail": str, "code": str, "errors": {field: [messages]}}`:
+- `core.exceptions.ApplicationError` from a service: code `forbidden` -> 403,
+  `invalid_transition`/`conflict` -> 409, `not_found` -> 404, anything else -> 400;
+- DRF's own errors keep their status (400 validation, 401, 403, 404, 405, 415, 429).
+Objects the caller may not see are looked up in querysets filtered by the owning app's
+`*_visible_to(user)`, so they are a 404; visible objects whose action is refused are a 403.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.exceptions import ApplicationError
+
+STATUS_BY_APPLICATION_CODE = {
+    "invalid": status.HTTP_400_BAD_REQUEST,
+    "forbidden": status.HTTP_403_FORBIDDEN,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "invalid_transition": status.HTTP_409_CONFLICT,
+    "conflict": status.HTTP_409_CONFLICT,
+}
+
+
+def _as_error_dict(data) -> dict:
+    if isinstance(data, dict):
+        return {key: value if isinstance(value, list) else [value] for key, value in data.items()}
+    if isinstance(data, list):
+        return {api_settings.NON_FIELD_ERRORS_KEY: data}
+    return {api_settings.NON_FIELD_ERRORS_KEY: [data]}
+
+
+def _first_message(errors: dict) -> str:
+    for messages in errors.values():
+        for message in messages:
+            if isinstance(message, dict):
+                return _first_message(_as_error_dict(message))
+            if isinstance(message, list) and message:
+                return str(message[0])
+            return str(message)
+    return "Invalid input."
+
+
+def exception_handler(exc, context):
+    """Turn every refusal into the one error body (see module docstring)."""
+    if isinstance(exc, ApplicationError):
+        code = exc.code or "invalid"
+        return Response(
+            {"detail": exc.message, "code": code, "errors": _as_error_dict(exc.extra or {})},
+            status=STATUS_BY_APPLICATION_CODE.get(code, status.HTTP_400_BAD_REQUEST),
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _as_error_dict(response.data)
+        response.data = {"detail": _first_message(errors), "code": "invalid", "errors": errors}
+        return response
+    if isinstance(exc, Http404):
+        code, detail = "not_found", "Not found."
+    elif isinstance(exc, DjangoPermissionDenied):
+        code, detail = "permission_denied", "You do not have permission to perform this action."
+    else:
+        detail = getattr(exc, "detail", response.data.get("detail", ""))
+        code = detail.code if hasattr(detail, "code") else getattr(exc, "default_code", "error")
+    response.data = {"detail": str(detail), "code": str(code), "errors": {}}
+    return response
+
+
+class Pagination(PageNumberPagination):
+    """Every list is paged; clients may ask for up to 100 items a page."""
+
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+# --- Throttling -----------------------------------------------------------------------------
+
+
+class _SettingsRateThrottle(SimpleRateThrottle):
+    # DRF reads the rates once at import; reading them per request lets settings change them.
+    def get_rate(self):
+        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
+        return rates.get(self.scope)
+
+    def __init__(self):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def allow_request(self, request, view):
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class UserThrottle(_SettingsRateThrottle):
+    """Per signed-in user, whichever way they authenticated."""
+
+    scope = "user"
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class IPThrottle(_SettingsRateThrottle):
+    """Per client address, signed in or not (NUM_PROXIES decides which address is trusted)."""
+
+    scope = "ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class TokenObtainThrottle(IPThrottle):
+    """The password-for-token exchange: a much lower rate per address."""
+
+    scope = "auth_token"
+
+
+# --- Errors in the schema ----------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.JSONField()))
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["detail", "code", "errors"],
+}
+_ERROR_DESCRIPTIONS = {
+    "400": "Bad input; `errors` maps fields to messages.",
+    "401": "No credentials, or credentials that are invalid, revoked or expired.",
+    "403": "The object is visible to you but the action is not allowed.",
+    "404": "No such object, or not visible to you.",
+    "409": "The object is not in a state that allows this action.",
+    "429": "Too many requests; retry after the `Retry-After` header.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: document the error body on every operation."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            codes = ["400", "401", "403", "404", "429"]
+            if method != "get":
+                codes.append("409")
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": _ERROR_DESCRIPTIONS[code],
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
+    return result
+
+
+def visible_or_404(queryset, **lookup):
+    """The one object matching `lookup` in an already visibility-filtered queryset, else 404."""
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise exceptions.NotFound() from exc
