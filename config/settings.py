@@ -196,17 +196,33 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # REST framework
 REST_FRAMEWORK = {
+    # --- API helper (issue 8): token auth first so that a missing credential is a 401. ---
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "accounts.api.common.Pagination",
+    "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "accounts.api.common.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.api.common.UserThrottle",
+        "accounts.api.common.IPThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "ip": env.str("API_THROTTLE_IP", default="1200/min"),
+        "auth_token": env.str("API_THROTTLE_AUTH_TOKEN", default="10/min"),
+    },
+    # Reverse proxies in front of the app; 0 trusts REMOTE_ADDR only (X-Forwarded-For is
+    # client-controlled and would let anyone dodge the per-IP throttle).
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
+    # --- end API helper ---
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cohort Labs API",
@@ -214,6 +230,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # API helper (issue 8): every operation documents the shared error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.api.common.add_error_responses",
+    ],
 }
 
 # Login lockout (django-axes): account+IP locked after AXES_FAILURE_LIMIT failures for
