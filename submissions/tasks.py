@@ -1,0 +1,30 @@
+"""Periodic review-scheduling jobs: thin wrappers, each calling one idempotent service.
+
+Beat schedule (wired in config/celery.py by the notifications area):
+``submissions.remind_overdue_reviews``, ``submissions.escalate_overdue_reviews`` and
+``submissions.release_abandoned_claims``, e.g. every 15 minutes.
+"""
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="submissions.remind_overdue_reviews")
+def remind_overdue_reviews() -> int:
+    from .services import assignments_remind_overdue
+
+    return assignments_remind_overdue(now=timezone.now())
+
+
+@shared_task(name="submissions.escalate_overdue_reviews")
+def escalate_overdue_reviews() -> int:
+    from .services import assignments_escalate_overdue
+
+    return assignments_escalate_overdue(now=timezone.now())
+
+
+@shared_task(name="submissions.release_abandoned_claims")
+def release_abandoned_claims() -> int:
+    from .services import claims_release_abandoned
+
+    return claims_release_abandoned(now=timezone.now())
