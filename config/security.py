@@ -6,7 +6,7 @@ Kept out of settings.py so settings stay declarations; nothing else imports this
 import math
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 
@@ -43,7 +43,12 @@ def lockout_response(
         "username": get_client_username(request, credentials) or "",
         "cooloff_minutes": minutes,
     }
-    response = render(request, "axes/lockout.html", context, status=429)
+    if request.path.startswith("/api/"):
+        # API clients get the API's one error body, not a page.
+        detail = "Too many failed sign-in attempts for this account; try again later."
+        response = JsonResponse({"detail": detail, "code": "locked_out", "errors": {}}, status=429)
+    else:
+        response = render(request, "axes/lockout.html", context, status=429)
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
     return response

@@ -351,3 +351,30 @@ def test_api_docs_load_their_script_from_a_file(client):
     script = client.get(reverse("api-docs") + "?script=")
     assert script.status_code == 200
     assert "javascript" in script["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_api_token_endpoint_shares_the_login_lockout(client, axes_on):
+    """Guessing passwords through the API counts against the same account+address."""
+    user = UserFactory(email="api@example.com")
+    url = "/api/v1/auth/token/"
+    for _ in range(axes_on.AXES_FAILURE_LIMIT):
+        response = client.post(
+            url,
+            {"email": user.email, "password": "nope"},
+            content_type="application/json",
+            REMOTE_ADDR="203.0.113.50",
+        )
+        assert response.status_code in (400, 429)
+    response = client.post(
+        url,
+        {"email": user.email, "password": DEFAULT_PASSWORD},
+        content_type="application/json",
+        REMOTE_ADDR="203.0.113.50",
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "locked_out"
+    assert "token" not in response.json()
+    assert not user.api_tokens.exists()
+    # The web form from that address is locked too.
+    assert _attempt(client, user.email, DEFAULT_PASSWORD, ip="203.0.113.50").status_code == 429
