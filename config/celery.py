@@ -7,12 +7,69 @@ machine runs a real worker and beat with no extra service. With REDIS_URL it is 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("cohortlabs")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+SCHEDULING_TASKS = (
+    "notifications.sweep_outbox",
+    "notifications.remind_due_soon",
+    "notifications.announce_released_labs",
+    "notifications.send_daily_digests",
+    "notifications.send_mentor_weekly_digests",
+    "notifications.send_staff_weekly_digests",
+)
+
+# The default schedule. Every job is safe to run twice (unique keys decide), so two beat
+# processes or a manual "run now" in the admin do no harm. Times are UTC.
+BEAT_SCHEDULE = {
+    "notifications: sweep the outbox": {
+        "task": "notifications.sweep_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "reviews: remind overdue reviews": {
+        "task": "submissions.remind_overdue_reviews",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
+    "reviews: escalate overdue reviews": {
+        "task": "submissions.escalate_overdue_reviews",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
+    "reviews: release abandoned claims": {
+        "task": "submissions.release_abandoned_claims",
+        "schedule": 10 * 60.0,
+        "options": {"expires": 9 * 60},
+    },
+    "learners: due in 24 hours": {
+        "task": "notifications.remind_due_soon",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 50 * 60},
+    },
+    "learners: lab released": {
+        "task": "notifications.announce_released_labs",
+        "schedule": crontab(minute=15, hour=6),
+    },
+    "everyone: daily digest": {
+        "task": "notifications.send_daily_digests",
+        "schedule": crontab(minute=0, hour=7),
+    },
+    "mentors: weekly digest": {
+        "task": "notifications.send_mentor_weekly_digests",
+        "schedule": crontab(minute=30, hour=7, day_of_week="mon"),
+    },
+    "staff: weekly SLA digest": {
+        "task": "notifications.send_staff_weekly_digests",
+        "schedule": crontab(minute=45, hour=7, day_of_week="mon"),
+    },
+}
 
 
 def _configure() -> None:
@@ -29,9 +86,16 @@ def _configure() -> None:
             "data_folder_processed": str(broker_dir / "processed"),
         }
     else:
-        # Longer than the longest countdown/eta we schedule (retries back off to 1 h),
-        # so Redis never redelivers a task that is merely waiting.
-        conf.broker_transport_options = {"visibility_timeout": 2 * 3600}
+        conf.broker_transport_options = {
+            # Longer than the longest countdown/eta we schedule (email retries back off to
+            # at most 1 h, see notifications.tasks.EMAIL_BACKOFF_CAP), so Redis never
+            # redelivers a task that is merely waiting.
+            "visibility_timeout": 2 * 3600,
+            # A hung broker (paused, half-open connection) fails a publish within seconds
+            # instead of hanging the web request that enqueues after commit.
+            "socket_timeout": 2,
+            "socket_connect_timeout": 2,
+        }
     conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -43,19 +107,33 @@ def _configure() -> None:
         task_time_limit=120,
         task_soft_time_limit=100,
         broker_connection_retry_on_startup=True,
-        # A web request that enqueues while the broker is down must not hang:
-        # the outbox sweeper delivers what could not be enqueued.
+        # A web request that enqueues while the broker is down must not hang: one quick
+        # retry (it heals a stale pooled connection), then give up; the outbox sweeper
+        # delivers what could not be enqueued, and notifications.tasks skips the broker
+        # for a cooldown after a failure. Measured in tests/notifications/test_worker.py.
         broker_connection_timeout=2,
         broker_connection_max_retries=1,
-        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+        task_publish_retry_policy={
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.2,
+        },
         task_default_queue="default",
         task_queues=(Queue("default"), Queue("notifications"), Queue("scheduling")),
         task_routes={
+            # Periodic jobs that decide who to remind run on the scheduling queue, so a
+            # burst of deliveries never delays them (and the other way round).
+            **{name: {"queue": "scheduling"} for name in SCHEDULING_TASKS},
             "notifications.*": {"queue": "notifications"},
             "submissions.*": {"queue": "scheduling"},
             "cohorts.*": {"queue": "scheduling"},
         },
         timezone="UTC",
+        beat_schedule=BEAT_SCHEDULE,
+        # Creates the rows below in django-celery-beat's tables when missing and never
+        # overwrites them, so staff edits in the admin survive a restart.
+        beat_scheduler="notifications.beat:CodeDefaultsScheduler",
     )
 
 

@@ -44,7 +44,9 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    event = models.ForeignKey(Event, null=True, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(
+        Event, null=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=50)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -59,6 +61,8 @@ class Notification(models.Model):
     email_attempts = models.PositiveIntegerField(default=0)
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_error = models.TextField(blank=True)
+    # While an SMTP retry is scheduled, the sweeper leaves the row alone until then.
+    email_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -72,14 +76,39 @@ class Notification(models.Model):
             models.Index(fields=["email_status", "created_at"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"
+
 
 class EmailDelivery(models.Model):
-    """The unique key claimed before an email is sent: at most one send per key."""
+    """The unique key claimed before an email is sent: at most one send per key.
+
+    The row is inserted in the transaction that sends the email and commits only after
+    the backend accepted it: a concurrent duplicate blocks on the key then gives up, and a
+    sender killed mid-send rolls its claim back so that a retry may send.
+    """
+
+    class Kind(models.TextChoices):
+        NOTIFICATION = "notification", "Notification"
+        DIGEST = "digest", "Daily digest"
+        MENTOR_WEEKLY = "mentor_weekly", "Mentor weekly digest"
+        STAFF_WEEKLY = "staff_weekly", "Staff weekly digest"
 
     key = models.CharField(max_length=200, unique=True)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTIFICATION)
+    subject = models.CharField(max_length=300, blank=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
     claimed_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at"]
+        verbose_name_plural = "email deliveries"
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Preference(models.Model):
@@ -99,3 +128,6 @@ class Preference(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "kind"], name="preference_user_kind_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.kind} · {self.channel}"

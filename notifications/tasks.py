@@ -1,20 +1,171 @@
+"""Celery tasks of the notifications app: thin, ids in, one service call each.
+
+Every task is idempotent (see services.py for why), so redelivery after a lost worker
+(`acks_late` + `task_reject_on_worker_lost`) or a second beat firing is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
 import logging
+import random
+import smtplib
+import threading
+import time
 
 from celery import shared_task
+from django.utils import timezone
+
+from . import services
 
 logger = logging.getLogger(__name__)
 
+# Errors worth retrying: the mail server refused or could not be reached.
+EMAIL_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
+EMAIL_MAX_RETRIES = 5
+EMAIL_BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes (+ jitter), capped below
+EMAIL_BACKOFF_CAP = 3600  # keep below the broker's visibility_timeout (config/celery.py)
 
-def enqueue_event(event_id: int) -> None:
-    """Enqueue processing of one outbox row; never raises (the sweeper retries later)."""
+# After a failed publish, web processes skip the broker for a while instead of making
+# every request wait for a timeout: the outbox sweeper delivers what was skipped.
+BROKER_COOLDOWN_SECONDS = 30
+_broker_down_until = 0.0
+_broker_lock = threading.Lock()
+
+
+def email_backoff(retries: int) -> int:
+    return min(EMAIL_BACKOFF_CAP, EMAIL_BACKOFF_BASE * 2**retries) + random.randint(0, 15)
+
+
+def _publish(task, *args) -> bool:
+    """Send a task to the broker; on failure log, back off, and return False (never raises)."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
     try:
-        process_event.delay(event_id)
-    except Exception:  # broker down: the row stays unprocessed and is swept later
-        logger.warning("Could not enqueue event %s; the sweeper will retry", event_id)
+        task.apply_async(args=args)
+    except Exception as exc:  # the broker is down or unreachable
+        with _broker_lock:
+            _broker_down_until = time.monotonic() + BROKER_COOLDOWN_SECONDS
+        logger.warning("Could not enqueue %s%r (%s); the sweeper will retry", task.name, args, exc)
+        return False
+    return True
+
+
+def broker_reset_cooldown() -> None:
+    """Forget a recorded broker failure (tests and the sweeper, which runs in a worker)."""
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
+def enqueue_event(event_id: int) -> bool:
+    """Enqueue processing of one outbox row (called after commit); never raises."""
+    return _publish(process_event, event_id)
+
+
+def enqueue_notification_email(notification_id: int) -> bool:
+    return _publish(send_notification_email, notification_id)
 
 
 @shared_task(name="notifications.process_event")
 def process_event(event_id: int) -> None:
-    from .services import event_process
+    try:
+        services.event_process(event_id=event_id)
+    except Exception as exc:
+        services.event_record_failure(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
+        raise
 
-    event_process(event_id=event_id)
+
+@shared_task(bind=True, name="notifications.send_notification_email", max_retries=EMAIL_MAX_RETRIES)
+def send_notification_email(self, notification_id: int) -> None:
+    try:
+        services.notification_email_send(notification_id=notification_id)
+    except EMAIL_ERRORS as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if self.request.retries >= self.max_retries:
+            services.notification_email_record_failure(
+                notification_id=notification_id, error=error, retry_at=None
+            )
+            logger.error("Email for notification %s failed for good: %s", notification_id, error)
+            return
+        countdown = email_backoff(self.request.retries)
+        # The sweeper leaves the row alone until the retry (plus a margin) is due.
+        retry_at = timezone.now() + dt.timedelta(seconds=countdown + 120)
+        services.notification_email_record_failure(
+            notification_id=notification_id, error=error, retry_at=retry_at
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name="notifications.sweep_outbox")
+def sweep_outbox() -> dict:
+    broker_reset_cooldown()
+    result = services.outbox_sweep()
+    for pk in result.event_ids:
+        process_event.apply_async(args=(pk,))
+    for pk in result.notification_ids:
+        send_notification_email.apply_async(args=(pk,))
+    return {"events": len(result.event_ids), "emails": len(result.notification_ids)}
+
+
+def _digest_retry(task, exc):
+    return task.retry(exc=exc, countdown=email_backoff(task.request.retries))
+
+
+@shared_task(bind=True, name="notifications.send_digest", max_retries=EMAIL_MAX_RETRIES)
+def send_digest(self, user_id: int, day: str) -> None:
+    try:
+        services.digest_send(user_id=user_id, day=dt.date.fromisoformat(day))
+    except EMAIL_ERRORS as exc:
+        raise _digest_retry(self, exc) from exc
+
+
+@shared_task(name="notifications.send_daily_digests")
+def send_daily_digests() -> int:
+    day = timezone.now().date().isoformat()
+    ids = services.digest_recipient_ids()
+    for pk in ids:
+        send_digest.apply_async(args=(pk, day))
+    return len(ids)
+
+
+@shared_task(bind=True, name="notifications.send_mentor_weekly", max_retries=EMAIL_MAX_RETRIES)
+def send_mentor_weekly(self, user_id: int) -> None:
+    try:
+        services.mentor_weekly_send(user_id=user_id)
+    except EMAIL_ERRORS as exc:
+        raise _digest_retry(self, exc) from exc
+
+
+@shared_task(name="notifications.send_mentor_weekly_digests")
+def send_mentor_weekly_digests() -> int:
+    ids = services.mentor_weekly_recipient_ids()
+    for pk in ids:
+        send_mentor_weekly.apply_async(args=(pk,))
+    return len(ids)
+
+
+@shared_task(bind=True, name="notifications.send_staff_weekly", max_retries=EMAIL_MAX_RETRIES)
+def send_staff_weekly(self, user_id: int) -> None:
+    try:
+        services.staff_weekly_send(user_id=user_id)
+    except EMAIL_ERRORS as exc:
+        raise _digest_retry(self, exc) from exc
+
+
+@shared_task(name="notifications.send_staff_weekly_digests")
+def send_staff_weekly_digests() -> int:
+    ids = services.staff_weekly_recipient_ids()
+    for pk in ids:
+        send_staff_weekly.apply_async(args=(pk,))
+    return len(ids)
+
+
+@shared_task(name="notifications.remind_due_soon")
+def remind_due_soon() -> int:
+    return services.lab_due_soon_record()
+
+
+@shared_task(name="notifications.announce_released_labs")
+def announce_released_labs() -> int:
+    return services.lab_released_record()

@@ -1,0 +1,85 @@
+"""Build the emails: plain text plus HTML, from templates per kind, links made absolute."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string, select_template
+from django.urls import reverse
+
+from .handlers import KINDS
+
+
+def absolute(link: str) -> str:
+    if not link:
+        return settings.SITE_URL + reverse("notifications:list")
+    if link.startswith(("http://", "https://")):
+        return link
+    return settings.SITE_URL + link
+
+
+def _common_context() -> dict:
+    return {
+        "site_url": settings.SITE_URL,
+        "preferences_url": settings.SITE_URL + reverse("notifications:preferences"),
+        "notifications_url": settings.SITE_URL + reverse("notifications:list"),
+    }
+
+
+def _render_pair(name: str, context: dict) -> tuple[str, str]:
+    text = render_to_string(f"notifications/email/{name}.txt", context)
+    html = render_to_string(f"notifications/email/{name}.html", context)
+    return text, html
+
+
+def _message(*, to: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def notification_email(notification) -> EmailMultiAlternatives:
+    """One notification as an email; the kind's own templates when it has them."""
+    slug = notification.kind.replace(".", "_")
+    info = KINDS.get(notification.kind)
+    context = {
+        **_common_context(),
+        "notification": notification,
+        "recipient": notification.recipient,
+        "link": absolute(notification.link),
+        "kind_label": info.label if info else notification.kind,
+        "data": notification.event.data if notification.event_id else {},
+    }
+    try:
+        select_template([f"notifications/email/{slug}.txt"])
+        name = slug
+    except TemplateDoesNotExist:
+        name = "notification"
+    text, html = _render_pair(name, context)
+    subject = f"Cohort Labs · {notification.text}"
+    if len(subject) > 150:
+        subject = subject[:149] + "…"
+    return _message(to=notification.recipient.email, subject=subject, text=text, html=html)
+
+
+def digest_email(*, user, items: list, more: int, day) -> EmailMultiAlternatives:
+    context = {
+        **_common_context(),
+        "recipient": user,
+        "items": [(n, absolute(n.link)) for n in items],
+        "more": more,
+        "day": day,
+        "count": len(items) + more,
+    }
+    text, html = _render_pair("digest", context)
+    noun = "update" if context["count"] == 1 else "updates"
+    subject = f"Cohort Labs · your daily digest: {context['count']} {noun}"
+    return _message(to=user.email, subject=subject, text=text, html=html)
+
+
+def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiAlternatives:
+    text, html = _render_pair(name, {**_common_context(), "recipient": user, **context})
+    return _message(to=user.email, subject=subject, text=text, html=html)

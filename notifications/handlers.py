@@ -1,0 +1,438 @@
+"""Who is told what about each kind of event.
+
+`HANDLERS` maps an event kind to a function `(event, target) -> list[Message]`. Handlers
+read the other apps through their models and selectors and decide recipients, a short
+text and a link; `services.event_process` drops the actor, applies preferences and writes
+the rows, so no handler can forget either.
+
+`KINDS` lists every kind a person can set a preference for, with its default channel:
+reviews and feedback are emailed at once, the rest waits for the daily digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from .models import Event, Preference
+
+logger = logging.getLogger(__name__)
+
+EMAIL = Preference.Channel.EMAIL
+DIGEST = Preference.Channel.DIGEST
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    label: str
+    help: str
+    default: str
+    # Weekly summaries are emails or nothing: they have no in-app row to digest.
+    email_only: bool = False
+
+
+KINDS: dict[str, KindInfo] = {
+    "submission.submitted": KindInfo(
+        "Submissions to review", "A learner handed in work you review.", EMAIL
+    ),
+    "assignment.created": KindInfo("Review assignments", "A review was assigned to you.", EMAIL),
+    "assignment.reassigned": KindInfo(
+        "Reassigned reviews", "A review moved to or from you, or was escalated.", EMAIL
+    ),
+    "review.overdue": KindInfo("Overdue reviews", "A review you hold is past its due time.", EMAIL),
+    "review.escalated": KindInfo(
+        "Escalations (staff)", "An overdue review was reassigned or needs a mentor.", EMAIL
+    ),
+    "assignment.released": KindInfo(
+        "Released claims", "A review you claimed went back to the queue.", DIGEST
+    ),
+    "review.posted": KindInfo("Feedback on your work", "A mentor reviewed your submission.", EMAIL),
+    "comment.added": KindInfo("Comments", "Someone commented on a submission you follow.", EMAIL),
+    "lab.released": KindInfo("Labs released", "A new lab opened in your cohort.", DIGEST),
+    "lab.due_soon": KindInfo(
+        "Due soon", "A lab you have not submitted is due within 24 hours.", DIGEST
+    ),
+    "lab.updated": KindInfo("Lab content updated", "A lab you are working on changed.", DIGEST),
+    # The cohorts app emails the invitation itself (with the sign-in link): in-app only here.
+    "invitation.sent": KindInfo(
+        "Invitations", "You were invited to a cohort.", Preference.Channel.IN_APP
+    ),
+    "extension.granted": KindInfo("Extensions", "Your due date on a lab was extended.", DIGEST),
+    "digest.mentor_weekly": KindInfo(
+        "Weekly mentor summary", "Your queue, overdue reviews and cohort progress.", EMAIL, True
+    ),
+    "digest.staff_weekly": KindInfo(
+        "Weekly staff summary", "Review SLA compliance per cohort.", EMAIL, True
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    recipient_id: int
+    text: str
+    link: str = ""
+
+
+Handler = Callable[[Event, models.Model | None], list[Message]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*kinds: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        for kind in kinds:
+            HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def load_target(event: Event) -> models.Model | None:
+    """The event's target row, or None when it is gone (then nobody is told)."""
+    if not event.target_type or event.target_id is None:
+        return None
+    try:
+        model = apps.get_model(event.target_type)
+    except (LookupError, ValueError):
+        logger.warning("Event %s has an unknown target type %r", event.pk, event.target_type)
+        return None
+    queryset = model._default_manager.all()
+    related = _TARGET_RELATED.get(event.target_type)
+    if related:
+        queryset = queryset.select_related(*related)
+    return queryset.filter(pk=event.target_id).first()
+
+
+_TARGET_RELATED = {
+    "submissions.submission": ("learner", "lab", "cohort", "assigned_to"),
+    "curriculum.lab": ("track",),
+    "cohorts.extension": ("lab", "cohort", "learner"),
+    "cohorts.membership": ("cohort", "user"),
+    "cohorts.invitation": ("cohort", "user"),
+}
+
+
+def _url(name: str, *args) -> str:
+    # Other apps' pages may be renamed; a missing link is better than a failed delivery.
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def submission_link(submission) -> str:
+    return _url("submissions:detail", submission.pk)
+
+
+def lab_link(lab, cohort=None) -> str:
+    if cohort is not None:
+        link = _url("curriculum:cohort_lab", cohort.slug, lab.slug)
+        if link:
+            return link
+    return _url("curriculum:lab", lab.track.slug, lab.slug) or _url("curriculum:browse")
+
+
+def _name(user) -> str:
+    return user.display_name if user is not None else "Someone"
+
+
+def _lab_title(submission) -> str:
+    return f"Week {submission.lab.week} · {submission.lab.title}"
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _active_user_ids(ids: Iterable[int | None]) -> list[int]:
+    wanted = {pk for pk in ids if pk}
+    if not wanted:
+        return []
+    return list(
+        get_user_model().objects.filter(pk__in=wanted, is_active=True).values_list("pk", flat=True)
+    )
+
+
+def _staff_ids() -> list[int]:
+    return list(
+        get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
+    )
+
+
+def _mentor_ids(cohort_id: int) -> list[int]:
+    Membership = apps.get_model("cohorts", "Membership")
+    return list(
+        Membership.objects.filter(
+            cohort_id=cohort_id, role=Membership.Role.MENTOR, active=True, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+
+
+def _learner_ids(cohort_id: int) -> list[int]:
+    Membership = apps.get_model("cohorts", "Membership")
+    return list(
+        Membership.objects.filter(
+            cohort_id=cohort_id, role=Membership.Role.LEARNER, active=True, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+
+
+# --- submissions ---------------------------------------------------------------------
+
+
+@handles("submission.submitted")
+def on_submission_submitted(event: Event, submission) -> list[Message]:
+    """The mentor who holds the review; everyone mentoring the cohort if nobody does yet."""
+    if submission is None:
+        return []
+    if submission.assigned_to_id:
+        recipients = [submission.assigned_to_id]
+    else:
+        recipients = _mentor_ids(submission.cohort_id)
+    resubmitted = (event.data or {}).get("iteration", submission.iteration_count or 1) > 1
+    verb = "resubmitted" if resubmitted else "submitted"
+    text = f"{_name(event.actor)} {verb} {_lab_title(submission)} for review."
+    if submission.assigned_to_id:
+        text += " It is assigned to you."
+    link = submission_link(submission)
+    return [Message(pk, _clip(text), link) for pk in _active_user_ids(recipients)]
+
+
+def _latest_assignment(submission):
+    Assignment = apps.get_model("submissions", "Assignment")
+    return (
+        Assignment.objects.filter(submission=submission)
+        .order_by("-assigned_at", "-pk")
+        .only("mentor_id", "reason")
+        .first()
+    )
+
+
+@handles("assignment.created")
+def on_assignment_created(event: Event, submission) -> list[Message]:
+    """The newly assigned mentor, unless the submit itself already told them."""
+    if submission is None:
+        return []
+    data = event.data or {}
+    assignment = _latest_assignment(submission)
+    reason = data.get("reason") or (assignment.reason if assignment else "")
+    if reason in ("auto", "resubmit"):
+        # Assigned as part of a submit: `submission.submitted` tells the same mentor.
+        return []
+    mentor_id = data.get("mentor_id") or (assignment.mentor_id if assignment else None)
+    mentor_id = mentor_id or submission.assigned_to_id
+    text = f"You now review {submission.learner.display_name}'s {_lab_title(submission)}."
+    return [
+        Message(pk, _clip(text), submission_link(submission))
+        for pk in _active_user_ids([mentor_id])
+    ]
+
+
+@handles("assignment.reassigned")
+def on_assignment_reassigned(event: Event, submission) -> list[Message]:
+    """The new mentor and the previous one (staff hear of escalations via `review.escalated`)."""
+    if submission is None:
+        return []
+    data = event.data or {}
+    link = submission_link(submission)
+    lab = _lab_title(submission)
+    learner = submission.learner.display_name
+    new_id = data.get("mentor_id") or data.get("to_mentor_id") or submission.assigned_to_id
+    previous_id = data.get("previous_mentor_id") or data.get("from_mentor_id")
+    if previous_id is None:
+        Assignment = apps.get_model("submissions", "Assignment")
+        previous = (
+            Assignment.objects.filter(submission=submission, ended_at__isnull=False)
+            .order_by("-ended_at", "-pk")
+            .values_list("mentor_id", flat=True)
+            .first()
+        )
+        previous_id = previous
+    messages: dict[int, Message] = {}
+    escalated = data.get("reason") == "escalation"
+    for pk in _active_user_ids([previous_id]):
+        if pk != new_id:
+            messages[pk] = Message(
+                pk, _clip(f"{learner}'s {lab} was moved to another mentor."), link
+            )
+    for pk in _active_user_ids([new_id]):
+        why = " after the review went overdue" if escalated else ""
+        messages[pk] = Message(pk, _clip(f"{learner}'s {lab} was reassigned to you{why}."), link)
+    return list(messages.values())
+
+
+_VERDICT_TEXT = {
+    "approve": "approved",
+    "request_changes": "requested changes on",
+    "comment": "commented on",
+}
+
+
+@handles("review.posted")
+def on_review_posted(event: Event, submission) -> list[Message]:
+    """The learner whose work was reviewed."""
+    if submission is None:
+        return []
+    verdict = (event.data or {}).get("verdict", "comment")
+    verb = _VERDICT_TEXT.get(verdict, "reviewed")
+    text = f"{_name(event.actor)} {verb} your {_lab_title(submission)}."
+    return [
+        Message(pk, _clip(text), submission_link(submission))
+        for pk in _active_user_ids([submission.learner_id])
+    ]
+
+
+@handles("comment.added")
+def on_comment_added(event: Event, submission) -> list[Message]:
+    """Everyone in the conversation: the learner, the assigned mentor, past reviewers and commenters."""
+    if submission is None:
+        return []
+    Review = apps.get_model("submissions", "Review")
+    Comment = apps.get_model("submissions", "Comment")
+    participants = {submission.learner_id, submission.assigned_to_id}
+    participants.update(
+        Review.objects.filter(submission=submission)
+        .values_list("reviewer_id", flat=True)
+        .distinct()
+    )
+    participants.update(
+        Comment.objects.filter(submission=submission).values_list("author_id", flat=True).distinct()
+    )
+    link = submission_link(submission)
+    messages = []
+    for pk in _active_user_ids(participants):
+        whose = "your" if pk == submission.learner_id else f"{submission.learner.display_name}'s"
+        text = f"{_name(event.actor)} commented on {whose} {_lab_title(submission)}."
+        messages.append(Message(pk, _clip(text), link))
+    return messages
+
+
+@handles("review.overdue")
+def on_review_overdue(event: Event, submission) -> list[Message]:
+    """The mentor holding the overdue review."""
+    if submission is None:
+        return []
+    mentor_id = (event.data or {}).get("mentor_id") or submission.assigned_to_id
+    text = (
+        f"Your review of {submission.learner.display_name}'s {_lab_title(submission)} is overdue."
+    )
+    return [
+        Message(pk, _clip(text), submission_link(submission))
+        for pk in _active_user_ids([mentor_id])
+    ]
+
+
+# --- curriculum and cohorts -----------------------------------------------------------
+
+
+@handles("lab.updated")
+def on_lab_updated(event: Event, lab) -> list[Message]:
+    """Learners with work in progress on the lab (not yet approved)."""
+    if lab is None:
+        return []
+    Submission = apps.get_model("submissions", "Submission")
+    open_states = [
+        Submission.State.DRAFT,
+        Submission.State.SUBMITTED,
+        Submission.State.IN_REVIEW,
+        Submission.State.CHANGES_REQUESTED,
+    ]
+    rows = (
+        Submission.objects.filter(lab=lab, state__in=open_states)
+        .values_list("learner_id", "pk")
+        .order_by("pk")
+    )
+    first_submission: dict[int, int] = {}
+    for learner_id, submission_id in rows:
+        first_submission.setdefault(learner_id, submission_id)
+    text = f"Week {lab.week} · {lab.title} was updated. Check what changed before you submit."
+    return [
+        Message(pk, _clip(text), _url("submissions:detail", first_submission[pk]) or lab_link(lab))
+        for pk in _active_user_ids(first_submission)
+    ]
+
+
+def _cohort(cohort_id):
+    Cohort = apps.get_model("cohorts", "Cohort")
+    return Cohort.objects.filter(pk=cohort_id).first() if cohort_id else None
+
+
+@handles("lab.released")
+def on_lab_released(event: Event, lab) -> list[Message]:
+    """Every active learner of the cohort the lab opened in."""
+    cohort = _cohort((event.data or {}).get("cohort_id"))
+    if lab is None or cohort is None:
+        return []
+    text = f"Week {lab.week} · {lab.title} is open in {cohort.name}."
+    link = lab_link(lab, cohort)
+    return [Message(pk, _clip(text), link) for pk in _learner_ids(cohort.pk)]
+
+
+@handles("lab.due_soon")
+def on_lab_due_soon(event: Event, lab) -> list[Message]:
+    """The one learner who has not submitted yet."""
+    data = event.data or {}
+    cohort = _cohort(data.get("cohort_id"))
+    if lab is None or cohort is None:
+        return []
+    due = data.get("due_at", "")
+    when = ""
+    if due:
+        from django.utils.dateparse import parse_datetime
+
+        parsed = parse_datetime(due)
+        if parsed is not None:
+            when = (
+                " (" + timezone.localtime(parsed, timezone.UTC).strftime("%a %d %b %H:%M UTC") + ")"
+            )
+    text = f"Week {lab.week} · {lab.title} is due within 24 hours{when}, and you have not submitted it yet."
+    return [
+        Message(pk, _clip(text), lab_link(lab, cohort))
+        for pk in _active_user_ids([data.get("learner_id")])
+    ]
+
+
+@handles("invitation.sent")
+def on_invitation_sent(event: Event, target) -> list[Message]:
+    """The invited person, when they already have an account."""
+    data = event.data or {}
+    user_id = data.get("user_id") or data.get("invitee_id")
+    cohort = _cohort(data.get("cohort_id"))
+    if target is not None:
+        user_id = user_id or getattr(target, "user_id", None)
+        if target._meta.label_lower == get_user_model()._meta.label_lower:
+            user_id = target.pk
+        cohort = cohort or getattr(target, "cohort", None)
+        if target._meta.label_lower == "cohorts.cohort":
+            cohort = target
+    if not user_id and data.get("email"):
+        user_id = (
+            get_user_model()
+            .objects.filter(email__iexact=data["email"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+    name = cohort.name if cohort is not None else "a cohort"
+    link = _url("cohorts:detail", cohort.slug) if cohort is not None else ""
+    text = f"{_name(event.actor)} invited you to {name}."
+    return [Message(pk, _clip(text), link or _url("home")) for pk in _active_user_ids([user_id])]
+
+
+@handles("extension.granted")
+def on_extension_granted(event: Event, extension) -> list[Message]:
+    """The learner who got more time."""
+    if extension is None:
+        return []
+    due = timezone.localtime(extension.due_at, timezone.UTC).strftime("%a %d %b %H:%M UTC")
+    text = f"You have until {due} for Week {extension.lab.week} · {extension.lab.title}."
+    return [
+        Message(pk, _clip(text), lab_link(extension.lab, extension.cohort))
+        for pk in _active_user_ids([extension.learner_id])
+    ]
