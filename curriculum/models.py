@@ -100,6 +100,7 @@ class CurriculumImport(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     diff = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -107,6 +108,11 @@ class CurriculumImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-created_at"], name="curriculumimport_created_idx")]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.PARSING)

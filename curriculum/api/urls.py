@@ -1,3 +1,3 @@
-from django.urls import path  # noqa: F401
-
+# Track and lab reads are served from cohorts/api (they depend on memberships); this app's
+# API holds the curriculum imports.
 urlpatterns: list = []

@@ -1,0 +1,249 @@
+"""Turn the run-together text of the labs index into readable Markdown.
+
+The export that produced the labs index lost its formatting: list items were run together
+with " - ", inline code was split onto lines of its own (and its backticks half lost), and
+some numbered steps sit inline in one paragraph ("1. Run ... 2. Quantize ..."). The cleaner
+rebuilds one list item per step, joins split fragments back into their sentence, keeps
+numbered steps numbered, fences runs of code lines, and escapes the characters Markdown
+would otherwise read as markup (the text is data: it must show as written).
+
+A lab's deliverables are its top-level steps: the numbered steps when it has any (bullets
+then elaborate a step), otherwise its bullet items; with no steps, the lab itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BULLET = re.compile(r"^\s*[-*•]\s+(?=\S)")
+NUMBERED = re.compile(r"^\s*(\d{1,3})[.)](?:\s+(?=\S)|(?=[A-Za-z]))")
+TERMINAL = ".:!?"
+# A step run into the previous one: "...blob.- Find" / "...line. - Compile" / "answer: - \"What".
+INLINE_BULLET = re.compile(r"(?<=[.!?):\"”])\s*-\s+(?=[A-Z\"“(])|(?<=[.!?])\s+-(?=[a-z][\w.-]*/)")
+# A numbered step inline: "Add: 1. Input ... 2. Output" or glued after code "}2.func".
+INLINE_NUMBER = re.compile(
+    r"(?:(?<=[.:!?)\"”])\s+|(?<=[}\]]))(\d{1,2})\.(?:\s+(?=[A-Z\"“(])|(?=[a-z]))"
+)
+CODE_LINE = re.compile(
+    r"(?:[{};]\s*$|^\s*[@}]|^\s*(?:#include|#define|import |from \S+ import |def |fn |func |public |private |class \w+[({:]))"
+)
+SPECIAL_TOKEN = re.compile(r"[<>*\\]|\]\(|\]\[|__|^_|_$")
+LINE_START_ESCAPE = re.compile(r"^(?=[#>+=]|\d+[.)]\s|[-*]\s)")
+
+
+@dataclass(frozen=True)
+class CleanedLab:
+    body: str
+    deliverables: list[str]
+
+
+@dataclass
+class Block:
+    kind: str  # "para", "bullet", "num", "code"
+    text: str
+    number: int = 0
+    nested: bool = False
+
+
+def clean_lab_text(raw: str, *, fallback_deliverable: str) -> CleanedLab:
+    blocks = _split_inline_steps(_join_fragments(raw.split("\n")))
+    _nest_elaborations(blocks)
+    body = _render(blocks)
+    steps = [b for b in blocks if b.kind == "num" and not b.nested] or [
+        b for b in blocks if b.kind == "bullet" and not b.nested
+    ]
+    deliverables = [_inline(b.text) for b in steps if b.text.strip()]
+    return CleanedLab(body=body, deliverables=deliverables or [fallback_deliverable])
+
+
+def _join_fragments(lines: list[str]) -> list[Block]:
+    """Group physical lines into blocks, joining fragments that were split off a sentence."""
+    blocks: list[Block] = []
+    index = 0
+    previous_blank = True
+    while index < len(lines):
+        line = lines[index].rstrip()
+        if not line.strip():
+            previous_blank = True
+            index += 1
+            continue
+        code_end = index
+        while (
+            code_end < len(lines) and lines[code_end].strip() and CODE_LINE.search(lines[code_end])
+        ):
+            code_end += 1
+        if code_end - index >= 2:
+            blocks.append(Block("code", "\n".join(lines[index:code_end]).strip("\n")))
+            index, previous_blank = code_end, False
+            continue
+        bullet, numbered = BULLET.match(line), NUMBERED.match(line)
+        last = blocks[-1] if blocks else None
+        if bullet:
+            blocks.append(Block("bullet", line[bullet.end() :].strip()))
+        elif numbered:
+            blocks.append(
+                Block("num", line[numbered.end() :].strip(), number=int(numbered.group(1)))
+            )
+        elif last is not None and last.kind != "code" and _continues(last, line, previous_blank):
+            last.text = _glue(last.text, line.strip())
+        else:
+            blocks.append(Block("para", line.strip()))
+        previous_blank = False
+        index += 1
+    return blocks
+
+
+def _continues(last: Block, line: str, previous_blank: bool) -> bool:
+    if previous_blank and last.kind == "para":
+        return False
+    tail = last.text.rstrip()
+    if not tail or tail[-1] not in TERMINAL:
+        return True  # the sentence was cut at a line break
+    if last.kind in ("bullet", "num") and tail.endswith(":"):
+        return True  # "- Persistence layer:\nTypedDict rows ..." continues the step
+    # A code fragment that opened a line of a list item: "- SSH to a node.\njournalctl -u ..."
+    first = line.lstrip()[:1]
+    return last.kind in ("bullet", "num") and not first.isupper() and not first.isdigit()
+
+
+def _glue(left: str, right: str) -> str:
+    if left.endswith(("(", "/", "[")) or right.startswith((")", ",", ".", ";", ":", "]")):
+        return left + right
+    return f"{left} {right}"
+
+
+def _split_inline_steps(blocks: list[Block]) -> list[Block]:
+    result: list[Block] = []
+    next_number = 1
+    for block in blocks:
+        if block.kind == "code":
+            result.append(block)
+            continue
+        if block.kind == "num":
+            next_number = block.number + 1
+        pieces = _split_numbers(block, next_number)
+        if len(pieces) > 1:
+            next_number = pieces[-1].number + 1
+        for position, piece in enumerate(pieces):
+            bullets = [part.strip() for part in INLINE_BULLET.split(piece.text)]
+            bullets = [part for part in bullets if part]
+            if not bullets:
+                continue
+            piece.text = bullets[0]
+            lost_marker = (
+                piece.kind == "para"
+                and len(bullets) > 1
+                and position == 0
+                and not bullets[0].endswith(":")
+                and (not result or result[-1].kind == "bullet")
+            )
+            if lost_marker:
+                piece.kind = (
+                    "bullet"  # the exporter dropped the marker of a step that began with code
+                )
+            result.append(piece)
+            result.extend(Block("bullet", text) for text in bullets[1:])
+    return result
+
+
+def _split_numbers(block: Block, expected: int) -> list[Block]:
+    """Split "1. a 2. b 3. c" into numbered blocks, only when the numbers run in sequence."""
+    cuts: list[tuple[int, int, int]] = []
+    want = expected if block.kind == "num" else 1
+    for match in INLINE_NUMBER.finditer(block.text):
+        number = int(match.group(1))
+        if number == want:
+            cuts.append((match.start(), match.end(), number))
+            want += 1
+    if not cuts or (block.kind != "num" and cuts[0][2] != 1):
+        return [block]
+    pieces = [Block(block.kind, block.text[: cuts[0][0]].strip(), number=block.number)]
+    for position, (_, end, number) in enumerate(cuts):
+        stop = cuts[position + 1][0] if position + 1 < len(cuts) else len(block.text)
+        pieces.append(Block("num", block.text[end:stop].strip(), number=number))
+    return [piece for piece in pieces if piece.text]
+
+
+def _nest_elaborations(blocks: list[Block]) -> None:
+    """Bullets right after a numbered step that ends with ':' elaborate that step."""
+    parent_open = False
+    for block in blocks:
+        if block.kind == "num":
+            parent_open = block.text.rstrip().endswith(":")
+        elif block.kind == "bullet" and parent_open:
+            block.nested = True
+        else:
+            parent_open = False
+
+
+def _render(blocks: list[Block]) -> str:
+    out: list[str] = []
+    previous: Block | None = None
+    for block in blocks:
+        if block.kind == "code":
+            text = "```\n" + block.text.replace("```", "ʼʼʼ") + "\n```"
+        elif block.kind == "bullet":
+            text = ("    - " if block.nested else "- ") + _inline(block.text)
+        elif block.kind == "num":
+            text = f"{block.number}. {_inline(block.text)}"
+        else:
+            text = LINE_START_ESCAPE.sub("\\\\", _inline(block.text))
+        same_list = previous is not None and (
+            block.kind in ("bullet", "num")
+            and previous.kind in ("bullet", "num")
+            and (block.kind == previous.kind or block.nested or previous.nested)
+        )
+        if out:
+            out.append("\n" if same_list else "\n\n")
+        out.append(text)
+        previous = block
+    return "".join(out).strip() + "\n" if out else ""
+
+
+def _inline(text: str) -> str:
+    """Escape one line of plain text for Markdown: code-ish tokens become code spans."""
+    text = text.replace("`", "")
+    text = re.sub(r"(?<![\w-])- -(?=\w)", "--", text)  # "- -release" was "--release"
+    tokens = text.split(" ")
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            joined = " ".join(run)
+            core = joined.rstrip(".,;:!?")
+            while core.endswith(")") and core.count(")") > core.count("("):
+                core = core[:-1]
+            out.append(f"`{core}`{joined[len(core) :]}" if core else joined)
+            run.clear()
+
+    for token in tokens:
+        if token not in ("*", "**") and SPECIAL_TOKEN.search(token):
+            run.append(token)
+        else:
+            flush()
+            out.append(token)
+    flush()
+    return " ".join(out).strip()
+
+
+def markdown_deliverables(body: str, *, fallback: str) -> list[str]:
+    """Top-level steps of a Markdown body: numbered items if any, else bullets."""
+    numbered: list[str] = []
+    bullets: list[str] = []
+    in_fence = False
+    for line in body.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        if in_fence or line[:1] in (" ", "\t"):
+            continue
+        match = re.match(r"^(\d{1,3})[.)]\s+(\S.*)$", line)
+        if match:
+            numbered.append(match.group(2).strip())
+            continue
+        match = re.match(r"^[-*+]\s+(\S.*)$", line)
+        if match:
+            bullets.append(match.group(1).strip())
+    return numbered or bullets or [fallback]

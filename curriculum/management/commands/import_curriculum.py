@@ -1,0 +1,95 @@
+"""python manage.py import_curriculum FILE [--format ...] [--dry-run] [--json]
+
+Exit 0 on success; on bad input exit 2 with one `FILE:LINE: problem` line per problem on
+stderr, and nothing written. Idempotent: importing the same file again writes only the
+import record.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.exceptions import ApplicationError
+from curriculum.parsers import FORMATS, CurriculumParseError, max_bytes
+from curriculum.services import import_curriculum_file
+
+
+class Command(BaseCommand):
+    help = "Import a curriculum file (labs index, Markdown, YAML or JSON): preview the diff and apply it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="path to the curriculum file")
+        parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
+        parser.add_argument(
+            "--dry-run", action="store_true", help="show what would change; write nothing"
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="print one JSON object instead of a summary"
+        )
+
+    def handle(self, *args, **options):
+        path = Path(options["file"])
+        name = options["file"]
+        try:
+            size = path.stat().st_size
+            if size > max_bytes():
+                self._fail(
+                    [
+                        f"{name}:1: the file is {size:,} bytes; the limit is {max_bytes() // (1024 * 1024)} MB"
+                    ]
+                )
+            source = path.read_bytes()
+        except OSError as exc:
+            self._fail([f"{name}:0: cannot read the file: {exc.strerror or exc}"])
+        try:
+            record = import_curriculum_file(
+                actor=None,
+                source=source,
+                filename=path.name,
+                requested_format=options["format"],
+                dry_run=options["dry_run"],
+            )
+        except CurriculumParseError as exc:
+            self._fail(exc.lines(name))
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        diff = record.diff
+        result = {
+            "applied": not options["dry_run"],
+            "totals": diff["totals"],
+            "tracks": diff["tracks"],
+            "labs": diff["labs"],
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
+            return
+        self.stdout.write(self._human(result, diff.get("format", ""), options["dry_run"]))
+
+    def _fail(self, lines: list[str]) -> None:
+        for line in lines:
+            self.stderr.write(line)
+        sys.exit(2)
+
+    def _human(self, result: dict, fmt: str, dry_run: bool) -> str:
+        totals, tracks, labs = result["totals"], result["tracks"], result["labs"]
+        head = "Dry run (nothing written)" if dry_run else "Imported"
+        lines = [f"{head}: {totals['tracks']} paths, {totals['labs']} labs ({fmt})."]
+        for key in ("added", "renamed", "removed"):
+            if tracks[key]:
+                lines.append(f"  paths {key}: " + ", ".join(tracks[key]))
+        for key in ("added", "changed", "renamed", "moved", "removed"):
+            for lab in labs[key]:
+                moved = f" (from week {lab['from_week']})" if "from_week" in lab else ""
+                lines.append(
+                    f"  {key:8} {lab['track']} · Week {lab['week']}{moved} · {lab['title']}"
+                )
+        changes = sum(len(labs[k]) for k in ("added", "changed", "renamed", "moved", "removed"))
+        changes += sum(len(tracks[k]) for k in ("added", "renamed", "removed"))
+        if not changes:
+            lines.append("  No changes.")
+        lines.append(f"  unchanged: {labs['unchanged']} labs, {tracks['unchanged']} paths")
+        return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""Reads of the curriculum shared by pages, the API, tasks and other apps."""
+
+from __future__ import annotations
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
+
+from .differ import LabSnapshot, TrackSnapshot
+from .models import CurriculumImport, Lab, Track
+
+
+def track_labs(track: Track, *, active_only: bool = True) -> QuerySet[Lab]:
+    """The labs of a track ordered by week (the contract other apps build on)."""
+    labs = Lab.objects.filter(track=track).select_related("track", "current_revision")
+    if active_only:
+        labs = labs.filter(active=True)
+    return labs.order_by("week", "position", "id")
+
+
+def active_tracks() -> QuerySet[Track]:
+    return Track.objects.filter(active=True).order_by("position", "name")
+
+
+def tracks_with_labs() -> QuerySet[Track]:
+    """Active tracks, each with `active_labs` (ordered by week) prefetched: two queries."""
+    return active_tracks().prefetch_related(
+        Prefetch(
+            "labs",
+            queryset=Lab.objects.filter(active=True).order_by("week", "id"),
+            to_attr="active_labs",
+        )
+    )
+
+
+def track_by_slug(slug: str) -> Track | None:
+    return Track.objects.filter(slug=slug, active=True).first()
+
+
+def lab_by_slugs(*, track_slug: str, lab_slug: str) -> Lab | None:
+    return (
+        Lab.objects.select_related("track", "current_revision")
+        .filter(track__slug=track_slug, slug=lab_slug, track__active=True, active=True)
+        .first()
+    )
+
+
+def lab_neighbours(lab: Lab) -> tuple[Lab | None, Lab | None]:
+    siblings = Lab.objects.filter(track_id=lab.track_id, active=True).only(
+        "id", "week", "title", "slug"
+    )
+    previous = siblings.filter(week__lt=lab.week).order_by("-week").first()
+    following = siblings.filter(week__gt=lab.week).order_by("week").first()
+    return previous, following
+
+
+def curriculum_snapshot(*, lock: bool = False) -> tuple[list[TrackSnapshot], list[LabSnapshot]]:
+    """Every track and lab (archived too) as plain snapshots for the differ: two queries."""
+    track_rows = Track.objects.order_by("id")
+    if lock:
+        track_rows = track_rows.select_for_update()
+    tracks = [
+        TrackSnapshot(id=t.id, name=t.name, slug=t.slug, position=t.position, active=t.active)
+        for t in track_rows
+    ]
+    labs = [
+        LabSnapshot(**row)
+        for row in Lab.objects.order_by("id").values(
+            "id",
+            "track_id",
+            "week",
+            "module_title",
+            "title",
+            "slug",
+            "body",
+            "deliverables",
+            "position",
+            "active",
+        )
+    ]
+    return tracks, labs
+
+
+def import_history(*, page: int | str = 1, per_page: int = 25) -> Page:
+    imports = (
+        CurriculumImport.objects.select_related("created_by", "applied_by")
+        .defer("source", "diff")
+        .order_by("-created_at", "-id")
+    )
+    return Paginator(imports, per_page).get_page(page)
+
+
+def import_for_view(import_id: int) -> CurriculumImport | None:
+    return (
+        CurriculumImport.objects.select_related("created_by", "applied_by")
+        .defer("source")
+        .filter(pk=import_id)
+        .first()
+    )
