@@ -326,10 +326,21 @@ def _marks(lab: Lab, approve: bool) -> dict:
     return marks
 
 
+def _frozen_checklist(lab: Lab) -> list[dict]:
+    """What an iteration keeps of the checklist (every deliverable ticked), as submit freezes it."""
+    deliverables = lab.deliverables or []
+    try:
+        from submissions.validation import frozen_checklist
+    except ImportError:  # pragma: no cover
+        return [{"index": i, "text": str(d), "done": True} for i, d in enumerate(deliverables)]
+    return frozen_checklist(list(range(len(deliverables))), deliverables)
+
+
 def _submission_row(plan: Plan, *, now: dt.datetime) -> Submission:
     rng = random.Random(plan.seed)
     submits = [s for s in plan.steps if s.kind == "submit"]
     reviews = [s for s in plan.steps if s.kind == "review"]
+    claims = [s for s in plan.steps if s.kind == "claim"]
     repo = f"https://git.example.org/{plan.learner.email.split('@')[0]}/{plan.slot.lab.slug}"
     created = min([s.at for s in plan.steps] or [now - dt.timedelta(hours=rng.uniform(1, 48))])
     created = min(created, max(plan.slot.release_at, created - dt.timedelta(hours=6)))
@@ -344,7 +355,7 @@ def _submission_row(plan: Plan, *, now: dt.datetime) -> Submission:
         repo_url=repo,
         commit_sha=f"{rng.getrandbits(160):040x}",
         notes=rng.choice(LEARNER_NOTES),
-        checklist=[True] * len(plan.slot.lab.deliverables or []),
+        checklist=list(range(len(plan.slot.lab.deliverables or []))),
         assigned_to=plan.mentor if submits else None,
         review_due_at=(submits[-1].at + sla) if open_review else None,
         iteration_count=len(submits),
@@ -353,6 +364,7 @@ def _submission_row(plan: Plan, *, now: dt.datetime) -> Submission:
         first_reviewed_at=reviews[0].at if reviews else None,
         approved_at=reviews[-1].at if plan.state == STATES.APPROVED else None,
         is_late=bool(submits) and submits[0].at > plan.slot.due_at,
+        claimed_at=claims[-1].at if plan.state == STATES.IN_REVIEW and claims else None,
         last_activity_at=last,
         created_at=created,
     )
@@ -371,7 +383,7 @@ def _iteration_rows(plan: Plan, submission: Submission):
                 repo_url=submission.repo_url,
                 commit_sha=f"{random.Random(plan.seed + number).getrandbits(160):040x}",
                 notes=submission.notes,
-                checklist=submission.checklist,
+                checklist=_frozen_checklist(plan.slot.lab),
                 lab_revision_id=plan.slot.lab.current_revision_id,
                 submitted_at=step.at,
                 due_at=plan.slot.due_at,
@@ -432,7 +444,7 @@ def write_with_services(plan: Plan) -> Submission:
         repo_url=repo,
         commit_sha=f"{rng.getrandbits(160):040x}",
         notes=rng.choice(LEARNER_NOTES),
-        checklist=[True] * len(lab.deliverables or []),
+        checklist=list(range(len(lab.deliverables or []))),
     )
     for step in plan.steps:
         submission.refresh_from_db()
@@ -444,18 +456,21 @@ def write_with_services(plan: Plan) -> Submission:
                     repo_url=repo,
                     commit_sha=f"{rng.getrandbits(160):040x}",
                     notes="Fixed the points from the review and added the missing measurements.",
-                    checklist=[True] * len(lab.deliverables or []),
+                    checklist=list(range(len(lab.deliverables or []))),
                 )
                 submission.refresh_from_db()
             services.submission_submit(actor=plan.learner, submission=submission)
         elif step.kind == "claim":
             if submission.state == STATES.SUBMITTED:
-                services.submission_claim(actor=plan.mentor, submission=submission)
+                mentor = submission.assigned_to or plan.mentor
+                services.submission_claim(actor=mentor, submission=submission)
         elif step.kind == "review":
             approve = step.verdict == Review.Verdict.APPROVE
             if submission.state == STATES.SUBMITTED:
-                services.submission_claim(actor=plan.mentor, submission=submission)
+                mentor = submission.assigned_to or plan.mentor
+                services.submission_claim(actor=mentor, submission=submission)
                 submission.refresh_from_db()
+            mentor = submission.assigned_to or plan.mentor
             if not approve:
                 services.comment_create(
                     actor=plan.learner,
@@ -463,7 +478,7 @@ def write_with_services(plan: Plan) -> Submission:
                     body="Could you look at the benchmark section in particular? I was not sure about it.",
                 )
             services.review_create(
-                actor=plan.mentor,
+                actor=mentor,
                 submission=submission,
                 verdict=step.verdict,
                 body=rng.choice(FEEDBACK_APPROVE if approve else FEEDBACK_CHANGES),
