@@ -1,6 +1,7 @@
 """Plumbing every app's `api/` package shares: errors, pagination, throttles, schema.
 
-Error bodies are always `{"detail": str, "code": str, "errors": {field: [messages]}}`:
+Error bodies are always `{"detail": str, "code": str, "errors": {field: [messages]}}`
+(plus `context` when a service adds facts such as the current state):
 - `core.exceptions.ApplicationError` from a service: code `forbidden` -> 403,
   `invalid_transition`/`conflict` -> 409, `not_found` -> 404, anything else -> 400;
 - DRF's own errors keep their status (400 validation, 401, 403, 404, 405, 415, 429).
@@ -11,12 +12,11 @@ Objects the caller may not see are looked up in querysets filtered by the owning
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import ApplicationError
 
@@ -48,13 +48,37 @@ def _first_message(errors: dict) -> str:
     return "Invalid input."
 
 
+def _application_error_fields(exc: ApplicationError) -> dict:
+    """Services say which field is wrong as `extra={"field": name}` or
+    `extra={"errors": {name: message}}`; anything else in `extra` is context, not an error."""
+    extra = dict(exc.extra or {})
+    errors: dict = {}
+    field = extra.pop("field", None)
+    if isinstance(field, str) and field:
+        errors[field] = [exc.message]
+    named = extra.pop("errors", None)
+    if isinstance(named, dict):
+        errors.update(_as_error_dict(named))
+    elif isinstance(named, list | str):
+        errors.setdefault(api_settings.NON_FIELD_ERRORS_KEY, []).extend(
+            named if isinstance(named, list) else [named]
+        )
+    result = {"errors": errors}
+    if extra:
+        result["context"] = extra
+    return result
+
+
 def exception_handler(exc, context):
     """Turn every refusal into the one error body (see module docstring)."""
+    # Imported here: rest_framework.views reads the settings that name this module's classes.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, ApplicationError):
         code = exc.code or "invalid"
+        body = {"detail": exc.message, "code": code, **_application_error_fields(exc)}
         return Response(
-            {"detail": exc.message, "code": code, "errors": _as_error_dict(exc.extra or {})},
-            status=STATUS_BY_APPLICATION_CODE.get(code, status.HTTP_400_BAD_REQUEST),
+            body, status=STATUS_BY_APPLICATION_CODE.get(code, status.HTTP_400_BAD_REQUEST)
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -134,18 +158,13 @@ class TokenObtainThrottle(IPThrottle):
 # --- Errors in the schema ----------------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.JSONField()))
-
-
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
         "detail": {"type": "string"},
         "code": {"type": "string"},
         "errors": {"type": "object", "additionalProperties": True},
+        "context": {"type": "object", "additionalProperties": True},
     },
     "required": ["detail", "code", "errors"],
 }

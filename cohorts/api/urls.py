@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import lab_views, views
+
+router = SimpleRouter()
+router.register("tracks", lab_views.TrackViewSet, basename="track")
+router.register("labs", lab_views.LabViewSet, basename="lab")
+router.register("cohorts", views.CohortViewSet, basename="cohort")
+router.register(r"cohorts/(?P<cohort_pk>[0-9]+)/members", views.MemberViewSet, basename="member")
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/schedule", views.ScheduleViewSet, basename="schedule"
+)
+
+urlpatterns = [*router.urls]

@@ -1,0 +1,157 @@
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from accounts.api.common import visible_or_404
+from cohorts import permissions as policy
+from cohorts.models import Cohort, Membership
+from cohorts.selectors import active_membership_roles, cohort_list, cohort_members, cohort_schedule
+from cohorts.services import cohort_create, cohort_update, membership_add
+
+from .serializers import (
+    CohortSerializer,
+    MemberAddSerializer,
+    MemberSerializer,
+    ScheduleEntrySerializer,
+)
+
+
+class CohortFilter(django_filters.FilterSet):
+    track = django_filters.CharFilter(field_name="track__slug", help_text="Track slug.")
+    status = django_filters.ChoiceFilter(choices=Cohort.Status.choices)
+
+    class Meta:
+        model = Cohort
+        fields = ["track", "status"]
+
+
+class MemberFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Membership.Role.choices)
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Membership
+        fields = ["role", "active"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cohorts you belong to (all for staff)"),
+    retrieve=extend_schema(summary="One cohort"),
+    create=extend_schema(summary="Create a cohort (staff)"),
+    partial_update=extend_schema(summary="Change a cohort's settings (staff)"),
+)
+class CohortViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CohortSerializer
+    filterset_class = CohortFilter
+    ordering_fields = ["start_date", "name"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return cohort_list(visible=policy.cohorts_visible_to(self.request.user))
+
+    def get_object(self):
+        cohort = visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, cohort)
+        return cohort
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.user.is_authenticated:
+            context["roles"] = active_membership_roles(self.request.user)
+        return context
+
+    def create(self, request, *args, **kwargs):
+        if not policy.can_manage_cohort(request.user):
+            raise PermissionDenied("Only staff can create cohorts.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        cohort = cohort_create(actor=request.user, **data)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=cohort.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        cohort = self.get_object()
+        if not policy.can_manage_cohort(request.user, cohort):
+            raise PermissionDenied("Only staff can change cohorts.")
+        serializer = self.get_serializer(cohort, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        cohort_update(actor=request.user, cohort=cohort, **serializer.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=cohort.pk)).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+
+class CohortScopedMixin:
+    """Views under cohorts/{cohort_pk}/: the cohort must be visible to the caller (else 404)."""
+
+    def get_cohort(self) -> Cohort:
+        if not hasattr(self, "_cohort"):
+            visible = Cohort.objects.filter(policy.cohorts_visible_to(self.request.user))
+            self._cohort = visible_or_404(
+                visible.select_related("track"), pk=self.kwargs["cohort_pk"]
+            )
+        return self._cohort
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Members of a cohort (its mentors and staff)"),
+    create=extend_schema(
+        summary="Add a member by email (staff); a new account gets an invitation",
+        request=MemberAddSerializer,
+        responses={201: MemberSerializer},
+    ),
+)
+class MemberViewSet(
+    CohortScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilter
+    ordering_fields = ["joined_at"]
+    queryset = Membership.objects.none()  # for the schema; get_queryset is the truth
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        cohort = self.get_cohort()
+        if not policy.can_view_cohort_members(self.request.user, cohort):
+            raise PermissionDenied("Only the cohort's mentors and staff can see its members.")
+        return cohort_members(cohort)
+
+    def create(self, request, *args, **kwargs):
+        cohort = self.get_cohort()
+        if not policy.can_manage_cohort(request.user, cohort):
+            raise PermissionDenied("Only staff can add members.")
+        serializer = MemberAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = membership_add(actor=request.user, cohort=cohort, **serializer.validated_data)
+        membership = Membership.objects.select_related("user").get(pk=membership.pk)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The cohort's schedule: per lab its release and due times, and your extension"
+    )
+)
+class ScheduleViewSet(CohortScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ScheduleEntrySerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return []
+        cohort = self.get_cohort()
+        learner = self.request.user if policy.is_learner_of(self.request.user, cohort) else None
+        return cohort_schedule(cohort=cohort, learner=learner)
