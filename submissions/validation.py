@@ -105,6 +105,13 @@ FILE_KINDS: dict[str, FileKind] = {
     "ipynb": FileKind("application/x-ipynb+json", text_check="ipynb"),
 }
 ALLOWED_EXTENSIONS = tuple(FILE_KINDS)
+# `filetype` matches short prefixes (e.g. "GIF8"); these full signatures close the gap.
+_STRICT_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "application/pdf": (b"%PDF-",),
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -139,7 +146,11 @@ def check_content(data: bytes, ext: str) -> str:
         raise ValueError("The file is empty.")
     detected = filetype.guess(data[:8192])
     if kind.binary_mime:
-        if detected is None or detected.mime != kind.binary_mime:
+        if (
+            detected is None
+            or detected.mime != kind.binary_mime
+            or not data.startswith(_STRICT_SIGNATURES[kind.binary_mime])
+        ):
             raise ValueError(f"The file's content is not a valid .{ext} file.")
         return kind.content_type
     if detected is not None:
@@ -152,7 +163,7 @@ def check_content(data: bytes, ext: str) -> str:
         raise ValueError(f"A .{ext} file must be UTF-8 text.") from None
     if kind.text_check == "csv":
         try:
-            for _ in csv.reader(io.StringIO(text, newline="")):
+            for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
                 pass
         except csv.Error as exc:
             raise ValueError(f"The CSV file cannot be read: {exc}.") from None
