@@ -52,6 +52,8 @@ MAX_PACE_DAYS = 365
 MAX_ENROLLMENT_ROWS = 5000
 ENROLLMENT_COLUMNS = ("email", "name", "role")
 ROLE_VALUES = {choice.value for choice in Membership.Role}
+# Slugs that would shadow the cohort pages' own addresses (cohorts/urls.py).
+RESERVED_SLUGS = {"new", "mine", "join"}
 
 
 def _require_staff(actor) -> None:
@@ -102,6 +104,8 @@ def _resolve_track(track: Track | int | None) -> Track:
 
 def _unique_slug(base: str, *, exclude_pk: int | None = None) -> str:
     base = (slugify(base) or "cohort")[:180]
+    if base in RESERVED_SLUGS:
+        base = f"{base}-cohort"
     slug, n = base, 2
     taken = Cohort.objects.exclude(pk=exclude_pk) if exclude_pk else Cohort.objects.all()
     while taken.filter(slug=slug).exists():
@@ -149,6 +153,10 @@ def _validate_cohort_fields(data: dict) -> dict:
             "The slug may contain only lowercase letters, digits and hyphens.",
             code="invalid",
             extra={"field": "slug"},
+        )
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(
+            f"“{slug}” is reserved; choose another slug.", code="invalid", extra={"field": "slug"}
         )
     data["slug"] = slug
     data["description"] = (data.get("description") or "").strip()
