@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import views
+
+router = SimpleRouter()
+router.register("submissions", views.SubmissionViewSet, basename="submission")
+_nested = r"submissions/(?P<submission_pk>[0-9]+)"
+router.register(f"{_nested}/iterations", views.IterationViewSet, basename="submission-iteration")
+router.register(f"{_nested}/reviews", views.ReviewViewSet, basename="submission-review")
+router.register(f"{_nested}/comments", views.CommentViewSet, basename="submission-comment")
+router.register(f"{_nested}/attachments", views.AttachmentViewSet, basename="submission-attachment")
+
+urlpatterns = [*router.urls]

@@ -1,0 +1,379 @@
+"""Submissions over HTTP: the same services and permission policy as the pages.
+
+Every lookup goes through ``submissions_visible_to`` (so another learner's work is a 404);
+what a visible caller may do is decided by the services, which refuse with
+``ApplicationError`` (403 forbidden, 409 wrong state or someone else got there first).
+"""
+
+import django_filters
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.api.common import visible_or_404
+from cohorts.models import Cohort
+from cohorts.permissions import cohorts_visible_to
+from curriculum.models import Lab
+from submissions import services
+from submissions.models import Attachment, Comment, Iteration, Review, Submission
+from submissions.permissions import submissions_visible_to
+
+from .serializers import (
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    CommentSerializer,
+    DraftCreateSerializer,
+    DraftFieldsSerializer,
+    IterationSerializer,
+    ReviewCreateSerializer,
+    ReviewSerializer,
+    SubmissionSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key returns the iteration the first call made.",
+)
+
+
+def visible_submissions(user):
+    return Submission.objects.filter(submissions_visible_to(user)).select_related(
+        "learner", "lab", "assigned_to"
+    )
+
+
+class SubmissionFilter(django_filters.FilterSet):
+    cohort = django_filters.NumberFilter(field_name="cohort_id")
+    lab = django_filters.NumberFilter(field_name="lab_id")
+    learner = django_filters.NumberFilter(field_name="learner_id")
+    state = django_filters.ChoiceFilter(choices=Submission.State.choices)
+    assigned_to = django_filters.CharFilter(
+        method="filter_assigned_to",
+        help_text='"me", "none" (unassigned) or a user id.',
+    )
+
+    class Meta:
+        model = Submission
+        fields = ["cohort", "lab", "learner", "state", "assigned_to"]
+
+    def filter_assigned_to(self, queryset, name, value):
+        value = (value or "").strip().lower()
+        if value == "me":
+            return queryset.filter(assigned_to=self.request.user)
+        if value == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        if value.isdigit():
+            return queryset.filter(assigned_to_id=int(value))
+        raise ValidationError({"assigned_to": ['Use "me", "none" or a user id.']})
+
+
+def _draft_values(submission: Submission, data: dict) -> dict:
+    """The service takes the whole draft; fields the client left out keep their value."""
+    return {
+        "repo_url": data.get("repo_url", submission.repo_url),
+        "commit_sha": data.get("commit", submission.commit_sha),
+        "notes": data.get("notes", submission.notes),
+        "checklist": data.get("checklist", submission.checklist),
+    }
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Submissions you may see: your own; your cohorts' as a mentor; all as staff"
+    ),
+    retrieve=extend_schema(summary="One submission"),
+    create=extend_schema(
+        summary="Create or update your draft for a lab (learners)",
+        request=DraftCreateSerializer,
+        responses={200: SubmissionSerializer, 201: SubmissionSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Update your draft (learners; while draft or changes requested)",
+        request=DraftFieldsSerializer,
+        responses=SubmissionSerializer,
+    ),
+)
+class SubmissionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = SubmissionSerializer
+    filterset_class = SubmissionFilter
+    ordering_fields = ["submitted_at", "updated_at", "created_at", "last_activity_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset = Submission.objects.none()  # for the schema; get_queryset is the truth
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Submission.objects.none()
+        return visible_submissions(self.request.user).order_by("-updated_at", "-pk")
+
+    def get_object(self):
+        return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def _fresh(self, submission: Submission) -> dict:
+        fresh = visible_submissions(self.request.user).get(pk=submission.pk)
+        return SubmissionSerializer(fresh, context=self.get_serializer_context()).data
+
+    def create(self, request, *args, **kwargs):
+        serializer = DraftCreateSerializer(
+            data=request.data,
+            cohorts=Cohort.objects.filter(cohorts_visible_to(request.user)),
+            labs=Lab.objects.all(),
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        # One transaction: a draft made for input that is then refused is not left behind.
+        with transaction.atomic():
+            existed = Submission.objects.filter(
+                learner=request.user, cohort=data["cohort"], lab=data["lab"]
+            ).exists()
+            submission = services.submission_get_or_create_draft(
+                learner=request.user, cohort=data["cohort"], lab=data["lab"]
+            )
+            services.submission_save_draft(
+                actor=request.user, submission=submission, **_draft_values(submission, data)
+            )
+        return Response(
+            self._fresh(submission),
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        submission = self.get_object()
+        serializer = DraftFieldsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.submission_save_draft(
+            actor=request.user,
+            submission=submission,
+            **_draft_values(submission, serializer.validated_data),
+        )
+        return Response(self._fresh(submission))
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Hand in the draft: freezes a new iteration and sends it for review",
+        request=None,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses=SubmissionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        submission = self.get_object()
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (1 <= len(key.strip()) <= 100):
+            raise ValidationError({"Idempotency-Key": ["Use 1 to 100 characters."]})
+        services.submission_submit(actor=request.user, submission=submission, idempotency_key=key)
+        return Response(self._fresh(submission))
+
+    @extend_schema(
+        summary="Take submitted work into review (mentors)",
+        request=None,
+        responses=SubmissionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        submission = self.get_object()
+        services.submission_claim(actor=request.user, submission=submission)
+        return Response(self._fresh(submission))
+
+    @extend_schema(
+        summary="Give work in review back to the queue (the claiming mentor or staff)",
+        request=None,
+        responses=SubmissionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        submission = self.get_object()
+        services.submission_release(actor=request.user, submission=submission)
+        return Response(self._fresh(submission))
+
+
+class SubmissionScopedMixin:
+    """Views under submissions/{submission_pk}/: the submission must be visible (else 404)."""
+
+    filter_backends: list = []
+
+    def get_submission(self) -> Submission:
+        if not hasattr(self, "_submission"):
+            self._submission = visible_or_404(
+                visible_submissions(self.request.user), pk=self.kwargs["submission_pk"]
+            )
+        return self._submission
+
+
+@extend_schema_view(list=extend_schema(summary="What was handed in at each submit, oldest first"))
+class IterationViewSet(SubmissionScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = IterationSerializer
+    queryset = Iteration.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Iteration.objects.none()
+        return (
+            Iteration.objects.filter(submission=self.get_submission())
+            .select_related("lab_revision")
+            .prefetch_related(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.select_related("iteration").order_by(
+                        "created_at", "pk"
+                    ),
+                )
+            )
+            .order_by("number")
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Reviews of this submission, oldest first"),
+    create=extend_schema(
+        summary="Review the latest iteration (mentors of the cohort, staff)",
+        request=ReviewCreateSerializer,
+        responses={201: ReviewSerializer},
+    ),
+)
+class ReviewViewSet(
+    SubmissionScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ReviewSerializer
+    queryset = Review.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Review.objects.none()
+        return (
+            Review.objects.filter(submission=self.get_submission())
+            .select_related("reviewer", "iteration")
+            .order_by("created_at", "pk")
+        )
+
+    def create(self, request, *args, **kwargs):
+        submission = self.get_submission()
+        serializer = ReviewCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_create(
+            actor=request.user, submission=submission, **serializer.validated_data
+        )
+        review = Review.objects.select_related("reviewer", "iteration").get(pk=review.pk)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The submission's discussion thread, oldest first"),
+    create=extend_schema(summary="Post to the thread (the learner, the cohort's mentors, staff)"),
+)
+class CommentViewSet(
+    SubmissionScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = CommentSerializer
+    queryset = Comment.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Comment.objects.none()
+        return (
+            Comment.objects.filter(submission=self.get_submission())
+            .select_related("author")
+            .order_by("created_at", "pk")
+        )
+
+    def create(self, request, *args, **kwargs):
+        submission = self.get_submission()
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_create(
+            actor=request.user, submission=submission, body=serializer.validated_data["body"]
+        )
+        comment = Comment.objects.select_related("author").get(pk=comment.pk)
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Files of this submission (the draft's and every iteration's)"),
+    create=extend_schema(
+        summary="Attach a file to the draft (learner; multipart field `file`)",
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer},
+    ),
+    destroy=extend_schema(summary="Remove a file from the draft (learner)"),
+)
+class AttachmentViewSet(
+    SubmissionScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AttachmentSerializer
+    queryset = Attachment.objects.none()
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Attachment.objects.none()
+        return (
+            Attachment.objects.filter(submission=self.get_submission())
+            .select_related("iteration")
+            .order_by("created_at", "pk")
+        )
+
+    def get_object(self):
+        return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def create(self, request, *args, **kwargs):
+        submission = self.get_submission()
+        serializer = AttachmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attachment = services.attachment_add(
+            actor=request.user,
+            submission=submission,
+            uploaded_file=serializer.validated_data["file"],
+        )
+        attachment = Attachment.objects.select_related("iteration").get(pk=attachment.pk)
+        return Response(
+            AttachmentSerializer(attachment, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def perform_destroy(self, instance):
+        services.attachment_remove(actor=self.request.user, attachment=instance)
+
+    @extend_schema(
+        summary="Download a file",
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, submission_pk=None, pk=None):
+        attachment = self.get_object()
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type or "application/octet-stream",
+        )
+        # The bytes are the learner's: never let a browser run them as a page of ours.
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
