@@ -11,15 +11,17 @@ reviews and feedback are emailed at once, the rest waits for the daily digest.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import Event, Preference
 
@@ -83,20 +85,34 @@ class Message:
 
 Handler = Callable[[Event, models.Model | None], list[Message]]
 HANDLERS: dict[str, Handler] = {}
+# The target type each kind's handler expects ("app_label.model"); None accepts any.
+TARGET_TYPES: dict[str, str | None] = {}
 
 
-def handles(*kinds: str) -> Callable[[Handler], Handler]:
+def handles(*kinds: str, target: str | None) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
         for kind in kinds:
             HANDLERS[kind] = func
+            TARGET_TYPES[kind] = target
         return func
 
     return register
 
 
 def load_target(event: Event) -> models.Model | None:
-    """The event's target row, or None when it is gone (then nobody is told)."""
+    """The event's target row, or None when it is gone or not of the kind's type (then
+    nobody is told: a malformed event must not reach the wrong people)."""
     if not event.target_type or event.target_id is None:
+        return None
+    expected = TARGET_TYPES.get(event.kind)
+    if expected is not None and event.target_type != expected:
+        logger.warning(
+            "Event %s (%s) targets %s, expected %s",
+            event.pk,
+            event.kind,
+            event.target_type,
+            expected,
+        )
         return None
     try:
         model = apps.get_model(event.target_type)
@@ -137,6 +153,16 @@ def lab_link(lab, cohort=None) -> str:
         if link:
             return link
     return _url("curriculum:lab", lab.track.slug, lab.slug) or _url("curriculum:browse")
+
+
+def _when(value: dt.datetime, user=None) -> str:
+    """A time as the recipient reads it: in their own time zone, named."""
+    try:
+        zone = ZoneInfo(getattr(user, "time_zone", "") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = value.astimezone(zone)
+    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or "UTC")
 
 
 def _name(user) -> str:
@@ -187,7 +213,7 @@ def _learner_ids(cohort_id: int) -> list[int]:
 # --- submissions ---------------------------------------------------------------------
 
 
-@handles("submission.submitted")
+@handles("submission.submitted", target="submissions.submission")
 def on_submission_submitted(event: Event, submission) -> list[Message]:
     """The mentor who holds the review; everyone mentoring the cohort if nobody does yet."""
     if submission is None:
@@ -215,7 +241,7 @@ def _latest_assignment(submission):
     )
 
 
-@handles("assignment.created")
+@handles("assignment.created", target="submissions.submission")
 def on_assignment_created(event: Event, submission) -> list[Message]:
     """The newly assigned mentor, unless the submit itself already told them."""
     if submission is None:
@@ -235,7 +261,7 @@ def on_assignment_created(event: Event, submission) -> list[Message]:
     ]
 
 
-@handles("assignment.reassigned")
+@handles("assignment.reassigned", target="submissions.submission")
 def on_assignment_reassigned(event: Event, submission) -> list[Message]:
     """The new mentor and the previous one (staff hear of escalations via `review.escalated`)."""
     if submission is None:
@@ -275,7 +301,7 @@ _VERDICT_TEXT = {
 }
 
 
-@handles("review.posted")
+@handles("review.posted", target="submissions.submission")
 def on_review_posted(event: Event, submission) -> list[Message]:
     """The learner whose work was reviewed."""
     if submission is None:
@@ -289,7 +315,7 @@ def on_review_posted(event: Event, submission) -> list[Message]:
     ]
 
 
-@handles("comment.added")
+@handles("comment.added", target="submissions.submission")
 def on_comment_added(event: Event, submission) -> list[Message]:
     """Everyone in the conversation: the learner, the assigned mentor, past reviewers and commenters."""
     if submission is None:
@@ -314,25 +340,59 @@ def on_comment_added(event: Event, submission) -> list[Message]:
     return messages
 
 
-@handles("review.overdue")
+@handles("review.overdue", target="submissions.submission")
 def on_review_overdue(event: Event, submission) -> list[Message]:
-    """The mentor holding the overdue review."""
+    """The mentor holding the overdue review; every mentor of the cohort if nobody holds it."""
     if submission is None:
         return []
     mentor_id = (event.data or {}).get("mentor_id") or submission.assigned_to_id
+    learner = submission.learner.display_name
+    link = submission_link(submission)
+    if mentor_id:
+        text = f"Your review of {learner}'s {_lab_title(submission)} is overdue."
+        return [Message(pk, _clip(text), link) for pk in _active_user_ids([mentor_id])]
+    text = f"{learner}'s {_lab_title(submission)} is overdue and nobody has picked it up."
+    return [Message(pk, _clip(text), link) for pk in _mentor_ids(submission.cohort_id)]
+
+
+@handles("review.escalated", target="submissions.submission")
+def on_review_escalated(event: Event, submission) -> list[Message]:
+    """Staff: an overdue review was moved (or could not be: no mentor had room)."""
+    if submission is None:
+        return []
+    data = event.data or {}
+    learner = submission.learner.display_name
+    if data.get("mentor_id"):
+        text = (
+            f"Escalated: {learner}'s {_lab_title(submission)} was overdue and has been reassigned."
+        )
+    else:
+        text = (
+            f"Escalated: {learner}'s {_lab_title(submission)} is overdue "
+            "and no other mentor has room. Please reassign it."
+        )
+    link = submission_link(submission)
+    return [Message(pk, _clip(text), link) for pk in _staff_ids()]
+
+
+@handles("assignment.released", target="submissions.submission")
+def on_assignment_released(event: Event, submission) -> list[Message]:
+    """The mentor whose claim lapsed without a review."""
+    if submission is None:
+        return []
+    mentor_id = (event.data or {}).get("mentor_id")
     text = (
-        f"Your review of {submission.learner.display_name}'s {_lab_title(submission)} is overdue."
+        f"Your claim on {submission.learner.display_name}'s {_lab_title(submission)} was "
+        "released after a long time without a review; it is back in the queue."
     )
-    return [
-        Message(pk, _clip(text), submission_link(submission))
-        for pk in _active_user_ids([mentor_id])
-    ]
+    link = submission_link(submission)
+    return [Message(pk, _clip(text), link) for pk in _active_user_ids([mentor_id])]
 
 
 # --- curriculum and cohorts -----------------------------------------------------------
 
 
-@handles("lab.updated")
+@handles("lab.updated", target="curriculum.lab")
 def on_lab_updated(event: Event, lab) -> list[Message]:
     """Learners with work in progress on the lab (not yet approved)."""
     if lab is None:
@@ -364,7 +424,7 @@ def _cohort(cohort_id):
     return Cohort.objects.filter(pk=cohort_id).first() if cohort_id else None
 
 
-@handles("lab.released")
+@handles("lab.released", target="curriculum.lab")
 def on_lab_released(event: Event, lab) -> list[Message]:
     """Every active learner of the cohort the lab opened in."""
     cohort = _cohort((event.data or {}).get("cohort_id"))
@@ -375,31 +435,23 @@ def on_lab_released(event: Event, lab) -> list[Message]:
     return [Message(pk, _clip(text), link) for pk in _learner_ids(cohort.pk)]
 
 
-@handles("lab.due_soon")
+@handles("lab.due_soon", target="curriculum.lab")
 def on_lab_due_soon(event: Event, lab) -> list[Message]:
     """The one learner who has not submitted yet."""
     data = event.data or {}
     cohort = _cohort(data.get("cohort_id"))
     if lab is None or cohort is None:
         return []
-    due = data.get("due_at", "")
-    when = ""
-    if due:
-        from django.utils.dateparse import parse_datetime
-
-        parsed = parse_datetime(due)
-        if parsed is not None:
-            when = (
-                " (" + timezone.localtime(parsed, timezone.UTC).strftime("%a %d %b %H:%M UTC") + ")"
-            )
+    learner = get_user_model().objects.filter(pk=data.get("learner_id"), is_active=True).first()
+    if learner is None:
+        return []
+    parsed = parse_datetime(data.get("due_at") or "")
+    when = f" ({_when(parsed, learner)})" if parsed is not None else ""
     text = f"Week {lab.week} · {lab.title} is due within 24 hours{when}, and you have not submitted it yet."
-    return [
-        Message(pk, _clip(text), lab_link(lab, cohort))
-        for pk in _active_user_ids([data.get("learner_id")])
-    ]
+    return [Message(learner.pk, _clip(text), lab_link(lab, cohort))]
 
 
-@handles("invitation.sent")
+@handles("invitation.sent", target=None)
 def on_invitation_sent(event: Event, target) -> list[Message]:
     """The invited person, when they already have an account."""
     data = event.data or {}
@@ -425,12 +477,12 @@ def on_invitation_sent(event: Event, target) -> list[Message]:
     return [Message(pk, _clip(text), link or _url("home")) for pk in _active_user_ids([user_id])]
 
 
-@handles("extension.granted")
+@handles("extension.granted", target="cohorts.extension")
 def on_extension_granted(event: Event, extension) -> list[Message]:
     """The learner who got more time."""
     if extension is None:
         return []
-    due = timezone.localtime(extension.due_at, timezone.UTC).strftime("%a %d %b %H:%M UTC")
+    due = _when(extension.due_at, extension.learner)
     text = f"You have until {due} for Week {extension.lab.week} · {extension.lab.title}."
     return [
         Message(pk, _clip(text), lab_link(extension.lab, extension.cohort))

@@ -1,0 +1,58 @@
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.api.common import visible_or_404
+from notifications.models import Notification
+from notifications.selectors import notifications_for
+from notifications.services import notification_mark_read, notifications_mark_all_read
+
+from .serializers import NotificationSerializer, ReadAllResultSerializer
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(
+        field_name="read_at", lookup_expr="isnull", help_text="true: only unread."
+    )
+    kind = django_filters.CharFilter()
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "kind"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your notifications, unread first"),
+    retrieve=extend_schema(summary="One of your notifications"),
+)
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilter
+    queryset = Notification.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return notifications_for(self.request.user)
+
+    def get_object(self):
+        return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    @extend_schema(
+        summary="Mark one notification read", request=None, responses=NotificationSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = notification_mark_read(actor=request.user, notification=self.get_object())
+        return Response(NotificationSerializer(notification).data)
+
+    @extend_schema(
+        summary="Mark all your notifications read", request=None, responses=ReadAllResultSerializer
+    )
+    @action(detail=False, methods=["post"], url_path="read-all", filter_backends=[])
+    def read_all(self, request):
+        return Response({"marked_read": notifications_mark_all_read(actor=request.user)})
