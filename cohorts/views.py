@@ -127,7 +127,7 @@ def my_cohorts(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cohort_create(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
-    form = CohortForm(request.POST or None)
+    form = CohortForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             cohort = services.cohort_create(actor=request.user, **form.cleaned_data)
@@ -143,7 +143,9 @@ def cohort_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cohort_edit(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = _managed_cohort(request, slug)
-    form = CohortForm(request.POST or None, initial=CohortForm.initial_from(cohort))
+    form = CohortForm(
+        request.POST if request.method == "POST" else None, initial=CohortForm.initial_from(cohort)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             cohort = services.cohort_update(actor=request.user, cohort=cohort, **form.cleaned_data)
@@ -203,7 +205,7 @@ def _members_context(request: HttpRequest, cohort: Cohort) -> dict:
 def members(request: HttpRequest, slug: str) -> HttpResponse:
     """Staff: the member list, add-by-email and the CSV upload."""
     cohort = _managed_cohort(request, slug)
-    add_form = MemberAddForm(request.POST or None)
+    add_form = MemberAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and add_form.is_valid():
         try:
             membership = services.membership_add(
@@ -456,7 +458,7 @@ def extension_revoke(request: HttpRequest, slug: str, extension_id: int) -> Http
 def join_links(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = _managed_cohort(request, slug)
     with timezone.override(viewer_zone(request.user)):
-        form = JoinLinkForm(request.POST or None)
+        form = JoinLinkForm(request.POST if request.method == "POST" else None)
         valid = request.method == "POST" and form.is_valid()
     if valid:
         try:
