@@ -1,0 +1,64 @@
+"""One page under load: BENCH_URL, requested back to back by every simulated user.
+
+Driven by bench/load/run.py (one locust run per page, so each page's figures and the
+/healthz baseline come from the same server in the same session). Each user signs in once
+through the real login form (accounts rotate over BENCH_ACCOUNTS), then requests the page
+with no think time: a closed loop, the harshest load 20 users can make.
+"""
+
+import itertools
+import json
+import os
+
+from locust import FastHttpUser, constant, events, task
+
+URL = os.environ["BENCH_URL"]
+NAME = os.environ.get("BENCH_NAME", URL)
+# Session ids made by probe.py as login() would: signing in (PBKDF2) is not what is measured.
+SESSIONS = json.loads(os.environ.get("BENCH_SESSIONS", "[]"))
+COOKIE_NAME = os.environ.get("BENCH_COOKIE", "sessionid")
+MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "0"))  # 0: bounded by time only
+_next_session = itertools.count()
+
+
+class PageUser(FastHttpUser):
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.headers = {}
+        if SESSIONS:
+            session = SESSIONS[next(_next_session) % len(SESSIONS)]
+            self.headers = {"Cookie": f"{COOKIE_NAME}={session}"}
+
+    @task
+    def page(self):
+        with self.client.get(
+            URL, name=NAME, headers=self.headers, catch_response=True, allow_redirects=False
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+        if MAX_REQUESTS and self.environment.stats.get(NAME, "GET").num_requests >= MAX_REQUESTS:
+            self.environment.runner.quit()
+
+
+@events.test_stop.add_listener
+def _report(environment, **kwargs):
+    entry = environment.stats.get(NAME, "GET")
+    out = os.environ.get("BENCH_RESULT")
+    if not out:
+        return
+    duration = (
+        max(entry.last_request_timestamp - entry.start_time, 1e-9) if entry.num_requests else 0
+    )
+    result = {
+        "name": NAME,
+        "requests": entry.num_requests,
+        "failures": entry.num_failures,
+        "rps": entry.num_requests / duration if duration else 0.0,
+        "p50_ms": entry.get_response_time_percentile(0.5) if entry.num_requests else None,
+        "p95_ms": entry.get_response_time_percentile(0.95) if entry.num_requests else None,
+        "max_ms": entry.max_response_time if entry.num_requests else None,
+        "errors": [str(e.error) for e in environment.stats.errors.values()][:5],
+    }
+    with open(out, "w") as fh:
+        json.dump(result, fh)

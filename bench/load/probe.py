@@ -1,0 +1,185 @@
+"""Runs inside Django against the bench database: picks the pages and accounts, counts queries.
+
+`python bench/load/probe.py rows`     -> JSON: how many cohorts, learners, submissions
+
+`python bench/load/probe.py plan`    -> JSON: {page: {url, accounts: [[email, password]]}}
+`python bench/load/probe.py queries` -> JSON: {page: query count} for one request per page
+(each page requested once to warm caches, then counted on the second request).
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from cohorts.models import Cohort, Membership  # noqa: E402
+from demo.seeding import DEMO_COHORT_PREFIX, PASSWORDS  # noqa: E402
+
+# The cohort matrix's URL name is the dashboards app's to choose; take the first that exists.
+MATRIX_NAMES = [
+    "dashboard:matrix",
+    "dashboard:cohort_matrix",
+    "dashboard:cohort",
+    "dashboards:matrix",
+    "cohorts:matrix",
+    "cohorts:progress",
+]
+QUEUE_NAMES = ["submissions:queue", "dashboard:mentor"]
+
+
+def _biggest_cohort() -> Cohort:
+    return (
+        Cohort.objects.filter(slug__startswith=DEMO_COHORT_PREFIX)
+        .annotate(learners=Count("memberships", filter=Q(memberships__role="learner")))
+        .order_by("-learners", "slug")
+        .first()
+    )
+
+
+def _cohort_kwargs(name: str, cohort: Cohort) -> str:
+    values = {
+        "slug": cohort.slug,
+        "cohort_slug": cohort.slug,
+        "pk": cohort.pk,
+        "cohort_id": cohort.pk,
+    }
+    for keys in ([], ["slug"], ["cohort_slug"], ["pk"], ["cohort_id"]):
+        try:
+            return reverse(name, kwargs={k: values[k] for k in keys})
+        except NoReverseMatch:
+            continue
+    raise NoReverseMatch(name)
+
+
+def _first_url(names, cohort=None):
+    for name in names:
+        try:
+            return name, (_cohort_kwargs(name, cohort) if cohort else reverse(name))
+        except NoReverseMatch:
+            continue
+    return None, None
+
+
+def plan() -> dict:
+    cohort = _biggest_cohort()
+    learners = list(
+        Membership.objects.filter(cohort__slug__startswith=DEMO_COHORT_PREFIX, role="learner")
+        .order_by("cohort__slug", "user__email")
+        .values_list("user__email", flat=True)
+    )
+    mentors = list(
+        Membership.objects.filter(cohort__slug__startswith=DEMO_COHORT_PREFIX, role="mentor")
+        .order_by("cohort__slug", "user__email")
+        .values_list("user__email", flat=True)
+    )
+    cohort_mentors = list(
+        Membership.objects.filter(cohort=cohort, role="mentor").values_list(
+            "user__email", flat=True
+        )
+    )
+    admin = User.objects.filter(is_staff=True, email__endswith="demo.cohortlabs.local").first()
+    pages = {"healthz": {"url": reverse("healthz"), "accounts": [], "as": "anonymous"}}
+    learner_accounts = [
+        [e, PASSWORDS["learner"]] for e in learners[:: max(1, len(learners) // 20)][:20]
+    ]
+    pages["learner home"] = {
+        "url": reverse("dashboard:learner"),
+        "accounts": learner_accounts,
+        "as": "learners",
+    }
+    name, url = _first_url(QUEUE_NAMES)
+    pages["mentor queue"] = {
+        "url": url,
+        "url_name": name,
+        "accounts": [[e, PASSWORDS["mentor"]] for e in mentors[:: max(1, len(mentors) // 20)][:20]],
+        "as": "mentors",
+    }
+    name, url = _first_url(MATRIX_NAMES, cohort)
+    viewers = [[e, PASSWORDS["mentor"]] for e in cohort_mentors] or (
+        [[admin.email, PASSWORDS["admin"]]] if admin else []
+    )
+    pages["cohort matrix"] = {
+        "url": url,
+        "url_name": name,
+        "accounts": viewers,
+        "as": f"mentors of {cohort.slug}" if cohort else "",
+        "cohort_learners": cohort.learners if cohort else 0,
+    }
+    pages["API submissions"] = {
+        "url": "/api/v1/submissions/",
+        "accounts": [[e, PASSWORDS["mentor"]] for e in mentors[:: max(1, len(mentors) // 20)][:20]],
+        "as": "mentors",
+    }
+    return {k: v for k, v in pages.items() if v["url"]}
+
+
+def signed_in_session(email: str) -> str:
+    """A session for `email`, made as login() would, so the load run skips password hashing."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    user = User.objects.get(email=email)
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return store.session_key
+
+
+def queries(pages: dict) -> dict:
+    counts = {}
+    for page, spec in pages.items():
+        client = Client()
+        if spec["accounts"]:
+            client.force_login(User.objects.get(email=spec["accounts"][0][0]))
+        try:
+            client.get(spec["url"])
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(spec["url"])
+        except Exception as exc:  # a page being built: report it, measure the others
+            counts[page] = {"queries": None, "status": f"error: {type(exc).__name__}: {exc}"}
+            continue
+        counts[page] = {"queries": len(ctx.captured_queries), "status": response.status_code}
+    return counts
+
+
+def rows() -> dict:
+    from submissions.models import Submission
+
+    demo = Cohort.objects.filter(slug__startswith=DEMO_COHORT_PREFIX)
+    return {
+        "cohorts": demo.count(),
+        "learners": Membership.objects.filter(cohort__in=demo, role="learner").count(),
+        "mentors": Membership.objects.filter(cohort__in=demo, role="mentor").count(),
+        "submissions": Submission.objects.count(),
+    }
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["rows"]:
+        print(json.dumps(rows()))
+        sys.exit()
+    planned = plan()
+    if sys.argv[1:] == ["queries"]:
+        print(json.dumps(queries(planned)))
+    else:
+        for spec in planned.values():
+            spec["sessions"] = [signed_in_session(email) for email, _ in spec["accounts"]]
+        print(json.dumps(planned))

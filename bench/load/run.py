@@ -1,0 +1,313 @@
+"""Load and scale benchmark: the app under gunicorn over PostgreSQL and Redis, driven by locust.
+
+    .venv/bin/python bench/load/run.py                 # small and large
+    .venv/bin/python bench/load/run.py --sizes small   # quick look
+    .venv/bin/python bench/load/run.py --reuse         # keep the seeded databases
+
+For each size it creates its own PostgreSQL database (cl_bench_load_<size>), migrates,
+imports the bundled curriculum, seeds with `manage.py seed_demo`, counts each page's queries
+(CaptureQueriesContext, second request), starts gunicorn (2 sync workers) on 127.0.0.1,
+and drives each page from a separate locust process over loopback with N concurrent users,
+bounded by time and by request count. Prints requests/s, p50/p95 latency and throughput as a
+ratio to /healthz measured in the same run, then the targets and whether they were met.
+Results also go to var/bench/load-<size>.json.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+SIZES = {
+    "small": ["--cohorts", "1", "--learners", "20", "--bulk"],
+    "large": [
+        "--cohorts",
+        "20",
+        "--learners",
+        "100",
+        "--mentors",
+        "5",
+        "--progress",
+        "1",
+        "--bulk",
+    ],
+}
+CURRICULUM = ROOT / "curriculum" / "data" / "000_534dd0f80d9aa631.txt"
+TARGETS = {  # page: (p95 limit ms at the large size, min throughput ratio to /healthz)
+    "learner home": (150, 0.25),
+    "mentor queue": (150, None),
+    "cohort matrix": (300, None),
+}
+
+
+def sh(args, env, **kwargs):
+    return subprocess.run(args, cwd=ROOT, env=env, check=True, text=True, **kwargs)
+
+
+def recreate_database(name: str, admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_exists(name: str, admin_url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
+
+
+def app_env(args, db_name: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"{args.pg}/{db_name}",
+        REDIS_URL=args.redis,
+        SECRET_KEY=env.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        LOG_LEVEL="WARNING",
+        # Throttles exist to stop abuse; a benchmark from one address is not abuse.
+        API_THROTTLE_USER="1000000/min",
+        API_THROTTLE_IP="1000000/min",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    return env
+
+
+def seed(size: str, env: dict) -> float:
+    started = time.monotonic()
+    sh([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    sh([PY, "manage.py", "import_curriculum", str(CURRICULUM)], env, stdout=subprocess.DEVNULL)
+    seed_env = dict(env, CELERY_TASK_ALWAYS_EAGER="1")
+    sh([PY, "manage.py", "seed_demo", *SIZES[size]], seed_env, stdout=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def counts(env: dict) -> dict:
+    out = sh([PY, "bench/load/probe.py", "rows"], env, capture_output=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def wait_ready(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become healthy")
+
+
+def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(Path(PY).with_name("gunicorn")),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def warm(port: int, spec: dict) -> None:
+    """A few requests per page first, so import and template-compile time is not measured."""
+    import requests
+
+    base = f"http://127.0.0.1:{port}"
+    for i in range(8):
+        sessions = spec["sessions"]
+        cookies = {"sessionid": sessions[i % len(sessions)]} if sessions else {}
+        response = requests.get(base + spec["url"], cookies=cookies, allow_redirects=False)
+    if response.status_code != 200:
+        raise RuntimeError(f"{spec['url']} answered {response.status_code} when warming up")
+
+
+def drive(port: int, page: str, spec: dict, args) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        result_file = Path(tmp) / "result.json"
+        env = dict(
+            os.environ,
+            BENCH_URL=spec["url"],
+            BENCH_NAME=page,
+            BENCH_SESSIONS=json.dumps(spec["sessions"]),
+            BENCH_MAX_REQUESTS=str(args.max_requests),
+            BENCH_RESULT=str(result_file),
+        )
+        subprocess.run(
+            [
+                str(Path(PY).with_name("locust")),
+                "-f",
+                str(ROOT / "bench/load/locustfile.py"),
+                "--headless",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "-u",
+                str(args.users),
+                "-r",
+                str(args.users),
+                "-t",
+                f"{args.seconds}s",
+                "--stop-timeout",
+                "5",
+                "--only-summary",
+                "--loglevel",
+                "ERROR",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=args.seconds + 120,
+        )
+        return json.loads(result_file.read_text())
+
+
+def run_size(size: str, args) -> dict:
+    import redis
+
+    db_name = f"{args.db_prefix}_{size}"
+    env = app_env(args, db_name)
+    redis.Redis.from_url(args.redis).flushdb()  # the bench's own Redis database only
+    if args.reuse and database_exists(db_name, args.pg + "/postgres"):
+        seeded = None
+    else:
+        recreate_database(db_name, args.pg + "/postgres")
+        seeded = seed(size, env)
+    rows = counts(env)
+    plan = json.loads(
+        sh([PY, "bench/load/probe.py", "plan"], env, capture_output=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    queries = json.loads(
+        sh([PY, "bench/load/probe.py", "queries"], env, capture_output=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    server = start_gunicorn(env, args.port, args.workers)
+    results = {}
+    try:
+        wait_ready(args.port)
+        for page, spec in plan.items():
+            if queries.get(page, {}).get("status") != 200:
+                print(
+                    f"{size}: skipping {page} ({spec['url']}): {queries.get(page)}", file=sys.stderr
+                )
+                continue
+            warm(args.port, spec)
+            results[page] = drive(args.port, page, spec, args)
+            results[page].update(queries.get(page, {}), url=spec["url"], who=spec.get("as"))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    base = results.get("healthz", {}).get("rps") or 0
+    for result in results.values():
+        result["ratio"] = result["rps"] / base if base else None
+    report = {
+        "size": size,
+        "seed_seconds": seeded,
+        "rows": rows,
+        "users": args.users,
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "pages": results,
+    }
+    out = ROOT / "var" / "bench" / f"load-{size}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def print_report(report: dict) -> None:
+    rows = report["rows"]
+    print(
+        f"\n## {report['size']}: {rows.get('cohorts')} cohorts, {rows.get('learners')} learners, "
+        f"{rows.get('submissions')} submissions; {report['users']} users, "
+        f"{report['workers']} gunicorn workers, {report['seconds']} s per page"
+    )
+    print("| page | requests | failures | req/s | p50 ms | p95 ms | x /healthz | queries |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for page, r in report["pages"].items():
+        ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
+        print(
+            f"| {page} | {r['requests']} | {r['failures']} | {r['rps']:.0f} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {ratio} | {r.get('queries', '-')} |"
+        )
+        for error in r.get("errors", []):
+            print(f"|   error: {error} |")
+
+
+def print_verdicts(reports: dict) -> None:
+    print("\n## Targets")
+    sizes = list(reports)
+    if len(sizes) == 2:
+        small, large = (reports[s]["pages"] for s in sizes)
+        for page in small:
+            a, b = small[page].get("queries"), large.get(page, {}).get("queries")
+            verdict = "ok" if a == b else "DIFFERS"
+            print(f"- {page}: queries {a} ({sizes[0]}) vs {b} ({sizes[1]}): {verdict}")
+    big = reports.get("large") or reports[sizes[-1]]
+    for page, (p95_limit, ratio_min) in TARGETS.items():
+        r = big["pages"].get(page)
+        if not r:
+            print(f"- {page}: NOT MEASURED (no such page yet)")
+            continue
+        ok = r["p95_ms"] is not None and r["p95_ms"] < p95_limit
+        print(f"- {page}: p95 {r['p95_ms']} ms (target < {p95_limit}): {'ok' if ok else 'MISSED'}")
+        if ratio_min:
+            ok = (r.get("ratio") or 0) >= ratio_min
+            print(
+                f"- {page}: {r.get('ratio') or 0:.2f} x /healthz (target >= {ratio_min}): {'ok' if ok else 'MISSED'}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=list(SIZES))
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15, help="time bound per page")
+    parser.add_argument("--max-requests", type=int, default=20000, help="count bound per page")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument(
+        "--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/9")
+    )
+    parser.add_argument("--db-prefix", default="cl_bench_load")
+    parser.add_argument("--reuse", action="store_true", help="reuse seeded databases if present")
+    args = parser.parse_args()
+    reports = {}
+    for size in args.sizes:
+        reports[size] = run_size(size, args)
+        print_report(reports[size])
+    print_verdicts(reports)
+
+
+if __name__ == "__main__":
+    main()
