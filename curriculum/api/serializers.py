@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from curriculum.models import Lab, Track
+from curriculum.models import CurriculumImport, Lab, Track
+from curriculum.parsers import FORMATS
 
 
 class TrackSerializer(serializers.ModelSerializer):
@@ -52,3 +53,58 @@ class LabSerializer(serializers.ModelSerializer):
 
     def get_deliverables(self, lab) -> list[str] | None:
         return lab.deliverables if self._available(lab) else None
+
+
+class ImportCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The curriculum file (any supported format).")
+    format = serializers.ChoiceField(
+        choices=["auto", *FORMATS], default="auto", help_text="auto, or the format to parse as."
+    )
+    dry_run = serializers.BooleanField(
+        default=True,
+        help_text="true: preview only (apply later with /apply/); false: preview and apply now.",
+    )
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    """An import and its diff. `applied`, `totals`, `tracks` and `labs` are exactly the
+    object `manage.py import_curriculum --json` prints."""
+
+    applied = serializers.SerializerMethodField()
+    totals = serializers.SerializerMethodField()
+    tracks = serializers.SerializerMethodField()
+    labs = serializers.SerializerMethodField()
+    format = serializers.CharField(source="detected_format", read_only=True)
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    applied_by = serializers.EmailField(source="applied_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = CurriculumImport
+        fields = [
+            "id",
+            "filename",
+            "status",
+            "format",
+            "created_at",
+            "created_by",
+            "applied_at",
+            "applied_by",
+            "errors",
+            "applied",
+            "totals",
+            "tracks",
+            "labs",
+        ]
+        read_only_fields = fields
+
+    def get_applied(self, record) -> bool:
+        return record.status == CurriculumImport.Status.APPLIED
+
+    def get_totals(self, record) -> dict:
+        return (record.diff or {}).get("totals") or {}
+
+    def get_tracks(self, record) -> dict:
+        return (record.diff or {}).get("tracks") or {}
+
+    def get_labs(self, record) -> dict:
+        return (record.diff or {}).get("labs") or {}

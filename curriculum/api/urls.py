@@ -1,3 +1,10 @@
-# Track and lab reads are served from cohorts/api (they depend on memberships); this app's
-# API holds the curriculum imports.
-urlpatterns: list = []
+# Track and lab reads are served from cohorts/api (who may read a lab depends on cohort
+# memberships); this app's API holds the curriculum imports.
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("curriculum/imports", views.ImportViewSet, basename="curriculum-import")
+
+urlpatterns = [*router.urls]

@@ -158,3 +158,19 @@ class CommentSerializer(serializers.ModelSerializer):
         fields = ["id", "author", "body", "created_at"]
         read_only_fields = ["id", "author", "created_at"]
         extra_kwargs = {"body": {"trim_whitespace": True}}
+
+
+class ProgressCellSerializer(serializers.Serializer):
+    lab = serializers.IntegerField(source="lab_id")
+    state = serializers.CharField(help_text="A submission state, or not_started.")
+    is_late = serializers.BooleanField()
+    is_released = serializers.BooleanField()
+    submission = serializers.IntegerField(source="submission_id", allow_null=True)
+
+
+class ProgressRowSerializer(serializers.Serializer):
+    learner = UserSummarySerializer()
+    approved = serializers.IntegerField()
+    released = serializers.IntegerField()
+    late = serializers.IntegerField()
+    cells = ProgressCellSerializer(many=True, help_text="One per lab, in week order.")

@@ -10,4 +10,10 @@ router.register(f"{_nested}/reviews", views.ReviewViewSet, basename="submission-
 router.register(f"{_nested}/comments", views.CommentViewSet, basename="submission-comment")
 router.register(f"{_nested}/attachments", views.AttachmentViewSet, basename="submission-attachment")
 
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/progress",
+    views.CohortProgressViewSet,
+    basename="cohort-progress",
+)
+
 urlpatterns = [*router.urls]

@@ -18,17 +18,18 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api.common import visible_or_404
 from cohorts.models import Cohort
-from cohorts.permissions import cohorts_visible_to
+from cohorts.permissions import cohorts_visible_to, is_mentor_of
 from curriculum.models import Lab
 from submissions import services
 from submissions.models import Attachment, Comment, Iteration, Review, Submission
 from submissions.permissions import submissions_visible_to
+from submissions.selectors import cohort_progress_matrix
 
 from .serializers import (
     AttachmentSerializer,
@@ -37,6 +38,7 @@ from .serializers import (
     DraftCreateSerializer,
     DraftFieldsSerializer,
     IterationSerializer,
+    ProgressRowSerializer,
     ReviewCreateSerializer,
     ReviewSerializer,
     SubmissionSerializer,
@@ -377,3 +379,33 @@ class AttachmentViewSet(
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Per learner, per lab state (the cohort's mentors and staff)",
+        parameters=[
+            OpenApiParameter(
+                "order",
+                str,
+                enum=["name", "progress"],
+                description="progress: fewest approved first.",
+            )
+        ],
+    )
+)
+class CohortProgressViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProgressRowSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return []
+        visible = Cohort.objects.filter(cohorts_visible_to(self.request.user))
+        cohort = visible_or_404(visible, pk=self.kwargs["cohort_pk"])
+        if not (self.request.user.is_staff or is_mentor_of(self.request.user, cohort)):
+            raise PermissionDenied("Only the cohort's mentors and staff can see its progress.")
+        order = self.request.query_params.get("order", "name")
+        if order not in {"name", "progress"}:
+            raise ValidationError({"order": ['Use "name" or "progress".']})
+        return cohort_progress_matrix(cohort=cohort, order=order).rows

@@ -101,9 +101,12 @@ def test_list_is_scoped_and_filters(world):
     theirs = services.submission_get_or_create_draft(
         learner=world.other_learner, cohort=world.cohort, lab=world.labs[0]
     )
-    ids = lambda who, q="": [
-        s["id"] for s in world.client(who).get(f"/api/v1/submissions/{q}").json()["results"]
-    ]  # noqa: E731
+
+    def ids(who, q=""):
+        return [
+            s["id"] for s in world.client(who).get(f"/api/v1/submissions/{q}").json()["results"]
+        ]
+
     assert ids("learner") == [mine.pk]
     assert ids("other_learner") == [theirs.pk]
     assert sorted(ids("mentor")) == sorted([mine.pk, theirs.pk])
