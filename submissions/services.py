@@ -470,6 +470,42 @@ def submission_submit(
     return iteration
 
 
+@transaction.atomic
+def submission_save_and_submit(
+    *,
+    actor,
+    submission: Submission,
+    repo_url: str | None,
+    commit_sha: str | None,
+    notes: str | None,
+    checklist: list | None,
+    idempotency_key: str | None = None,
+) -> Iteration:
+    """Save the draft fields and submit them, all or nothing (the lab page's Submit button).
+
+    A repeat of the same ``idempotency_key`` (a double click: the second request waits for
+    the first's lock) returns the first iteration instead of failing on the saved state.
+    """
+    locked = _locked(submission)
+    key = (idempotency_key or "").strip()[:100] or None
+    if key:
+        earlier = Iteration.objects.filter(submission=locked, idempotency_key=key).first()
+        if earlier is not None:
+            _refresh_caller(submission, locked)
+            return earlier
+    submission_save_draft(
+        actor=actor,
+        submission=locked,
+        repo_url=repo_url,
+        commit_sha=commit_sha,
+        notes=notes,
+        checklist=checklist,
+    )
+    iteration = submission_submit(actor=actor, submission=locked, idempotency_key=key)
+    _refresh_caller(submission, locked)
+    return iteration
+
+
 def _record_assignment(
     kind: str, *, actor, submission: Submission, assignment: Assignment, **extra
 ):

@@ -1,0 +1,131 @@
+"""Form shapes for the pages. Rules live in services; these only parse the request."""
+
+import uuid
+
+from django import forms
+
+from .models import Review
+from .validation import deliverable_text
+
+MARK_CHOICES = [
+    ("", "Not marked"),
+    ("met", "Met"),
+    ("not_met", "Not met"),
+    ("na", "Not applicable"),
+]
+
+
+class DraftForm(forms.Form):
+    repo_url = forms.CharField(
+        label="Repository URL",
+        required=False,
+        max_length=500,
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://github.com/you/lab", "inputmode": "url"}
+        ),
+        help_text="A public link to your work (http or https).",
+    )
+    commit_sha = forms.CharField(
+        label="Commit SHA (optional)",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="7 to 40 hexadecimal characters, e.g. 3f2a9c1.",
+    )
+    notes = forms.CharField(
+        label="Notes for your mentor",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown is supported.",
+    )
+    checklist = forms.TypedMultipleChoiceField(
+        label="Deliverables", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args, deliverables: list, validate_url: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["checklist"].choices = [
+            (i, deliverable_text(item)) for i, item in enumerate(deliverables)
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        for name in ("repo_url", "commit_sha", "notes"):
+            attrs = self.fields[name].widget.attrs
+            # Help text and the (inline-validated) error are both read with the field.
+            attrs["aria-describedby"] = f"id_{name}_helptext err-{name}"
+            if validate_url and name != "notes":
+                attrs.update(
+                    {
+                        "hx-post": validate_url,
+                        "hx-trigger": "change",
+                        "hx-target": f"#err-{name}",
+                        "hx-swap": "outerHTML",
+                        "hx-vals": f'{{"field": "{name}"}}',
+                    }
+                )
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label="Add a file")
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Markdown is supported.",
+    )
+
+
+class ReviewForm(forms.Form):
+    verdict = forms.ChoiceField(
+        label="Verdict", choices=Review.Verdict.choices, widget=forms.RadioSelect
+    )
+    body = forms.CharField(
+        label="Review",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown is supported. Say what to change when you request changes.",
+    )
+
+    def __init__(self, *args, deliverables: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deliverables = [deliverable_text(item) for item in deliverables]
+        for index, text in enumerate(self.deliverables):
+            self.fields[f"mark_{index}"] = forms.ChoiceField(
+                label=text, choices=MARK_CHOICES, required=False
+            )
+
+    def mark_fields(self):
+        return [self[f"mark_{i}"] for i in range(len(self.deliverables))]
+
+    def marks(self) -> dict[str, str]:
+        return {
+            str(i): self.cleaned_data.get(f"mark_{i}")
+            for i in range(len(self.deliverables))
+            if self.cleaned_data.get(f"mark_{i}")
+        }
+
+
+class ReassignForm(forms.Form):
+    mentor = forms.TypedChoiceField(label="Reassign to", coerce=int)
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
+
+    def __init__(self, *args, mentors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["mentor"].choices = [(m.pk, f"{m.display_name} ({m.email})") for m in mentors]
+
+
+def apply_service_errors(form: forms.Form, error) -> None:
+    """Put an ApplicationError's per-field messages on the form (else a form-wide error)."""
+    errors = (error.extra or {}).get("errors") or {}
+    placed = False
+    for name, message in errors.items():
+        target = name if name in form.fields else None
+        if name == "marks":
+            target = None
+        form.add_error(target, message)
+        placed = True
+    if not placed:
+        form.add_error(None, error.message)

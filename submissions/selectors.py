@@ -1,0 +1,387 @@
+"""Reads of submissions shared by pages, the API, dashboards and tasks.
+
+Each selector issues a fixed number of queries whatever the number of learners, labs or
+submissions (the counts are noted in the docstrings and asserted in tests).
+"""
+
+import datetime as dt
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from cohorts.models import Cohort, Extension
+from cohorts.selectors import active_learner_memberships
+
+from . import state as sm
+from ._cohorts import ScheduleEntry, cohort_schedule, mentor_cohort_ids
+from .models import Assignment, Attachment, Comment, Iteration, Review, Submission
+from .permissions import submissions_visible_to
+
+S = Submission.State
+NOT_STARTED = "not_started"
+STATE_LABELS = {NOT_STARTED: "Not started", **dict(S.choices)}
+
+
+# --- learner progress ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabProgress:
+    lab: object
+    entry: ScheduleEntry
+    state: str  # a Submission.State value or "not_started"
+    is_late: bool
+    due_at: dt.datetime
+    submission: Submission | None
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def is_released(self) -> bool:
+        return self.entry.is_released
+
+
+def _is_late(submission: Submission | None, due_at: dt.datetime, now: dt.datetime) -> bool:
+    """Handed in after the due time, or still not handed in once it has passed."""
+    if submission is not None and submission.iteration_count:
+        return submission.is_late
+    return now > due_at
+
+
+def learner_progress(
+    *, cohort: Cohort, learner, now: dt.datetime | None = None
+) -> dict[int, LabProgress]:
+    """``{lab_id: LabProgress}`` for every active lab of the cohort, in week order.
+
+    Four queries: labs, overrides, the learner's extensions, the learner's submissions.
+    """
+    now = now or timezone.now()
+    entries = cohort_schedule(cohort=cohort, learner=learner, now=now)
+    submissions = {s.lab_id: s for s in Submission.objects.filter(cohort=cohort, learner=learner)}
+    progress: dict[int, LabProgress] = {}
+    for entry in entries:
+        submission = submissions.get(entry.lab.pk)
+        progress[entry.lab.pk] = LabProgress(
+            lab=entry.lab,
+            entry=entry,
+            state=submission.state if submission else NOT_STARTED,
+            is_late=_is_late(submission, entry.effective_due_at, now),
+            due_at=entry.effective_due_at,
+            submission=submission,
+        )
+    return progress
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    lab_id: int
+    state: str
+    is_late: bool
+    is_released: bool
+    submission_id: int | None
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass
+class MatrixRow:
+    learner: object
+    cells: list[MatrixCell] = field(default_factory=list)
+
+    @property
+    def approved(self) -> int:
+        return sum(cell.state == S.APPROVED for cell in self.cells)
+
+    @property
+    def released(self) -> int:
+        return sum(cell.is_released for cell in self.cells)
+
+    @property
+    def late(self) -> int:
+        return sum(cell.is_late for cell in self.cells)
+
+
+@dataclass(frozen=True)
+class ProgressMatrix:
+    entries: list[ScheduleEntry]
+    rows: list[MatrixRow]
+
+
+def cohort_progress_matrix(
+    *, cohort: Cohort, now: dt.datetime | None = None, order: str = "name"
+) -> ProgressMatrix:
+    """Learners by labs with each cell's state and late flag.
+
+    Five queries whatever the size: labs, overrides, learners, extensions, submissions.
+    ``order``: "name" (email) or "progress" (fewest approved first, so who needs help is on top).
+    """
+    now = now or timezone.now()
+    entries = cohort_schedule(cohort=cohort, now=now)
+    learners = [m.user for m in active_learner_memberships(cohort)]
+    extensions = {
+        (e.learner_id, e.lab_id): e.due_at
+        for e in Extension.objects.filter(cohort=cohort).only("learner_id", "lab_id", "due_at")
+    }
+    cells_by_key = {
+        (row["learner_id"], row["lab_id"]): row
+        for row in Submission.objects.filter(cohort=cohort).values(
+            "pk", "learner_id", "lab_id", "state", "is_late", "iteration_count"
+        )
+    }
+    rows = []
+    for learner in learners:
+        row = MatrixRow(learner=learner)
+        for entry in entries:
+            found = cells_by_key.get((learner.pk, entry.lab.pk))
+            due = extensions.get((learner.pk, entry.lab.pk), entry.due_at)
+            late = found["is_late"] if found and found["iteration_count"] else now > due
+            row.cells.append(
+                MatrixCell(
+                    lab_id=entry.lab.pk,
+                    state=found["state"] if found else NOT_STARTED,
+                    is_late=late and entry.is_released,
+                    is_released=entry.is_released,
+                    submission_id=found["pk"] if found else None,
+                )
+            )
+        rows.append(row)
+    if order == "progress":
+        rows.sort(key=lambda r: (r.approved, -r.late, r.learner.email))
+    return ProgressMatrix(entries=entries, rows=rows)
+
+
+# --- mentor queue -------------------------------------------------------------------------
+
+QUEUE_TABS = ("mine", "unassigned", "overdue", "all")
+QUEUE_STATES = tuple(s for s in S.values if s != S.DRAFT)
+
+
+def _queue_base(*, user, cohort=None, lab=None, state=None) -> QuerySet[Submission]:
+    qs = Submission.objects.exclude(state=S.DRAFT)
+    if not user.is_staff:
+        qs = qs.filter(cohort_id__in=mentor_cohort_ids(user))
+    qs = qs.exclude(learner_id=user.pk)
+    if cohort is not None:
+        qs = qs.filter(cohort_id=getattr(cohort, "pk", cohort))
+    if lab is not None:
+        qs = qs.filter(lab_id=getattr(lab, "pk", lab))
+    if state in QUEUE_STATES:
+        qs = qs.filter(state=state)
+    else:
+        qs = qs.filter(state__in=list(sm.OPEN_STATES))
+    return qs
+
+
+def _tab_filter(tab: str, *, user, now: dt.datetime) -> Q:
+    if tab == "mine":
+        return Q(assigned_to_id=user.pk)
+    if tab == "unassigned":
+        return Q(assigned_to__isnull=True)
+    if tab == "overdue":
+        return Q(review_due_at__lt=now)
+    return Q()
+
+
+def mentor_queue(
+    *,
+    user,
+    tab: str = "mine",
+    cohort=None,
+    lab=None,
+    state: str | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Submission]:
+    """Work waiting for review that ``user`` may review, oldest first.
+
+    Tabs: ``mine`` (assigned to the user), ``unassigned`` (the cohorts' queues),
+    ``overdue`` (past the review due time), ``all``. Without ``state`` only open work
+    (submitted, in review) is listed; ``state`` picks any handed-in state instead.
+    One query (plus one for the page count when paginated).
+    """
+    now = now or timezone.now()
+    tab = tab if tab in QUEUE_TABS else "mine"
+    return (
+        _queue_base(user=user, cohort=cohort, lab=lab, state=state)
+        .filter(_tab_filter(tab, user=user, now=now))
+        .select_related("learner", "cohort", "lab", "assigned_to")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def mentor_queue_counts(
+    *, user, cohort=None, lab=None, state: str | None = None, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """``{tab: count}`` for the queue tabs under the same filters (one query)."""
+    now = now or timezone.now()
+    aggregates = {
+        tab: Count("pk", filter=_tab_filter(tab, user=user, now=now)) for tab in QUEUE_TABS
+    }
+    return _queue_base(user=user, cohort=cohort, lab=lab, state=state).aggregate(**aggregates)
+
+
+def queue_filter_choices(*, user) -> tuple[list[Cohort], list]:
+    """Cohorts the user reviews for, and their labs, for the queue's filter menus (2 queries)."""
+    from curriculum.models import Lab
+
+    cohorts = Cohort.objects.select_related("track").order_by("-start_date", "name")
+    if not user.is_staff:
+        cohorts = cohorts.filter(pk__in=mentor_cohort_ids(user))
+    cohorts = list(cohorts)
+    labs = list(
+        Lab.objects.filter(track_id__in={c.track_id for c in cohorts}, active=True)
+        .select_related("track")
+        .order_by("track__position", "week")
+    )
+    return cohorts, labs
+
+
+# --- review scheduling queries ------------------------------------------------------------
+
+
+def open_assignments(*, cohort=None) -> QuerySet[Assignment]:
+    """Assignments of work still waiting for a verdict, oldest due first."""
+    qs = Assignment.objects.filter(
+        ended_at__isnull=True, submission__state__in=list(sm.OPEN_STATES)
+    )
+    if cohort is not None:
+        qs = qs.filter(submission__cohort=cohort)
+    return qs.select_related(
+        "mentor", "submission", "submission__learner", "submission__lab", "submission__cohort"
+    ).order_by("due_at", "pk")
+
+
+def overdue_assignments(*, now: dt.datetime | None = None, cohort=None) -> QuerySet[Assignment]:
+    return open_assignments(cohort=cohort).filter(due_at__lt=now or timezone.now())
+
+
+def open_reviews(*, cohort=None) -> QuerySet[Submission]:
+    """Submissions waiting for a verdict (assigned or not), oldest first."""
+    qs = Submission.objects.filter(state__in=list(sm.OPEN_STATES))
+    if cohort is not None:
+        qs = qs.filter(cohort=cohort)
+    return qs.select_related("learner", "lab", "cohort", "assigned_to").order_by(
+        "submitted_at", "pk"
+    )
+
+
+def overdue_reviews(*, now: dt.datetime | None = None, cohort=None) -> QuerySet[Submission]:
+    return open_reviews(cohort=cohort).filter(review_due_at__lt=now or timezone.now())
+
+
+def open_reviews_by_mentor(*, cohort, now: dt.datetime | None = None) -> list[dict]:
+    """``[{mentor_id, open, overdue}]`` for the cohort's open assignments (one query)."""
+    now = now or timezone.now()
+    return list(
+        Assignment.objects.filter(
+            ended_at__isnull=True,
+            submission__cohort=cohort,
+            submission__state__in=list(sm.OPEN_STATES),
+        )
+        .values("mentor_id")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .order_by("mentor_id")
+    )
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def submission_for_user(*, user, pk: int) -> Submission | None:
+    """The submission if ``user`` may see it (one query), with cohort, lab and learner."""
+    return (
+        Submission.objects.filter(submissions_visible_to(user), pk=pk)
+        .select_related(
+            "cohort", "cohort__track", "lab", "lab__current_revision", "learner", "assigned_to"
+        )
+        .first()
+    )
+
+
+def submission_history(submission: Submission) -> dict:
+    """Iterations (newest first, with attachments), reviews and comments (four queries)."""
+    iterations = list(
+        Iteration.objects.filter(submission=submission)
+        .select_related("lab_revision")
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
+        )
+        .order_by("-number")
+    )
+    reviews = list(
+        Review.objects.filter(submission=submission)
+        .select_related("reviewer", "iteration")
+        .order_by("created_at", "pk")
+    )
+    comments = list(
+        Comment.objects.filter(submission=submission)
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+    reviews_by_iteration: dict[int, list[Review]] = defaultdict(list)
+    for review in reviews:
+        reviews_by_iteration[review.iteration_id].append(review)
+    return {
+        "iterations": iterations,
+        "reviews": reviews,
+        "reviews_by_iteration": reviews_by_iteration,
+        "comments": comments,
+    }
+
+
+def draft_attachments(submission: Submission) -> list[Attachment]:
+    return list(
+        Attachment.objects.filter(submission=submission, iteration__isnull=True).order_by(
+            "created_at", "pk"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class IterationDiff:
+    notes: list[tuple[str, str]]  # ("add" | "del" | "same", line)
+    checklist: list[dict]  # {"text", "before", "after"} for items whose tick changed
+    repo_changed: bool
+    commit_changed: bool
+
+    @property
+    def has_changes(self) -> bool:
+        return (
+            any(op != "same" for op, _ in self.notes)
+            or bool(self.checklist)
+            or self.repo_changed
+            or self.commit_changed
+        )
+
+
+def iteration_diff(previous: Iteration | None, current: Iteration) -> IterationDiff | None:
+    """What changed in notes and checklist since the previous iteration (no queries)."""
+    if previous is None:
+        return None
+    notes: list[tuple[str, str]] = []
+    for line in difflib.ndiff(previous.notes.splitlines(), current.notes.splitlines()):
+        code, text = line[:2], line[2:]
+        if code == "+ ":
+            notes.append(("add", text))
+        elif code == "- ":
+            notes.append(("del", text))
+        elif code == "  ":
+            notes.append(("same", text))
+    before = {item.get("text"): bool(item.get("done")) for item in previous.checklist or []}
+    changes = []
+    for item in current.checklist or []:
+        text, done = item.get("text"), bool(item.get("done"))
+        if before.get(text) != done:
+            changes.append({"text": text, "before": before.get(text), "after": done})
+    return IterationDiff(
+        notes=notes,
+        checklist=changes,
+        repo_changed=previous.repo_url != current.repo_url,
+        commit_changed=previous.commit_sha != current.commit_sha,
+    )
