@@ -2,6 +2,7 @@
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -473,7 +474,7 @@ def join_links(request: HttpRequest, slug: str) -> HttpResponse:
     links = [
         {
             "link": link,
-            "url": request.build_absolute_uri(reverse("cohorts:join", args=[link.token])),
+            "url": settings.SITE_URL + reverse("cohorts:join", args=[link.token]),
             "usable": link.is_usable(),
             "expired": link.expires_at is not None and link.expires_at <= timezone.now(),
         }
