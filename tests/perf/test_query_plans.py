@@ -1,0 +1,71 @@
+"""The mentor queue and the cohort matrix use indexes on a sizeable dataset (PostgreSQL).
+
+Seeds ~12,000 submissions with the demo seeder (bulk rows, as the load bench does), runs
+ANALYZE so the planner sees real statistics, and asserts that each query reaches
+submissions_submission through an index, never a sequential scan of the whole table.
+Figures and the plans themselves: docs/performance.md.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+CURRICULUM = Path(settings.BASE_DIR) / "curriculum" / "data" / "000_534dd0f80d9aa631.txt"
+SUBMISSIONS = "submissions_submission"
+
+
+@pytest.fixture
+def large_world(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL")
+    from accounts.models import User
+    from cohorts.models import Membership
+    from demo.seeding import seed_demo
+    from submissions.models import Submission
+
+    call_command("import_curriculum", str(CURRICULUM), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    seed_demo(cohorts=5, learners=100, mentors=3, progress=1, use_services=False)
+    assert Submission.objects.count() > 10_000
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    mentor_membership = Membership.objects.filter(role="mentor").select_related("user", "cohort")[0]
+    return {
+        "mentor": mentor_membership.user,
+        "cohort": mentor_membership.cohort,
+        "staff": User.objects.filter(is_staff=True).first(),
+    }
+
+
+def _plan(queryset) -> str:
+    return queryset.explain()
+
+
+def _assert_indexed(plan: str, label: str) -> None:
+    assert f"Seq Scan on {SUBMISSIONS}" not in plan, f"{label}: full scan\n{plan}"
+    index_use = re.search(
+        rf"(Index|Index Only|Bitmap Index) Scan (using \S+ )?on {SUBMISSIONS}", plan
+    )
+    bitmap = re.search(r"Bitmap Index Scan on submissions_", plan)
+    assert index_use or bitmap, f"{label}: no index on {SUBMISSIONS}\n{plan}"
+
+
+def test_queue_and_matrix_use_indexes(large_world):
+    """One test, so the dataset is seeded once."""
+    from submissions.models import Submission
+    from submissions.selectors import QUEUE_TABS, _queue_base, mentor_queue
+
+    for user_key in ("mentor", "staff"):
+        user = large_world[user_key]
+        for tab in QUEUE_TABS:
+            _assert_indexed(_plan(mentor_queue(user=user, tab=tab)[:25]), f"{user_key} queue {tab}")
+        _assert_indexed(_plan(_queue_base(user=user).values("pk")), f"{user_key} queue counts")
+
+    # The matrix reads every submission of one cohort (the cohorts and labs are few).
+    plan = _plan(Submission.objects.filter(cohort=large_world["cohort"]))
+    _assert_indexed(plan, "matrix submissions")
