@@ -39,7 +39,7 @@ def curriculum_data(tracks) -> dict:
     }
 
 
-class _BlockDumper(yaml.SafeDumper):
+class _BlockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     pass
 
 

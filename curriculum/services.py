@@ -49,16 +49,15 @@ def _diff_payload(plan: ImportPlan, fmt: str) -> dict:
 def summarize(diff: dict) -> str:
     """One line for the history page: what an import changes."""
     labs, tracks = diff.get("labs") or {}, diff.get("tracks") or {}
-    parts = []
-    for key in ("added", "changed", "renamed", "moved", "removed"):
-        if labs.get(key):
-            parts.append(f"{len(labs[key])} {key}")
-    track_parts = [
-        f"{len(tracks[key])} paths {key}"
-        for key in ("added", "renamed", "removed")
-        if tracks.get(key)
-    ]
-    text = ", ".join(track_parts + parts) or "no changes"
+    keys = ("added", "changed", "renamed", "moved", "removed")
+    lab_parts = [f"{len(labs[key])} {key}" for key in keys if labs.get(key)]
+    track_parts = [f"{len(tracks[key])} {key}" for key in keys if tracks.get(key)]
+    sections = []
+    if track_parts:
+        sections.append("paths " + ", ".join(track_parts))
+    if lab_parts:
+        sections.append("labs " + ", ".join(lab_parts))
+    text = "; ".join(sections) or "no changes"
     totals = diff.get("totals") or {}
     if totals:
         text += f" ({totals.get('tracks', 0)} paths, {totals.get('labs', 0)} labs)"

@@ -33,28 +33,33 @@ from . import CurriculumParseError, ParsedLab, ParsedTrack, Problem
 FORMAT_NAME = "cohort-labs-curriculum"
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                "YAML aliases (*name) are not allowed in a curriculum file",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _first_alias(text: str):
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            return event
+    return None
 
 
 def parse_yaml(text: str) -> list[ParsedTrack]:
     try:
-        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        alias = _first_alias(text)
+        if alias is not None:
+            line = alias.start_mark.line + 1 if alias.start_mark else 1
+            raise CurriculumParseError(
+                [Problem(line, "YAML aliases (*name) are not allowed in a curriculum file")]
+            )
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - the safe loader (libyaml when present)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise CurriculumParseError([Problem(line, f"invalid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise CurriculumParseError([Problem(1, f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise CurriculumParseError([Problem(1, "invalid YAML: nested too deeply")]) from None
     return _from_data(data, text)
 
 
