@@ -1,34 +1,254 @@
+"""Learner, mentor and staff home pages. Read-only: every write is a link to its own page.
+
+htmx: tab switches, sorting and pagination swap a named partial (`page.html#partial`) when
+the request comes from htmx; the same URLs render the whole page without JavaScript. Each
+such view varies on HX-Request so caches keep the two apart.
+"""
+
+import datetime as dt
+
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
-from cohorts.models import Membership
+from cohorts.models import Cohort, Membership
+from cohorts.permissions import can_view_cohort_members
+from cohorts.selectors import cohort_list
+from core.exceptions import ApplicationError
+
+from . import charts, links, selectors
+from .calendar import feed_ical
+from .models import CalendarFeed
+from .services import calendar_feed_create, calendar_feed_revoke, feed_token_hash
+
+MATRIX_PAGE_SIZE = 50
+STAFF_PAGE_SIZE = 20
+
+
+def _render(request: HttpRequest, template: str, context: dict, partial: str) -> HttpResponse:
+    name = f"{template}#{partial}" if request.htmx else template
+    response = render(request, name, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    try:
+        return int(request.GET.get(name, ""))
+    except ValueError:
+        return None
+
+
+# --- learner ------------------------------------------------------------------------------
 
 
 @login_required
+@require_GET
 def learner_home(request: HttpRequest) -> HttpResponse:
-    memberships = (
-        Membership.objects.filter(user=request.user, active=True, role=Membership.Role.LEARNER)
-        .select_related("cohort__track")
-        .order_by("cohort__start_date")
-    )
-    return render(request, "dashboards/learner_home.html", {"memberships": memberships})
+    memberships = selectors.learner_memberships(request.user)
+    wanted = _int_param(request, "cohort")
+    current = next((m for m in memberships if m.cohort_id == wanted), None)
+    if current is None and memberships:
+        current = memberships[0]
+    context = {"memberships": memberships, "current": None}
+    if current is not None:
+        now = timezone.now()
+        current.user = request.user
+        overview = selectors.learner_cohort(membership=current, now=now)
+        for row in overview.rows:
+            row.url = (
+                links.lab_url(cohort=current.cohort, lab=row.lab) if row.entry.is_released else ""
+            )
+        feedback = selectors.recent_feedback(learner=request.user, cohort=current.cohort)
+        for review in feedback:
+            review.url = links.lab_url(cohort=current.cohort, lab=review.submission.lab)
+        context.update(
+            current=overview,
+            feedback=feedback,
+            burn_up_svg=charts.burn_up_svg(
+                overview.burn_up, chart_id=f"burnup-{current.cohort_id}"
+            ),
+            now=now,
+        )
+    return _render(request, "dashboards/learner_home.html", context, "cohort-panel")
+
+
+# --- mentor -------------------------------------------------------------------------------
+
+SORTS = {
+    "name": (lambda row: (row.learner.display_name.lower(), row.learner.email), False),
+    "progress": (lambda row: (row.percent, row.approved, row.learner.email), True),
+    "behind": (lambda row: (row.behind, row.learner.email), True),
+}
 
 
 @login_required
+@require_GET
 def mentor_home(request: HttpRequest) -> HttpResponse:
-    memberships = (
-        Membership.objects.filter(user=request.user, active=True, role=Membership.Role.MENTOR)
-        .select_related("cohort__track")
-        .order_by("cohort__start_date")
+    cohorts = selectors.mentor_cohorts(request.user)
+    if not cohorts and not request.user.is_staff:
+        # Learners and others: nothing to mentor here.
+        return render(request, "dashboards/mentor_home.html", {"cohorts": [], "current": None})
+    wanted = _int_param(request, "cohort")
+    current = next((c for c in cohorts if c.pk == wanted), cohorts[0] if cohorts else None)
+    context: dict = {"cohorts": cohorts, "current": current, "queue_url": links.queue_url()}
+    if current is not None:
+        matrix = selectors.cohort_matrix(cohort=current)
+        sort = request.GET.get("sort", "name")
+        if sort not in SORTS:
+            sort = "name"
+        key, descending = SORTS[sort]
+        rows = sorted(matrix.rows, key=key, reverse=descending)
+        page = Paginator(rows, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
+        for row in page.object_list:
+            for cell in row.cells:
+                cell.url = links.review_url(cell.submission.pk) if cell.reviewable else ""
+        context.update(
+            matrix=matrix,
+            page=page,
+            sort=sort,
+            sort_choices=[("name", "Name"), ("progress", "Progress"), ("behind", "Labs behind")],
+            at_risk=matrix.at_risk,
+            legend=[(key, *selectors.STATUS[key]) for key in selectors.LEGEND_ORDER],
+        )
+    return _render(request, "dashboards/mentor_home.html", context, "matrix-panel")
+
+
+@login_required
+@require_GET
+def learner_history(request: HttpRequest, cohort_id: int, user_id: int) -> HttpResponse:
+    cohort = get_object_or_404(Cohort.objects.select_related("track"), pk=cohort_id)
+    if not can_view_cohort_members(request.user, cohort):
+        raise Http404
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"),
+        cohort=cohort,
+        user_id=user_id,
+        role=Membership.Role.LEARNER,
     )
-    return render(request, "dashboards/mentor_home.html", {"memberships": memberships})
+    now = timezone.now()
+    overview = selectors.learner_cohort(membership=membership, now=now)
+    for row in overview.rows:
+        row.url = (
+            links.review_url(row.submission.pk)
+            if row.submission and row.submission.iteration_count
+            else ""
+        )
+    context = {
+        "cohort": cohort,
+        "learner": membership.user,
+        "membership": membership,
+        "overview": overview,
+        "reviews": selectors.learner_history(cohort=cohort, learner=membership.user),
+        "iterations": selectors.learner_iterations(cohort=cohort, learner=membership.user),
+        "burn_up_svg": charts.burn_up_svg(overview.burn_up, chart_id="burnup-history"),
+        "now": now,
+    }
+    return render(request, "dashboards/learner_history.html", context)
+
+
+# --- staff --------------------------------------------------------------------------------
 
 
 @staff_member_required
+@require_GET
 def staff_home(request: HttpRequest) -> HttpResponse:
-    from cohorts.models import Cohort
+    page = Paginator(cohort_list(), STAFF_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _render(request, "dashboards/staff_home.html", {"page": page}, "cohort-table")
 
-    cohorts = Cohort.objects.select_related("track").order_by("-start_date")[:50]
-    return render(request, "dashboards/staff_home.html", {"cohorts": cohorts})
+
+@staff_member_required
+@require_GET
+def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    cohort = get_object_or_404(cohort_list(), pk=cohort_id)
+    now = timezone.now()
+    matrix = selectors.cohort_matrix(cohort=cohort, now=now)
+    stats = selectors.cohort_stats(cohort=cohort, now=now)
+    distribution = matrix.distribution()
+    bucket_labels = ["0–19 %", "20–39 %", "40–59 %", "60–79 %", "80–100 %"]
+    context = {
+        "cohort": cohort,
+        "matrix": matrix,
+        "stats": stats,
+        "distribution": list(zip(bucket_labels, distribution, strict=True)),
+        "distribution_svg": charts.bar_chart_svg(
+            chart_id="progress-distribution",
+            title="Learners by share of released labs approved",
+            labels=bucket_labels,
+            values=distribution,
+            unit="learners",
+        ),
+        "per_week": [(f"W{i + 1}", n) for i, n in enumerate(stats.per_week)],
+        "per_week_svg": charts.bar_chart_svg(
+            chart_id="per-week",
+            title="Hand-ins (iterations submitted) per week",
+            labels=[f"W{i + 1}" for i in range(len(stats.per_week))],
+            values=stats.per_week,
+            unit="hand-ins",
+            colour=charts.BAR_ALT,
+        ),
+        "at_risk": matrix.at_risk,
+    }
+    return render(request, "dashboards/staff_cohort.html", context)
+
+
+# --- calendar feed ------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    feed = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True).first()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "create":
+                feed, token = calendar_feed_create(user=request.user)
+                url = request.build_absolute_uri(reverse("dashboard:calendar-feed", args=[token]))
+                # The secret is shown once: kept in the session only until the next page.
+                request.session["calendar_feed_url"] = url
+                messages.success(
+                    request, "Your calendar link is ready. Copy it now: it is shown only once."
+                )
+            elif action == "revoke" and feed is not None:
+                calendar_feed_revoke(actor=request.user, feed=feed)
+                messages.success(
+                    request, "Calendar link revoked. Calendars using it stop updating."
+                )
+            else:
+                messages.error(request, "Nothing to do.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("dashboard:calendar")
+    new_url = request.session.pop("calendar_feed_url", None)
+    return render(request, "dashboards/calendar.html", {"feed": feed, "new_url": new_url})
+
+
+@never_cache
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCal file. The token in the URL is the only credential, so it is checked by hash."""
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(token_hash=feed_token_hash(token), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if feed is None:
+        raise Http404("Unknown or revoked calendar link.")
+    now = timezone.now()
+    if feed.last_used_at is None or now - feed.last_used_at > dt.timedelta(minutes=5):
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
+    body = feed_ical(user=feed.user, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="cohort-labs.ics"'
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

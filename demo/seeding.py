@@ -212,10 +212,16 @@ def plan_learner(
     elif progress <= 0:
         target = 0
     else:
-        target = round(progress * count + rng.choice([-1, 0, 0, 1]))
+        # Learners differ: each is within 15 points of the cohort's `progress`.
+        own = min(1.0, max(0.0, progress + rng.uniform(-0.15, 0.15)))
+        target = round(own * count)
         target = min(count, max(1, target))
     plans = []
+    # A learner `progress` of the way through spreads their work over the time so far: the
+    # i-th lab is started no earlier than i/target of the way from the first release to now.
+    first = released[0].release_at if released else now
     for index, slot in enumerate(released[:target]):
+        paced_start = first + (now - first) * index / max(target, 1)
         is_frontier = index == target - 1
         if is_frontier:
             state = frontier_state or _weighted(rng, FRONTIER_WEIGHTS)
@@ -223,7 +229,7 @@ def plan_learner(
             state = STATES.SUBMITTED  # waiting for review while the next lab goes on
         else:
             state = STATES.APPROVED
-        steps = _steps_for(rng=rng, state=state, slot=slot, now=now)
+        steps = _steps_for(rng=rng, state=state, slot=slot, now=now, not_before=paced_start)
         plans.append(
             Plan(
                 learner=learner,
@@ -244,13 +250,17 @@ def _weighted(rng: random.Random, weights: dict) -> str:
     return rng.choices(states, weights=[weights[s] for s in states])[0]
 
 
-def _steps_for(*, rng: random.Random, state: str, slot: Slot, now: dt.datetime) -> list[Step]:
+def _steps_for(
+    *, rng: random.Random, state: str, slot: Slot, now: dt.datetime, not_before: dt.datetime
+) -> list[Step]:
     hour = dt.timedelta(hours=1)
     if rng.random() < 0.1:
         submitted = slot.due_at + hour * rng.uniform(4, 72)  # late
     else:
         window = max((slot.due_at - slot.release_at).total_seconds() / 3600 - 2, 1)
         submitted = slot.release_at + hour * rng.uniform(1, window)
+    if submitted < not_before:
+        submitted = not_before + hour * rng.uniform(1, 96)
     rework = rng.random() < 0.3
     steps: list[Step] = []
     if state == STATES.DRAFT:
@@ -514,7 +524,7 @@ def seed_demo(
     cohorts: int = 1,
     learners: int = 5,
     mentors: int = 2,
-    progress: float = 0.6,
+    progress: float = 0.9,
     seed: int = 1,
     use_services: bool | None = None,
     log: Callable[[str], None] = lambda message: None,
@@ -613,7 +623,7 @@ def _ensure_cohort(number: int, track: Track, weeks: int, today: dt.date) -> Coh
     if cohort is None:
         cohort = Cohort.objects.create(
             slug=slug,
-            name=f"Demo cohort {number} · {track.name}",
+            name=f"Demo cohort {number}",
             track=track,
             start_date=_start_date(number, weeks, today),
             status=Cohort.Status.ACTIVE,

@@ -1,0 +1,499 @@
+"""Reads behind the learner, mentor and staff home pages.
+
+Every function here runs a fixed number of queries whatever the number of learners, labs or
+submissions (the pages assert it at 5 and 200 learners). They read the schedule through
+`cohorts.selectors.cohort_schedule`; submission states are read straight from the
+submissions tables in one query per page (values only), since the pages need a handful of
+columns of every submission in a cohort.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections import defaultdict
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from cohorts.models import Cohort, Extension, Membership
+from cohorts.selectors import ScheduleEntry, cohort_schedule, default_release_at
+from submissions.models import Iteration, Review, Submission
+
+S = Submission.State
+HANDED_IN = {S.SUBMITTED, S.IN_REVIEW, S.APPROVED}
+INACTIVE_AFTER = dt.timedelta(days=7)
+BEHIND_THRESHOLD = 2
+
+# key -> (label, symbol). The symbol tells the state without colour (matrix cells, charts).
+STATUS = {
+    "locked": ("Not released", "·"),
+    "not_started": ("Not started", "○"),
+    "late": ("Overdue", "!"),
+    S.DRAFT: ("Draft", "✎"),
+    S.SUBMITTED: ("Submitted", "↑"),
+    S.IN_REVIEW: ("In review", "◐"),
+    S.CHANGES_REQUESTED: ("Changes requested", "↺"),
+    S.APPROVED: ("Approved", "✓"),
+}
+LEGEND_ORDER = [
+    S.APPROVED,
+    S.IN_REVIEW,
+    S.SUBMITTED,
+    S.CHANGES_REQUESTED,
+    S.DRAFT,
+    "not_started",
+    "late",
+    "locked",
+]
+
+SUBMISSION_FIELDS = (
+    "pk",
+    "learner_id",
+    "lab_id",
+    "state",
+    "is_late",
+    "iteration_count",
+    "submitted_at",
+    "approved_at",
+    "last_activity_at",
+    "review_due_at",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmissionInfo:
+    pk: int
+    learner_id: int
+    lab_id: int
+    state: str
+    is_late: bool
+    iteration_count: int
+    submitted_at: dt.datetime | None
+    approved_at: dt.datetime | None
+    last_activity_at: dt.datetime | None
+    review_due_at: dt.datetime | None
+
+
+def _infos(queryset: QuerySet[Submission]) -> list[SubmissionInfo]:
+    return [SubmissionInfo(*row) for row in queryset.values_list(*SUBMISSION_FIELDS)]
+
+
+def lab_status(entry: ScheduleEntry, info: SubmissionInfo | None, now: dt.datetime) -> str:
+    """The chip a learner sees for one lab: its state, or locked / not started / overdue."""
+    if info is None or info.state == S.DRAFT:
+        if not entry.is_released:
+            return "locked"
+        if now > entry.effective_due_at:
+            return "late"
+        return S.DRAFT if info else "not_started"
+    return info.state
+
+
+def is_overdue(entry: ScheduleEntry, info: SubmissionInfo | None, now: dt.datetime) -> bool:
+    """Past its due time and not handed in (nothing, a draft, or changes still to make)."""
+    handed_in = info is not None and info.state in HANDED_IN
+    return entry.is_released and now > entry.effective_due_at and not handed_in
+
+
+@dataclasses.dataclass
+class LabRow:
+    entry: ScheduleEntry
+    submission: SubmissionInfo | None
+    status: str
+    overdue: bool
+
+    @property
+    def lab(self):
+        return self.entry.lab
+
+    @property
+    def status_label(self) -> str:
+        return STATUS[self.status][0]
+
+    @property
+    def symbol(self) -> str:
+        return STATUS[self.status][1]
+
+    @property
+    def submitted_late(self) -> bool:
+        return bool(self.submission and self.submission.is_late)
+
+
+# --- charts -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class BurnUp:
+    """Labs approved by the end of each week against the labs due by then."""
+
+    weeks: int
+    current_week: int
+    planned: list[int]  # index w-1: labs due by the end of week w
+    approved: list[int]  # up to the current week only
+    total: int
+
+    @property
+    def expected_now(self) -> int:
+        return self.planned[self.current_week - 1] if self.current_week and self.planned else 0
+
+
+def burn_up(cohort: Cohort, rows: list[LabRow], now: dt.datetime) -> BurnUp:
+    entries = [row.entry for row in rows]
+    if not entries:
+        return BurnUp(weeks=0, current_week=0, planned=[], approved=[], total=0)
+    start = min(entry.release_at for entry in entries)
+    pace = dt.timedelta(days=cohort.pace_days)
+    weeks = max(entry.week for entry in entries)
+    # A lab is due on the first day of the following week (seven days after release, 23:59),
+    # so "by the end of week w" allows that extra day.
+    ends = [start + pace * w + dt.timedelta(days=1) for w in range(1, weeks + 1)]
+    current_week = min(weeks, max(0, math.ceil((now - start) / pace)))
+    planned = [sum(1 for e in entries if e.effective_due_at <= end) for end in ends]
+    approved_times = sorted(
+        row.submission.approved_at
+        for row in rows
+        if row.submission and row.submission.state == S.APPROVED and row.submission.approved_at
+    )
+    approved = [sum(1 for t in approved_times if t <= min(end, now)) for end in ends[:current_week]]
+    return BurnUp(
+        weeks=weeks,
+        current_week=current_week,
+        planned=planned,
+        approved=approved,
+        total=len(entries),
+    )
+
+
+# --- learner home -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class LearnerCohort:
+    membership: Membership
+    rows: list[LabRow]
+    burn_up: BurnUp
+
+    @property
+    def cohort(self) -> Cohort:
+        return self.membership.cohort
+
+    @property
+    def released(self) -> list[LabRow]:
+        return [row for row in self.rows if row.entry.is_released]
+
+    @property
+    def approved_count(self) -> int:
+        return sum(1 for row in self.rows if row.status == S.APPROVED)
+
+    @property
+    def percent(self) -> int:
+        released = len(self.released)
+        return round(100 * self.approved_count / released) if released else 0
+
+    @property
+    def changes_requested(self) -> list[LabRow]:
+        return [row for row in self.rows if row.status == S.CHANGES_REQUESTED]
+
+    @property
+    def next_due(self) -> LabRow | None:
+        """The released lab still to hand in with the earliest due time (overdue ones first)."""
+        todo = [row for row in self.released if row.status in ("not_started", S.DRAFT, "late")]
+        return min(todo, key=lambda row: row.entry.effective_due_at, default=None)
+
+    @property
+    def next_release(self) -> LabRow | None:
+        return next((row for row in self.rows if not row.entry.is_released), None)
+
+
+def learner_memberships(user) -> list[Membership]:
+    return list(
+        Membership.objects.filter(user=user, role=Membership.Role.LEARNER, active=True)
+        .select_related("cohort__track")
+        .order_by("-cohort__start_date", "cohort__name")
+    )
+
+
+def learner_cohort(*, membership: Membership, now: dt.datetime | None = None) -> LearnerCohort:
+    """One cohort of a learner: schedule, states and burn-up. Four queries."""
+    now = now or timezone.now()
+    cohort, learner = membership.cohort, membership.user
+    entries = cohort_schedule(cohort=cohort, learner=learner, now=now)
+    by_lab = {
+        info.lab_id: info
+        for info in _infos(Submission.objects.filter(cohort=cohort, learner=learner))
+    }
+    rows = [
+        LabRow(
+            entry=entry,
+            submission=by_lab.get(entry.lab.pk),
+            status=lab_status(entry, by_lab.get(entry.lab.pk), now),
+            overdue=is_overdue(entry, by_lab.get(entry.lab.pk), now),
+        )
+        for entry in entries
+    ]
+    return LearnerCohort(membership=membership, rows=rows, burn_up=burn_up(cohort, rows, now))
+
+
+def recent_feedback(*, learner, cohort: Cohort | None = None, limit: int = 5) -> list[Review]:
+    """The latest reviews of the learner's work (one query)."""
+    qs = Review.objects.filter(submission__learner=learner).exclude(body="")
+    if cohort is not None:
+        qs = qs.filter(submission__cohort=cohort)
+    return list(
+        qs.select_related("reviewer", "submission__lab", "submission__cohort").order_by(
+            "-created_at", "-pk"
+        )[:limit]
+    )
+
+
+# --- mentor matrix ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class MatrixCell:
+    entry: ScheduleEntry
+    submission: SubmissionInfo | None
+    status: str
+    overdue: bool
+    learner_name: str
+
+    @property
+    def label(self) -> str:
+        return STATUS[self.status][0]
+
+    @property
+    def symbol(self) -> str:
+        return STATUS[self.status][1]
+
+    @property
+    def title(self) -> str:
+        lab = self.entry.lab
+        text = f"{self.learner_name} · Week {self.entry.week} · {lab.title}: {self.label}"
+        if self.overdue and self.status != "late":
+            text += " (overdue)"
+        if self.submission and self.submission.is_late:
+            text += " (handed in late)"
+        return text
+
+    @property
+    def reviewable(self) -> bool:
+        return bool(self.submission and self.submission.iteration_count)
+
+
+@dataclasses.dataclass
+class MatrixRow:
+    membership: Membership
+    cells: list[MatrixCell]
+    last_activity_at: dt.datetime
+
+    @property
+    def learner(self):
+        return self.membership.user
+
+    @property
+    def approved(self) -> int:
+        return sum(1 for cell in self.cells if cell.status == S.APPROVED)
+
+    @property
+    def released(self) -> int:
+        return sum(1 for cell in self.cells if cell.entry.is_released)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.approved / self.released) if self.released else 0
+
+    @property
+    def behind(self) -> int:
+        return sum(1 for cell in self.cells if cell.overdue)
+
+    def risk_reasons(self, now: dt.datetime) -> list[str]:
+        reasons = []
+        if self.behind >= BEHIND_THRESHOLD:
+            reasons.append(f"{self.behind} labs behind the schedule")
+        idle = now - self.last_activity_at
+        if idle >= INACTIVE_AFTER:
+            reasons.append(f"no activity for {idle.days} days")
+        return reasons
+
+
+@dataclasses.dataclass
+class Matrix:
+    cohort: Cohort
+    entries: list[ScheduleEntry]
+    rows: list[MatrixRow]
+    now: dt.datetime
+
+    @property
+    def at_risk(self) -> list[tuple[MatrixRow, list[str]]]:
+        flagged = [(row, row.risk_reasons(self.now)) for row in self.rows]
+        flagged = [(row, reasons) for row, reasons in flagged if reasons]
+        return sorted(flagged, key=lambda item: (-item[0].behind, item[0].last_activity_at))
+
+    def distribution(self, buckets: int = 5) -> list[int]:
+        """How many learners have approved 0-20 %, 20-40 %, ... of their released labs."""
+        counts = [0] * buckets
+        for row in self.rows:
+            counts[min(buckets - 1, row.percent * buckets // 100)] += 1
+        return counts
+
+
+def cohort_matrix(*, cohort: Cohort, now: dt.datetime | None = None) -> Matrix:
+    """Learners x labs with each cell's state. Five queries whatever the cohort's size."""
+    now = now or timezone.now()
+    entries = cohort_schedule(cohort=cohort, now=now)
+    memberships = list(
+        Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER, active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    infos: dict[tuple[int, int], SubmissionInfo] = {
+        (info.learner_id, info.lab_id): info
+        for info in _infos(Submission.objects.filter(cohort=cohort))
+    }
+    extensions = {
+        (learner_id, lab_id): due_at
+        for learner_id, lab_id, due_at in Extension.objects.filter(cohort=cohort).values_list(
+            "learner_id", "lab_id", "due_at"
+        )
+    }
+    rows = []
+    for membership in memberships:
+        learner = membership.user
+        cells = []
+        last_activity = membership.joined_at
+        for entry in entries:
+            info = infos.get((learner.pk, entry.lab.pk))
+            extended = extensions.get((learner.pk, entry.lab.pk))
+            if extended is not None:
+                entry = dataclasses.replace(
+                    entry, extension_due_at=extended, effective_due_at=extended
+                )
+            if info and info.last_activity_at and info.last_activity_at > last_activity:
+                last_activity = info.last_activity_at
+            cells.append(
+                MatrixCell(
+                    entry=entry,
+                    submission=info,
+                    status=lab_status(entry, info, now),
+                    overdue=is_overdue(entry, info, now),
+                    learner_name=learner.display_name,
+                )
+            )
+        rows.append(MatrixRow(membership=membership, cells=cells, last_activity_at=last_activity))
+    return Matrix(cohort=cohort, entries=entries, rows=rows, now=now)
+
+
+def mentor_cohorts(user) -> list[Cohort]:
+    """Cohorts the user mentors (staff: every active cohort), newest first. One query."""
+    qs = Cohort.objects.select_related("track")
+    if not user.is_staff:
+        qs = qs.filter(
+            memberships__user=user,
+            memberships__role=Membership.Role.MENTOR,
+            memberships__active=True,
+        )
+    else:
+        qs = qs.exclude(status=Cohort.Status.DRAFT)
+    return list(qs.order_by("-start_date", "name").distinct())
+
+
+# --- learner history (for mentors) --------------------------------------------------------
+
+
+def learner_history(*, cohort: Cohort, learner) -> list[Review]:
+    """Every review of the learner's work in the cohort, newest first (one query)."""
+    return list(
+        Review.objects.filter(submission__cohort=cohort, submission__learner=learner)
+        .select_related("reviewer", "submission__lab", "iteration")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def learner_iterations(*, cohort: Cohort, learner) -> list[Iteration]:
+    return list(
+        Iteration.objects.filter(submission__cohort=cohort, submission__learner=learner)
+        .select_related("submission__lab")
+        .order_by("-submitted_at", "-pk")
+    )
+
+
+# --- staff overview -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Turnaround:
+    reviewed: int
+    waiting: int
+    median_hours: float | None
+    p90_hours: float | None
+    within_sla: int
+    breached: int  # reviewed late, or still waiting past the SLA
+
+    @property
+    def sla_percent(self) -> int | None:
+        total = self.within_sla + self.breached
+        return round(100 * self.within_sla / total) if total else None
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (the value below which `fraction` of the data falls)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+@dataclasses.dataclass
+class CohortStats:
+    turnaround: Turnaround
+    per_week: list[int]  # hand-ins (iterations) in each week since the cohort started
+    open_reviews: int
+    overdue_reviews: int
+
+
+def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortStats:
+    """Review turnaround, SLA compliance and hand-ins per week. Two queries."""
+    now = now or timezone.now()
+    sla = dt.timedelta(hours=cohort.review_sla_hours)
+    rows = (
+        Iteration.objects.filter(submission__cohort=cohort)
+        .annotate(first_review_at=Min("reviews__created_at"))
+        .values_list("submitted_at", "first_review_at")
+    )
+    hours = []
+    within = breached = waiting = 0
+    start = default_release_at(cohort, 1)
+    week_counts: dict[int, int] = defaultdict(int)
+    for submitted_at, first_review_at in rows:
+        week_counts[max(0, (submitted_at - start).days // cohort.pace_days)] += 1
+        if first_review_at is None:
+            waiting += 1
+            if now - submitted_at > sla:
+                breached += 1
+            continue
+        delay = first_review_at - submitted_at
+        hours.append(delay.total_seconds() / 3600)
+        if delay <= sla:
+            within += 1
+        else:
+            breached += 1
+    hours.sort()
+    weeks = max([*week_counts, max(0, (now - start).days // cohort.pace_days)]) + 1
+    open_counts = Submission.objects.filter(
+        cohort=cohort, state__in=[S.SUBMITTED, S.IN_REVIEW]
+    ).aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(review_due_at__lt=now)))
+    return CohortStats(
+        turnaround=Turnaround(
+            reviewed=len(hours),
+            waiting=waiting,
+            median_hours=_percentile(hours, 0.5),
+            p90_hours=_percentile(hours, 0.9),
+            within_sla=within,
+            breached=breached,
+        ),
+        per_week=[week_counts.get(w, 0) for w in range(min(weeks, 104))],
+        open_reviews=open_counts["open"] or 0,
+        overdue_reviews=open_counts["overdue"] or 0,
+    )

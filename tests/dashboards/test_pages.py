@@ -1,0 +1,198 @@
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cohorts.models import Membership
+from submissions.models import Submission
+from tests.factories import CohortFactory, MembershipFactory, MentorMembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# Fixed ceilings: a page's queries must not grow with the cohort (asserted at 5 and 200).
+LEARNER_HOME_MAX = 10
+MATRIX_MAX = 10
+STAFF_COHORT_MAX = 12
+
+
+def count_queries(client, url, **headers) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **headers)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+def assert_csp_clean(html: str) -> None:
+    assert "style=" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_learner_home_queries_do_not_grow(client, seeded, size, django_assert_max_num_queries):
+    world = seeded(learners=size)
+    client.force_login(world["learner"])
+    with django_assert_max_num_queries(LEARNER_HOME_MAX):
+        response = client.get(reverse("dashboard:learner"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_matrix_queries_do_not_grow(client, seeded, size, django_assert_max_num_queries):
+    world = seeded(learners=size)
+    client.force_login(world["mentor"])
+    with django_assert_max_num_queries(MATRIX_MAX):
+        response = client.get(reverse("dashboard:mentor"), {"sort": "progress", "page": 2})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_staff_cohort_queries_do_not_grow(client, seeded, size, django_assert_max_num_queries):
+    world = seeded(learners=size)
+    client.force_login(world["admin"])
+    with django_assert_max_num_queries(STAFF_COHORT_MAX):
+        response = client.get(reverse("dashboard:staff-cohort", args=[world["cohort"].pk]))
+    assert response.status_code == 200
+
+
+def test_same_query_count_at_both_sizes(client, seeded, track):
+    small = seeded(learners=5)
+    client.force_login(small["mentor"])
+    matrix_small, _ = count_queries(client, reverse("dashboard:mentor"))
+    client.force_login(small["learner"])
+    home_small, _ = count_queries(client, reverse("dashboard:learner"))
+    # Grow the same cohort to 200 learners: seed_demo adds the missing ones.
+    seeded(learners=200)
+    client.force_login(small["mentor"])
+    matrix_large, _ = count_queries(client, reverse("dashboard:mentor"))
+    client.force_login(small["learner"])
+    home_large, _ = count_queries(client, reverse("dashboard:learner"))
+    assert (matrix_small, home_small) == (matrix_large, home_large)
+
+
+def test_learner_home_shows_progress_weeks_chart_and_feedback(client, seeded):
+    world = seeded()
+    learner, cohort = world["learner"], world["cohort"]
+    client.force_login(learner)
+    response = client.get(reverse("dashboard:learner"))
+    html = response.content.decode()
+    approved = Submission.objects.filter(learner=learner, cohort=cohort, state="approved").count()
+    assert f"Progress: {approved} of " in html
+    assert f'value="{approved}"' in html
+    assert "<svg" in html and "Labs approved over the weeks" in html
+    assert 'role="img"' in html
+    for lab_week in range(1, 11):
+        assert f"Go lab {lab_week}" in html
+    assert "chip chip-approved" in html
+    assert "Not released" in html  # the last weeks of the demo cohort are still to come
+    assert "Recent feedback" in html
+    assert_csp_clean(html)
+
+
+def test_learner_home_htmx_renders_only_the_panel_and_varies(client, seeded):
+    world = seeded()
+    client.force_login(world["learner"])
+    full = client.get(reverse("dashboard:learner"))
+    partial = client.get(reverse("dashboard:learner"), HTTP_HX_REQUEST="true")
+    assert "HX-Request" in full["Vary"] and "HX-Request" in partial["Vary"]
+    assert b"<html" in full.content
+    assert b"<html" not in partial.content
+    assert partial.content.strip().startswith(b'<div id="cohort-panel"')
+
+
+def test_learner_home_empty_state(client):
+    client.force_login(UserFactory())
+    response = client.get(reverse("dashboard:learner"))
+    assert "You are not in a cohort yet" in response.content.decode()
+
+
+def test_matrix_cells_link_to_reviews_and_tell_state_in_text(client, seeded):
+    world = seeded()
+    client.force_login(world["mentor"])
+    html = client.get(reverse("dashboard:mentor")).content.decode()
+    assert "cell cell-approved" in html
+    assert ": Approved" in html  # tooltip and hidden text say the state, not only the colour
+    assert 'class="legend"' in html
+    assert_csp_clean(html)
+    assert (
+        reverse("dashboard:learner-history", args=[world["cohort"].pk, world["learner"].pk]) in html
+    )
+
+
+def test_matrix_sort_by_progress_puts_the_most_advanced_first(client, seeded):
+    world = seeded(learners=12)
+    client.force_login(world["mentor"])
+    response = client.get(reverse("dashboard:mentor"), {"sort": "progress"})
+    rows = response.context["page"].object_list
+    percents = [row.percent for row in rows]
+    assert percents == sorted(percents, reverse=True)
+    assert 'aria-sort="descending"' in response.content.decode()
+
+
+def test_mentor_sees_only_their_cohorts(client, seeded, track):
+    world = seeded()
+    other = CohortFactory(track=track, name="Other cohort")
+    MembershipFactory(cohort=other)
+    client.force_login(world["mentor"])
+    response = client.get(reverse("dashboard:mentor"), {"cohort": other.pk})
+    assert response.context["current"] == world["cohort"]
+    assert "Other cohort" not in response.content.decode()
+
+
+def test_learner_history_is_for_the_cohorts_mentors_and_staff(client, seeded, track):
+    world = seeded()
+    url = reverse("dashboard:learner-history", args=[world["cohort"].pk, world["learner"].pk])
+    outsider_mentor = MentorMembershipFactory(cohort=CohortFactory(track=track)).user
+    classmate = (
+        Membership.objects.filter(cohort=world["cohort"], role="learner")
+        .exclude(user=world["learner"])[0]
+        .user
+    )
+    for user in (outsider_mentor, classmate, world["learner"]):
+        client.force_login(user)
+        assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
+    for user in (world["mentor"], world["admin"]):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200
+        assert world["learner"].email in response.content.decode()
+
+
+def test_at_risk_lists_learners_behind_with_the_reason(client, seeded, track):
+    world = seeded()
+    # A new learner who has done nothing while every released lab came due is behind.
+    idle = MembershipFactory(cohort=world["cohort"], user__name="Idle Person").user
+    client.force_login(world["mentor"])
+    response = client.get(reverse("dashboard:mentor"))
+    flagged = {row.learner.pk: reasons for row, reasons in response.context["at_risk"]}
+    assert idle.pk in flagged
+    assert any("labs behind the schedule" in reason for reason in flagged[idle.pk])
+    assert "Idle Person" in response.content.decode()
+
+
+def test_staff_pages(client, seeded):
+    world = seeded()
+    client.force_login(world["admin"])
+    listing = client.get(reverse("dashboard:staff"))
+    assert world["cohort"].name in listing.content.decode()
+    assert "HX-Request" in listing["Vary"]
+    detail = client.get(reverse("dashboard:staff-cohort", args=[world["cohort"].pk]))
+    html = detail.content.decode()
+    assert "median time to first review" in html
+    assert "Progress distribution" in html and "Hand-ins per week" in html
+    assert html.count("<svg") >= 2
+    assert_csp_clean(html)
+    stats = detail.context["stats"]
+    assert stats.turnaround.reviewed > 0
+    assert stats.turnaround.median_hours <= stats.turnaround.p90_hours
+
+
+def test_staff_pages_refuse_non_staff(client, seeded):
+    world = seeded()
+    client.force_login(world["mentor"])
+    assert client.get(reverse("dashboard:staff")).status_code == 302
+    url = reverse("dashboard:staff-cohort", args=[world["cohort"].pk])
+    assert client.get(url).status_code == 302
