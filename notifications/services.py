@@ -74,7 +74,7 @@ def event_process(*, event_id: int) -> list[int]:
     commit enqueues one email task per notification whose recipient wants email now.
     """
     event = (
-        Event.objects.select_for_update()
+        Event.objects.select_for_update(of=("self",))
         .select_related("actor")
         .filter(pk=event_id, processed_at__isnull=True)
         .first()
