@@ -476,12 +476,17 @@ def _claim_or_release(request: HttpRequest, pk: int, *, release: bool) -> HttpRe
         error = exc.message
     if request.htmx:
         submission = selectors.submission_for_user(user=request.user, pk=pk)
+        next_url = _safe_next(request, reverse("submissions:queue"))
         context = {
+            # Fresh tab counts under the page's filters, swapped out of band into the tabs.
+            "tab_counts": selectors.mentor_queue_counts(
+                user=request.user, **_queue_filters(request.user, next_url)
+            ),
             "item": submission,
             "row_error": error,
             "row_message": None if error else ("Released." if release else "Claimed."),
             "now": timezone.now(),
-            "next": _safe_next(request, reverse("submissions:queue")),
+            "next": next_url,
             "user": request.user,
         }
         return _render(request, "submissions/queue.html", context, partial="queue-row")
@@ -506,6 +511,22 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     return _claim_or_release(request, pk, release=True)
+
+
+def _queue_filters(user, url: str) -> dict:
+    """The queue filters carried by a queue URL (ignored when not a queue URL)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    if parts.path != reverse("submissions:queue"):
+        return {}
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    state = query.get("state")
+    return {
+        "cohort": _int_or_none(query.get("cohort")),
+        "lab": _int_or_none(query.get("lab")),
+        "state": state if state in selectors.QUEUE_STATES else None,
+    }
 
 
 def _int_or_none(value) -> int | None:

@@ -239,7 +239,7 @@ def test_queue_tabs_counts_and_oldest_first(client, db):
     login(client, world.mentor)
     url = reverse("submissions:queue")
     html = client.get(url).content.decode()
-    counts = dict(re.findall(r'>(Mine|Unassigned|Overdue|All) <span class="count">(\d+)', html))
+    counts = dict(re.findall(r'>(Mine|Unassigned|Overdue|All) <span class="count"[^>]*>(\d+)', html))
     assert counts == {"Mine": "1", "Unassigned": "2", "Overdue": "0", "All": "3"}
     assert f"queue-row-{mine.pk}" in html
     html = client.get(url, {"tab": "unassigned"}).content.decode()
@@ -301,6 +301,9 @@ def test_claim_and_release_in_place_with_htmx_and_without(client, db):
     html = response.content.decode()
     assert html.lstrip().startswith(f'<tr id="queue-row-{submission.pk}"')
     assert "Claimed." in html and "Release" in html
+    # The tab counts are refreshed out of band: it is now the mentor's, none unassigned.
+    assert 'id="tab-count-mine" hx-swap-oob="true">1<' in html
+    assert 'id="tab-count-unassigned" hx-swap-oob="true">0<' in html
     # The other mentor loses the race and is told, in place.
     login(client, world.other_mentor)
     html = client.post(claim_url, HTTP_HX_REQUEST="true").content.decode()
