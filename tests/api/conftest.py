@@ -88,3 +88,9 @@ def staff_user(db):
 @pytest.fixture
 def plain_user(db):
     return UserFactory()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "schemathesis: fuzzes the API from its OpenAPI schema (slow; runs in CI)"
+    )
