@@ -44,6 +44,7 @@ class Block:
     text: str
     number: int = 0
     nested: bool = False
+    inline: str = ""
 
 
 def clean_lab_text(raw: str, *, fallback_deliverable: str) -> CleanedLab:
@@ -53,7 +54,7 @@ def clean_lab_text(raw: str, *, fallback_deliverable: str) -> CleanedLab:
     steps = [b for b in blocks if b.kind == "num" and not b.nested] or [
         b for b in blocks if b.kind == "bullet" and not b.nested
     ]
-    deliverables = [_inline(b.text) for b in steps if b.text.strip()]
+    deliverables = [b.inline for b in steps if b.inline]
     return CleanedLab(body=body, deliverables=deliverables or [fallback_deliverable])
 
 
@@ -184,9 +185,11 @@ def _render(blocks: list[Block]) -> str:
         if block.kind == "code":
             text = "```\n" + block.text.replace("```", "ʼʼʼ") + "\n```"
         elif block.kind == "bullet":
-            text = ("    - " if block.nested else "- ") + _inline(block.text)
+            block.inline = _inline(block.text)
+            text = ("    - " if block.nested else "- ") + block.inline
         elif block.kind == "num":
-            text = f"{block.number}. {_inline(block.text)}"
+            block.inline = _inline(block.text)
+            text = f"{block.number}. {block.inline}"
         else:
             text = LINE_START_ESCAPE.sub("\\\\", _inline(block.text))
         same_list = previous is not None and (
@@ -201,10 +204,17 @@ def _render(blocks: list[Block]) -> str:
     return "".join(out).strip() + "\n" if out else ""
 
 
+ANY_SPECIAL = re.compile(r"[<>*\\]|\]\(|\]\[|__|(?:^|\s)_|_(?:\s|$)")
+DOUBLE_DASH = re.compile(r"(?<![\w-])- -(?=\w)")
+
+
 def _inline(text: str) -> str:
     """Escape one line of plain text for Markdown: code-ish tokens become code spans."""
     text = text.replace("`", "")
-    text = re.sub(r"(?<![\w-])- -(?=\w)", "--", text)  # "- -release" was "--release"
+    if "- -" in text:
+        text = DOUBLE_DASH.sub("--", text)  # "- -release" was "--release"
+    if not ANY_SPECIAL.search(text):
+        return text.strip()
     tokens = text.split(" ")
     out: list[str] = []
     run: list[str] = []

@@ -80,22 +80,26 @@ def import_preview(
     _validate_request(source, filename, requested_format)
     parsed = _parse(source, requested_format)
     plan = _plan(parsed)
-    diff = _diff_payload(plan, parsed.format)
-    record = CurriculumImport(
+    record = _previewed_record(actor, source, filename, requested_format, parsed.format, plan)
+    if persist:
+        record.save()
+    return record
+
+
+def _previewed_record(actor, source, filename, requested_format, fmt, plan) -> CurriculumImport:
+    diff = _diff_payload(plan, fmt)
+    return CurriculumImport(
         created_by=actor if getattr(actor, "pk", None) else None,
         filename=(filename or "")[:255],
         source=source,
         source_hash=hashlib.sha256(source).hexdigest(),
         requested_format=requested_format,
-        detected_format=parsed.format,
+        detected_format=fmt,
         status=CurriculumImport.Status.PREVIEWED,
         progress=100,
         diff=diff,
         summary=summarize(diff),
     )
-    if persist:
-        record.save()
-    return record
 
 
 def import_upload(
@@ -180,8 +184,6 @@ def import_apply(*, actor, curriculum_import: CurriculumImport) -> CurriculumImp
     changed, and marks the import applied. Refuses (code "conflict") when the curriculum
     changed since the preview, and when the import is not in the previewed state.
     """
-    from notifications.events import record as record_event
-
     locked = CurriculumImport.objects.select_for_update().filter(pk=curriculum_import.pk).first()
     if locked is None:
         raise ApplicationError("This import no longer exists.", code="invalid")
@@ -201,23 +203,31 @@ def import_apply(*, actor, curriculum_import: CurriculumImport) -> CurriculumImp
             "The curriculum changed since this preview was made. Discard it and upload the file again.",
             code="conflict",
         )
+    return _apply_plan(
+        actor=actor, record=locked, plan=plan, diff=fresh, original=curriculum_import
+    )
+
+
+def _apply_plan(*, actor, record: CurriculumImport, plan: ImportPlan, diff: dict, original=None):
+    from notifications.events import record as record_event
+
     if plan.has_changes:
-        changed = _write_plan(plan, locked)
-        for lab, revision in changed:
+        for lab, revision in _write_plan(plan, record):
             record_event(
                 "lab.updated",
                 actor=actor,
                 target=lab,
-                data={"revision_id": revision.pk, "import_id": locked.pk},
+                data={"revision_id": revision.pk, "import_id": record.pk},
             )
-    locked.status = CurriculumImport.Status.APPLIED
-    locked.applied_at = timezone.now()
-    locked.applied_by = actor if getattr(actor, "pk", None) else None
-    locked.diff = fresh
-    locked.summary = summarize(fresh)
-    locked.save(update_fields=["status", "applied_at", "applied_by", "diff", "summary"])
-    curriculum_import.status, curriculum_import.applied_at = locked.status, locked.applied_at
-    return locked
+    record.status = CurriculumImport.Status.APPLIED
+    record.applied_at = timezone.now()
+    record.applied_by = actor if getattr(actor, "pk", None) else None
+    record.diff = diff
+    record.summary = summarize(diff)
+    record.save(update_fields=["status", "applied_at", "applied_by", "diff", "summary"])
+    if original is not None:
+        original.status, original.applied_at = record.status, record.applied_at
+    return record
 
 
 def import_discard(*, actor, curriculum_import: CurriculumImport) -> CurriculumImport:
@@ -241,18 +251,22 @@ def import_discard(*, actor, curriculum_import: CurriculumImport) -> CurriculumI
 def import_curriculum_file(
     *, actor, source: bytes, filename: str, requested_format: str = "auto", dry_run: bool = False
 ) -> CurriculumImport:
-    """Preview then apply in one go (the management command). Raises CurriculumParseError."""
-    with transaction.atomic():
-        preview = import_preview(
-            actor=actor,
-            source=source,
-            filename=filename,
-            requested_format=requested_format,
-            persist=not dry_run,
+    """Preview and apply in one transaction (the management command): parse and plan once.
+
+    Side effects: as `import_apply`, plus the import record; with `dry_run`, none.
+    Raises `CurriculumParseError` (nothing written) when the file cannot be imported.
+    """
+    _validate_request(source, filename, requested_format)
+    parsed = _parse(source, requested_format)
+    if dry_run:
+        return _previewed_record(
+            actor, source, filename, requested_format, parsed.format, _plan(parsed)
         )
-        if dry_run:
-            return preview
-        return import_apply(actor=actor, curriculum_import=preview)
+    with transaction.atomic():
+        plan = _plan(parsed, lock=True)
+        record = _previewed_record(actor, source, filename, requested_format, parsed.format, plan)
+        record.save()
+        return _apply_plan(actor=actor, record=record, plan=plan, diff=record.diff)
 
 
 def import_default_curriculum(*, actor=None) -> CurriculumImport:
