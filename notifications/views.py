@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -46,7 +47,10 @@ def bell(request: HttpRequest) -> HttpResponse:
     rather than pasting a login page into the header."""
     if not request.user.is_authenticated:
         return HttpResponse(status=204)
-    return _vary(render(request, "notifications/_bell.html"))
+    # Rendered without the request's context processors (the navigation one queries
+    # memberships): the unread COUNT is the only query this poll adds to the session's.
+    html = get_template("notifications/_bell.html").render({"request": request})
+    return _vary(HttpResponse(html))
 
 
 def _after_change(request: HttpRequest) -> HttpResponse:

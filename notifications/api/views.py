@@ -6,10 +6,19 @@ from rest_framework.response import Response
 
 from accounts.api.common import visible_or_404
 from notifications.models import Notification
-from notifications.selectors import notifications_for
-from notifications.services import notification_mark_read, notifications_mark_all_read
+from notifications.selectors import notifications_for, preferences_for
+from notifications.services import (
+    notification_mark_read,
+    notifications_mark_all_read,
+    preferences_update,
+)
 
-from .serializers import NotificationSerializer, ReadAllResultSerializer
+from .serializers import (
+    NotificationSerializer,
+    PreferenceSerializer,
+    PreferencesUpdateSerializer,
+    ReadAllResultSerializer,
+)
 
 
 class NotificationFilter(django_filters.FilterSet):
@@ -56,3 +65,31 @@ class NotificationViewSet(
     @action(detail=False, methods=["post"], url_path="read-all", filter_backends=[])
     def read_all(self, request):
         return Response({"marked_read": notifications_mark_all_read(actor=request.user)})
+
+
+class PreferenceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """notifications/preferences/: how you are told about each kind of event."""
+
+    serializer_class = PreferenceSerializer
+    filter_backends: list = []
+    pagination_class = None  # one row per kind: a short, fixed list
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return []
+        return preferences_for(self.request.user)
+
+    @extend_schema(summary="Your channel for each kind of notification")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Change channels (kinds left out keep theirs)",
+        request=PreferencesUpdateSerializer,
+        responses=PreferenceSerializer(many=True),
+    )
+    def patch(self, request, *args, **kwargs):
+        serializer = PreferencesUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preferences_update(actor=request.user, channels=serializer.validated_data["channels"])
+        return Response(PreferenceSerializer(preferences_for(request.user), many=True).data)
