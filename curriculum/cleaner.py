@@ -28,7 +28,8 @@ INLINE_NUMBER = re.compile(
 CODE_LINE = re.compile(
     r"(?:[{};]\s*$|^\s*[@}]|^\s*(?:#include|#define|import |from \S+ import |def |fn |func |public |private |class \w+[({:]))"
 )
-SPECIAL_TOKEN = re.compile(r"[<>*\\]|\]\(|\]\[|__|^_|_$")
+# Only what Markdown or HTML would act on: a tag-like "<x", emphasis, escapes, link syntax.
+SPECIAL_TOKEN = re.compile(r"<[A-Za-z/!?]|[*\\]|\]\(|\]\[|__|^_|_$")
 LINE_START_ESCAPE = re.compile(r"^(?=[#>+=]|\d+[.)]\s|[-*]\s)")
 
 
@@ -103,8 +104,10 @@ def _continues(last: Block, line: str, previous_blank: bool) -> bool:
         return True  # the sentence was cut at a line break
     if last.kind in ("bullet", "num") and tail.endswith(":"):
         return True  # "- Persistence layer:\nTypedDict rows ..." continues the step
-    # A code fragment that opened a line of a list item: "- SSH to a node.\njournalctl -u ..."
     first = line.lstrip()[:1]
+    if tail.endswith(":") and first.islower():
+        return True  # "... with runtime/trace:\ngo tool trace." lost its code span
+    # A code fragment that opened a line of a list item: "- SSH to a node.\njournalctl -u ..."
     return last.kind in ("bullet", "num") and not first.isupper() and not first.isdigit()
 
 
@@ -204,7 +207,7 @@ def _render(blocks: list[Block]) -> str:
     return "".join(out).strip() + "\n" if out else ""
 
 
-ANY_SPECIAL = re.compile(r"[<>*\\]|\]\(|\]\[|__|(?:^|\s)_|_(?:\s|$)")
+ANY_SPECIAL = re.compile(r"<[A-Za-z/!?]|[*\\]|\]\(|\]\[|__|(?:^|\s)_|_(?:\s|$)")
 DOUBLE_DASH = re.compile(r"(?<![\w-])- -(?=\w)")
 
 
