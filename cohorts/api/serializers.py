@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from cohorts.models import Cohort, Membership
+from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from curriculum.models import Track
 
 
@@ -82,3 +82,38 @@ class ScheduleEntrySerializer(serializers.Serializer):
     )
     effective_due_at = serializers.DateTimeField()
     is_released = serializers.BooleanField()
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False)
+    active = serializers.BooleanField(required=False)
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    learner = UserSummarySerializer(read_only=True)
+    granted_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Extension
+        fields = ["id", "lab", "learner", "due_at", "reason", "granted_by", "created_at"]
+        read_only_fields = fields
+
+
+class ExtensionGrantSerializer(serializers.Serializer):
+    lab = serializers.IntegerField(help_text="Lab id (of the cohort's track).")
+    learner = serializers.IntegerField(help_text="User id of a learner in the cohort.")
+    due_at = serializers.DateTimeField(help_text="The new due time (after the lab's due time).")
+    reason = serializers.CharField(max_length=500)
+
+
+class OverrideSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScheduleOverride
+        fields = ["id", "lab", "release_at", "due_at", "updated_at"]
+        read_only_fields = fields
+
+
+class OverrideSetSerializer(serializers.Serializer):
+    lab = serializers.IntegerField(help_text="Lab id (of the cohort's track).")
+    release_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

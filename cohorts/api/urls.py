@@ -11,4 +11,14 @@ router.register(
     r"cohorts/(?P<cohort_pk>[0-9]+)/schedule", views.ScheduleViewSet, basename="schedule"
 )
 
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/members", views.MemberDetailViewSet, basename="member-detail"
+)
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/extensions", views.ExtensionViewSet, basename="extension"
+)
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/overrides", views.OverrideViewSet, basename="override"
+)
+
 urlpatterns = [*router.urls]

@@ -1,19 +1,44 @@
 import django_filters
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from accounts.api.common import visible_or_404
+from accounts.models import User
 from cohorts import permissions as policy
-from cohorts.models import Cohort, Membership
-from cohorts.selectors import active_membership_roles, cohort_list, cohort_members, cohort_schedule
-from cohorts.services import cohort_create, cohort_update, membership_add
+from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
+from cohorts.selectors import (
+    active_membership_roles,
+    cohort_extensions,
+    cohort_list,
+    cohort_members,
+    cohort_schedule,
+)
+from cohorts.services import (
+    cohort_create,
+    cohort_update,
+    extension_grant,
+    extension_revoke,
+    membership_add,
+    membership_change_role,
+    membership_deactivate,
+    membership_reactivate,
+    schedule_override_clear,
+    schedule_override_set,
+)
+from curriculum.models import Lab
 
 from .serializers import (
     CohortSerializer,
+    ExtensionGrantSerializer,
+    ExtensionSerializer,
     MemberAddSerializer,
     MemberSerializer,
+    MemberUpdateSerializer,
+    OverrideSerializer,
+    OverrideSetSerializer,
     ScheduleEntrySerializer,
 )
 
@@ -155,3 +180,154 @@ class ScheduleViewSet(CohortScopedMixin, mixins.ListModelMixin, viewsets.Generic
         cohort = self.get_cohort()
         learner = self.request.user if policy.is_learner_of(self.request.user, cohort) else None
         return cohort_schedule(cohort=cohort, learner=learner)
+
+
+def _lab_of(cohort: Cohort, lab_id: int) -> Lab:
+    lab = Lab.objects.filter(pk=lab_id, track_id=cohort.track_id).first()
+    if lab is None:
+        raise ValidationError({"lab": ["No such lab in this cohort's track."]})
+    return lab
+
+
+class MemberDetailViewSet(CohortScopedMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """cohorts/{cohort_pk}/members/{id}/: change a member's role or end/restore it (staff)."""
+
+    serializer_class = MemberSerializer
+    queryset = Membership.objects.none()
+    http_method_names = ["patch", "options"]
+
+    @extend_schema(
+        summary="Change a member's role, or end or restore the membership (staff)",
+        request=MemberUpdateSerializer,
+        responses=MemberSerializer,
+    )
+    def partial_update(self, request, *args, **kwargs):
+        cohort = self.get_cohort()
+        if not policy.can_view_cohort_members(request.user, cohort):
+            raise NotFound()
+        membership = visible_or_404(cohort_members(cohort), pk=self.kwargs["pk"])
+        if not policy.can_manage_cohort(request.user, cohort):
+            raise PermissionDenied("Only staff can change memberships.")
+        serializer = MemberUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            if "role" in data:
+                membership = membership_change_role(
+                    actor=request.user, membership=membership, role=data["role"]
+                )
+            if data.get("active") is False:
+                membership = membership_deactivate(actor=request.user, membership=membership)
+            elif data.get("active") is True:
+                membership = membership_reactivate(actor=request.user, membership=membership)
+        return Response(MemberSerializer(cohort_members(cohort).get(pk=membership.pk)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Extensions granted in the cohort (its mentors and staff)"),
+    create=extend_schema(
+        summary="Grant a learner a later due time on one lab (the cohort's mentors, staff)",
+        request=ExtensionGrantSerializer,
+        responses={201: ExtensionSerializer},
+    ),
+    destroy=extend_schema(summary="Revoke an extension (the cohort's mentors, staff)"),
+)
+class ExtensionViewSet(
+    CohortScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ExtensionSerializer
+    filter_backends: list = []
+    queryset = Extension.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Extension.objects.none()
+        cohort = self.get_cohort()
+        if not policy.can_grant_extension(self.request.user, cohort):
+            raise PermissionDenied("Only the cohort's mentors and staff can see its extensions.")
+        return cohort_extensions(cohort)
+
+    def get_object(self):
+        return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def create(self, request, *args, **kwargs):
+        cohort = self.get_cohort()
+        serializer = ExtensionGrantSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        learner = User.objects.filter(pk=data["learner"]).first()
+        if learner is None:
+            raise ValidationError({"learner": ["No such learner in this cohort."]})
+        extension = extension_grant(
+            actor=request.user,
+            cohort=cohort,
+            lab=_lab_of(cohort, data["lab"]),
+            learner=learner,
+            due_at=data["due_at"],
+            reason=data["reason"],
+        )
+        return Response(
+            ExtensionSerializer(cohort_extensions(cohort).get(pk=extension.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def perform_destroy(self, instance):
+        extension_revoke(actor=self.request.user, extension=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Schedule overrides of the cohort (its mentors and staff)"),
+    create=extend_schema(
+        summary="Set one lab's release and/or due time for the whole cohort (staff)",
+        request=OverrideSetSerializer,
+        responses={201: OverrideSerializer},
+    ),
+    destroy=extend_schema(summary="Return a lab to its default dates (staff); id is the lab id"),
+)
+class OverrideViewSet(
+    CohortScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = OverrideSerializer
+    filter_backends: list = []
+    queryset = ScheduleOverride.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ScheduleOverride.objects.none()
+        cohort = self.get_cohort()
+        if not policy.can_view_full_schedule(self.request.user, cohort):
+            raise PermissionDenied("Only the cohort's mentors and staff can see its overrides.")
+        return ScheduleOverride.objects.filter(cohort=cohort).order_by("lab__week", "pk")
+
+    def create(self, request, *args, **kwargs):
+        cohort = self.get_cohort()
+        if not policy.can_manage_cohort(request.user, cohort):
+            raise PermissionDenied("Only staff can change the schedule.")
+        serializer = OverrideSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        override = schedule_override_set(
+            actor=request.user,
+            cohort=cohort,
+            lab=_lab_of(cohort, data["lab"]),
+            release_at=data["release_at"],
+            due_at=data["due_at"],
+        )
+        return Response(OverrideSerializer(override).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, *args, **kwargs):
+        cohort = self.get_cohort()
+        if not policy.can_manage_cohort(request.user, cohort):
+            raise PermissionDenied("Only staff can change the schedule.")
+        lab = Lab.objects.filter(pk=self.kwargs["pk"], track_id=cohort.track_id).first()
+        if lab is None or not schedule_override_clear(actor=request.user, cohort=cohort, lab=lab):
+            raise NotFound()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -174,3 +174,8 @@ class ProgressRowSerializer(serializers.Serializer):
     released = serializers.IntegerField()
     late = serializers.IntegerField()
     cells = ProgressCellSerializer(many=True, help_text="One per lab, in week order.")
+
+
+class ReassignSerializer(serializers.Serializer):
+    mentor = serializers.IntegerField(help_text="User id of an active mentor of the cohort.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")

@@ -23,6 +23,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api.common import visible_or_404
+from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.permissions import cohorts_visible_to, is_mentor_of
 from curriculum.models import Lab
@@ -39,6 +40,7 @@ from .serializers import (
     DraftFieldsSerializer,
     IterationSerializer,
     ProgressRowSerializer,
+    ReassignSerializer,
     ReviewCreateSerializer,
     ReviewSerializer,
     SubmissionSerializer,
@@ -208,6 +210,25 @@ class SubmissionViewSet(
     def release(self, request, pk=None):
         submission = self.get_object()
         services.submission_release(actor=request.user, submission=submission)
+        return Response(self._fresh(submission))
+
+    @extend_schema(
+        summary="Hand the open review to another mentor of the cohort (staff)",
+        request=ReassignSerializer,
+        responses=SubmissionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        submission = self.get_object()
+        serializer = ReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mentor = User.objects.filter(pk=serializer.validated_data["mentor"]).first()
+        services.submission_reassign(
+            actor=request.user,
+            submission=submission,
+            mentor=mentor,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(self._fresh(submission))
 
 
