@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from .differ import LabSnapshot, TrackSnapshot
 from .models import CurriculumImport, Lab, Track
+
+CURRICULUM_LOCK_KEY = 0x43_55_52_52  # "CURR": one curriculum import applies at a time
 
 
 def track_labs(track: Track, *, active_only: bool = True) -> QuerySet[Lab]:
@@ -58,6 +61,10 @@ def curriculum_snapshot(*, lock: bool = False) -> tuple[list[TrackSnapshot], lis
     track_rows = Track.objects.order_by("id")
     if lock:
         track_rows = track_rows.select_for_update()
+        if connection.vendor == "postgresql":
+            # Row locks cannot serialize two first imports into an empty curriculum.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CURRICULUM_LOCK_KEY])
     tracks = [
         TrackSnapshot(id=t.id, name=t.name, slug=t.slug, position=t.position, active=t.active)
         for t in track_rows

@@ -112,7 +112,10 @@ def parse(text: str) -> list[ParsedTrack]:
             )
             current_track.labs.append(current_lab)
             continue
-        is_track = bool(text) and text.casefold() in listed_keys
+        # In a file that marks headings with pilcrows, a listed name without one is text.
+        is_track = (
+            bool(text) and text.casefold() in listed_keys and (has_pilcrow or not pilcrow_weeks)
+        )
         if not is_track and text and has_pilcrow and not JUMP_HEADING.match(text):
             is_track = index != first_content or title_is_track
         if not is_track and text and not pilcrow_weeks and not listed_keys:

@@ -185,3 +185,29 @@ def test_command_human_summary_and_export(tmp_path, capsys, seed_bytes):
         "### Week 1 - The Compute Hierarchy and the Cost Model - Roofline Sketch"
         in capsys.readouterr().out
     )
+
+
+def test_labs_index_without_pilcrows():
+    from tests.curriculum.conftest import labs_index, simple_track
+
+    source = labs_index({"Alpha": simple_track(2), "Beta Path": simple_track(3)}, pilcrow=False)
+    parsed = parse_curriculum(source)
+    assert [(t.name, len(t.labs)) for t in parsed.tracks] == [("Alpha", 2), ("Beta Path", 3)]
+    # Without the jump list either: a short title line right before a week is a path.
+    bare = b"\n".join(line for line in source.split(b"\n") if not line.startswith((b"- ", b"Jump")))
+    parsed = parse_curriculum(bare)
+    assert [(t.name, len(t.labs)) for t in parsed.tracks] == [("Alpha", 2), ("Beta Path", 3)]
+
+
+def test_a_listed_name_inside_lab_text_is_not_a_heading_when_headings_have_pilcrows():
+    from tests.curriculum.conftest import labs_index
+
+    source = labs_index(
+        {
+            "Alpha": [(1, "M", "T", "Compare with\nAlpha\nand write it up.")],
+            "Beta": [(1, "N", "U", "Do it.")],
+        }
+    )
+    parsed = parse_curriculum(source)
+    assert [len(t.labs) for t in parsed.tracks] == [1, 1]
+    assert "Alpha" in parsed.tracks[0].labs[0].body
