@@ -102,7 +102,7 @@ def _x_labels(labels: list[str], xs: list[float]) -> SafeString:
         (
             (x, HEIGHT - BOTTOM + 18, MUTED, label)
             for i, (x, label) in enumerate(zip(xs, labels, strict=True))
-            if i % every == 0 or (i == len(labels) - 1 and i % every >= every / 2)
+            if i % every == 0
         ),
     )
 

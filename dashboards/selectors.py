@@ -203,6 +203,10 @@ class LearnerCohort:
         return min(todo, key=lambda row: row.entry.effective_due_at, default=None)
 
     @property
+    def overdue_count(self) -> int:
+        return sum(1 for row in self.rows if row.overdue)
+
+    @property
     def next_release(self) -> LabRow | None:
         return next((row for row in self.rows if not row.entry.is_released), None)
 

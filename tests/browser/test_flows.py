@@ -146,6 +146,7 @@ def test_staff_import_shows_the_diff_before_applying(new_page, demo, tmp_path):
     summary = page.locator(".import-summary")
     expect(summary).to_contain_text("1 changed")
     expect(page.locator("main")).to_contain_text("Label both axes")
+    page.locator("details", has_text="Text changes").first.locator("summary").click()
     screenshot(page, "import-preview")
     # Nothing changed before applying.
     assert (
