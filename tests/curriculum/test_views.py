@@ -201,3 +201,33 @@ def test_track_labs_selector_contract():
     archived = LabFactory(track=track, week=2, active=False)
     assert list(track_labs(track)) == [earlier, later]
     assert list(track_labs(track, active_only=False)) == [earlier, archived, later]
+
+
+def test_admin_pages_and_read_only_revisions(client, staff, seeded):
+    client.force_login(staff)
+    lab = Lab.objects.first()
+    for url in (
+        reverse("admin:curriculum_track_changelist"),
+        reverse("admin:curriculum_lab_changelist"),
+        reverse("admin:curriculum_lab_change", args=[lab.pk]),
+        reverse("admin:curriculum_labrevision_change", args=[lab.current_revision_id]),
+        reverse("admin:curriculum_curriculumimport_change", args=[seeded.pk]),
+    ):
+        assert client.get(url).status_code == 200, url
+    revision = lab.current_revision
+    client.post(
+        reverse("admin:curriculum_labrevision_change", args=[revision.pk]), {"title": "Tampered"}
+    )
+    revision.refresh_from_db()
+    assert revision.title != "Tampered"
+    assert client.get(reverse("admin:curriculum_labrevision_add")).status_code == 403
+    assert client.get(reverse("admin:curriculum_lab_delete", args=[lab.pk])).status_code == 403
+
+
+def test_import_default_curriculum_is_idempotent():
+    from curriculum.services import import_default_curriculum
+
+    first = import_default_curriculum()
+    second = import_default_curriculum()
+    assert first.diff["totals"] == second.diff["totals"] == {"tracks": 8, "labs": 187}
+    assert second.diff["labs"]["unchanged"] == 187
