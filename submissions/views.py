@@ -53,6 +53,9 @@ QUEUE_PAGE_SIZE = 25
 def _render(request, template: str, context: dict, *, partial: str | None = None, status=200):
     """Render the page, or only ``partial`` for htmx requests; always Vary on HX-Request."""
     name = f"{template}#{partial}" if partial and request.htmx else template
+    if request.htmx and status == 400:
+        # htmx does not swap 4xx responses by default; the fragment carries the errors.
+        status = 200
     response = render(request, name, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -233,7 +236,8 @@ def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
             attachment = services.attachment_add(
                 actor=request.user, submission=submission, uploaded_file=form.cleaned_data["file"]
             )
-            messages.success(request, f"{attachment.original_name} attached.")
+            if not request.htmx:
+                messages.success(request, f"{attachment.original_name} attached.")
             form = AttachmentForm()
         except ApplicationError as error:
             apply_service_errors(form, error)
