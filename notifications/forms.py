@@ -13,7 +13,7 @@ class PreferencesForm(forms.Form):
         for row in rows:
             choices = Preference.Channel.choices
             if row.info.email_only:
-                choices = [(c, label) for c, label in choices if c in ("email", "off")]
+                choices = [("email", "Email weekly"), ("off", "Off")]
             self.fields[row.kind] = forms.ChoiceField(
                 label=row.info.label,
                 help_text=row.info.help,

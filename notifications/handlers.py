@@ -36,42 +36,72 @@ class KindInfo:
     label: str
     help: str
     default: str
+    # Who the kind can reach ("learner", "mentor", "staff", "anyone"): the preferences
+    # page shows a person only the kinds that can concern them.
+    audience: str = "anyone"
     # Weekly summaries are emails or nothing: they have no in-app row to digest.
     email_only: bool = False
 
 
 KINDS: dict[str, KindInfo] = {
     "submission.submitted": KindInfo(
-        "Submissions to review", "A learner handed in work you review.", EMAIL
+        "Submissions to review", "A learner handed in work you review.", EMAIL, audience="mentor"
     ),
-    "assignment.created": KindInfo("Review assignments", "A review was assigned to you.", EMAIL),
+    "assignment.created": KindInfo(
+        "Review assignments", "A review was assigned to you.", EMAIL, audience="mentor"
+    ),
     "assignment.reassigned": KindInfo(
-        "Reassigned reviews", "A review moved to or from you, or was escalated.", EMAIL
+        "Reassigned reviews",
+        "A review moved to or from you, or was escalated.",
+        EMAIL,
+        audience="mentor",
     ),
-    "review.overdue": KindInfo("Overdue reviews", "A review you hold is past its due time.", EMAIL),
+    "review.overdue": KindInfo(
+        "Overdue reviews", "A review you hold is past its due time.", EMAIL, audience="mentor"
+    ),
     "review.escalated": KindInfo(
-        "Escalations (staff)", "An overdue review was reassigned or needs a mentor.", EMAIL
+        "Escalations (staff)",
+        "An overdue review was reassigned or needs a mentor.",
+        EMAIL,
+        audience="staff",
     ),
     "assignment.released": KindInfo(
-        "Released claims", "A review you claimed went back to the queue.", DIGEST
+        "Released claims", "A review you claimed went back to the queue.", DIGEST, audience="mentor"
     ),
-    "review.posted": KindInfo("Feedback on your work", "A mentor reviewed your submission.", EMAIL),
-    "comment.added": KindInfo("Comments", "Someone commented on a submission you follow.", EMAIL),
-    "lab.released": KindInfo("Labs released", "A new lab opened in your cohort.", DIGEST),
+    "review.posted": KindInfo(
+        "Feedback on your work", "A mentor reviewed your submission.", EMAIL, audience="learner"
+    ),
+    "comment.added": KindInfo(
+        "Comments", "Someone commented on a submission you follow.", EMAIL, audience="anyone"
+    ),
+    "lab.released": KindInfo(
+        "Labs released", "A new lab opened in your cohort.", DIGEST, audience="learner"
+    ),
     "lab.due_soon": KindInfo(
-        "Due soon", "A lab you have not submitted is due within 24 hours.", DIGEST
+        "Due soon",
+        "A lab you have not submitted is due within 24 hours.",
+        DIGEST,
+        audience="learner",
     ),
-    "lab.updated": KindInfo("Lab content updated", "A lab you are working on changed.", DIGEST),
+    "lab.updated": KindInfo(
+        "Lab content updated", "A lab you are working on changed.", DIGEST, audience="learner"
+    ),
     # The cohorts app emails the invitation itself (with the sign-in link): in-app only here.
     "invitation.sent": KindInfo(
-        "Invitations", "You were invited to a cohort.", Preference.Channel.IN_APP
+        "Invitations", "You were invited to a cohort.", Preference.Channel.IN_APP, audience="anyone"
     ),
-    "extension.granted": KindInfo("Extensions", "Your due date on a lab was extended.", DIGEST),
+    "extension.granted": KindInfo(
+        "Extensions", "Your due date on a lab was extended.", DIGEST, audience="learner"
+    ),
     "digest.mentor_weekly": KindInfo(
-        "Weekly mentor summary", "Your queue, overdue reviews and cohort progress.", EMAIL, True
+        "Weekly mentor summary",
+        "Your queue, overdue reviews and cohort progress.",
+        EMAIL,
+        "mentor",
+        True,
     ),
     "digest.staff_weekly": KindInfo(
-        "Weekly staff summary", "Review SLA compliance per cohort.", EMAIL, True
+        "Weekly staff summary", "Review SLA compliance per cohort.", EMAIL, "staff", True
     ),
 }
 

@@ -49,10 +49,30 @@ class PreferenceRow:
     is_default: bool
 
 
+def _audiences(user) -> set[str]:
+    from cohorts.selectors import user_roles
+
+    roles = user_roles(user)
+    audiences = {"anyone"}
+    if roles.is_learner:
+        audiences.add("learner")
+    if roles.is_mentor:
+        audiences.add("mentor")
+    if user.is_staff:
+        audiences.update({"learner", "mentor", "staff"})
+    return audiences
+
+
 def preferences_for(user) -> list[PreferenceRow]:
-    """Every kind with the user's channel for it (one query)."""
+    """The kinds that can concern the user (by their roles) with their channel for each.
+
+    A kind outside the user's roles keeps its default; it is not shown, and a choice for it
+    submitted anyway is still validated and stored by `preferences_update`.
+    """
+    audiences = _audiences(user)
     chosen = dict(Preference.objects.filter(user=user).values_list("kind", "channel"))
     return [
         PreferenceRow(kind, info, chosen.get(kind, info.default), kind not in chosen)
         for kind, info in KINDS.items()
+        if info.audience in audiences
     ]

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification, Preference
-from tests.factories import UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,10 +158,22 @@ def test_pages_need_sign_in(client):
     assert client.post(reverse("notifications:mark_all_read")).status_code == 302
 
 
-def test_preferences_page_shows_defaults_and_saves(signed_in, user):
+def test_preferences_show_a_learner_only_what_can_concern_them(signed_in, user):
+    MembershipFactory(user=user)
     body = signed_in.get(reverse("notifications:preferences")).content.decode()
     assert '<label for="id_review.posted">Feedback on your work</label>' in body
     assert '<option value="email" selected>' in body
+    assert "Submissions to review" not in body  # a mentor's kind
+    assert "Weekly staff summary" not in body
+
+
+def test_preferences_page_saves_only_changes_from_the_defaults(client, staff):
+    client.force_login(staff)
+    user = staff
+    signed_in = client
+    body = signed_in.get(reverse("notifications:preferences")).content.decode()
+    assert "Weekly staff summary" in body and "Submissions to review" in body
+    assert '<option value="email" selected>Email weekly</option>' in body
     form = {
         "review.posted": "digest",
         "lab.released": "off",
@@ -180,7 +192,9 @@ def test_preferences_page_shows_defaults_and_saves(signed_in, user):
     }
 
 
-def test_preferences_refuses_bad_choices_with_a_field_error(signed_in, user):
+def test_preferences_refuses_bad_choices_with_a_field_error(client, staff):
+    signed_in = client
+    signed_in.force_login(staff)
     response = signed_in.post(
         reverse("notifications:preferences"),
         {"review.posted": "pigeon", "digest.staff_weekly": "digest"},
