@@ -35,6 +35,8 @@ def test_attachment_download_is_a_sandboxed_download(client, world):
         assert response.status_code == 200
         assert response["Content-Disposition"].startswith("attachment;")
         assert response["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in response["Content-Security-Policy"]
+        assert "no-store" in response["Cache-Control"]
         assert b"".join(response.streaming_content) == PDF_BYTES
 
 
