@@ -389,7 +389,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     """
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("user", "cohort", "invited_by")
             .filter(pk=invitation_id)
             .first()
@@ -904,7 +904,11 @@ def enrollment_apply(*, actor, upload: EnrollmentUpload) -> dict:
     commit), new, reactivated or re-roled memberships; ``upload.applied_at``/``result``.
     """
     _require_staff(actor)
-    upload = EnrollmentUpload.objects.select_for_update().select_related("cohort").get(pk=upload.pk)
+    upload = (
+        EnrollmentUpload.objects.select_for_update(of=("self",))
+        .select_related("cohort")
+        .get(pk=upload.pk)
+    )
     if upload.applied_at is not None:
         return upload.result
     cohort = upload.cohort
