@@ -52,6 +52,12 @@ class Lab(models.Model):
     def __str__(self) -> str:
         return f"{self.track.name} · Week {self.week} · {self.title}"
 
+    def get_absolute_url(self) -> str:
+        """The lab page (`curriculum:lab`); select_related("track") when listing labs."""
+        from django.urls import reverse
+
+        return reverse("curriculum:lab", args=[self.track.slug, self.slug])
+
 
 class LabRevision(models.Model):
     """An immutable snapshot of a lab's content. Submissions point at the one they answered."""

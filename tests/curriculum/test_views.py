@@ -231,3 +231,8 @@ def test_import_default_curriculum_is_idempotent():
     second = import_default_curriculum()
     assert first.diff["totals"] == second.diff["totals"] == {"tracks": 8, "labs": 187}
     assert second.diff["labs"]["unchanged"] == 187
+
+
+def test_lab_absolute_url_is_the_lab_page(seeded):
+    lab = Lab.objects.select_related("track").get(track__slug="ai-systems", week=1)
+    assert lab.get_absolute_url() == reverse("curriculum:lab", args=["ai-systems", "roofline-sketch"])
