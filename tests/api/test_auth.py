@@ -215,3 +215,13 @@ def test_token_list_query_count_does_not_grow(plain_user, django_assert_num_quer
         response = client.get("/api/v1/auth/tokens/?page_size=20")
     assert len(response.json()["results"]) == 20
     assert reverse("api:token-list") == "/api/v1/auth/tokens/"
+
+
+def test_repeated_bad_passwords_lock_the_account_out(anon, plain_user, settings):
+    settings.AXES_ENABLED = True
+    codes = [_obtain(anon, plain_user.email, password="nope").status_code for _ in range(6)]
+    assert codes[:4] == [400, 400, 400, 400] and codes[-1] == 429
+    locked = _obtain(anon, plain_user.email)
+    assert locked.status_code == 429
+    assert set(locked.json()) >= {"detail", "code", "errors"}
+    assert not ApiToken.objects.exists()

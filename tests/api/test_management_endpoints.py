@@ -145,3 +145,61 @@ def test_notification_preferences(world):
     assert bad_channel.status_code == 400
     assert Preference.objects.filter(user=world.learner).count() == 1
     assert world.client("anonymous").get("/api/v1/notifications/preferences/").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["extensions/", "overrides/", "members/"])
+def test_management_lists_have_fixed_query_counts(world, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from tests.factories import LabFactory, MembershipFactory
+
+    client = APIClient()
+    client.force_authenticate(world.staff)
+    url = f"/api/v1/cohorts/{world.cohort.pk}/{path}"
+    far = timezone.now() + dt.timedelta(days=400)
+
+    def grow(count, start_week):
+        for week in range(start_week, start_week + count):
+            lab = LabFactory(track=world.cohort.track, week=week)
+            learner = MembershipFactory(cohort=world.cohort).user
+            Extension.objects.create(
+                cohort=world.cohort,
+                lab=lab,
+                learner=learner,
+                due_at=far,
+                reason="r",
+                granted_by=world.mentor,
+            )
+            ScheduleOverride.objects.create(cohort=world.cohort, lab=lab, due_at=far)
+
+    grow(2, 10)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url + "?page_size=2").status_code == 200
+    grow(20, 20)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(url + "?page_size=20")
+    assert len(response.json()["results"]) == 20
+    assert len(large) == len(small)
+
+
+def test_import_list_has_a_fixed_query_count(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from curriculum.models import CurriculumImport
+
+    client = APIClient()
+    client.force_authenticate(world.staff)
+    CurriculumImport.objects.create(created_by=world.staff, filename="a", diff={"totals": {}})
+    with CaptureQueriesContext(connection) as small:
+        client.get("/api/v1/curriculum/imports/?page_size=1")
+    for n in range(15):
+        CurriculumImport.objects.create(
+            created_by=world.mentor, applied_by=world.staff, filename=str(n)
+        )
+    with CaptureQueriesContext(connection) as large:
+        assert len(client.get("/api/v1/curriculum/imports/?page_size=15").json()["results"]) == 15
+    assert len(large) == len(small)

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
-EXAMPLES = 8
+EXAMPLES = 6
 
 
 @pytest.fixture
