@@ -326,3 +326,37 @@ def test_invitation_send_is_idempotent(staff, cohort, django_capture_on_commit_c
     assert invitation_send(invitation_id=invitation.pk) is False
     assert len(mail.outbox) == 1
     assert Event.objects.filter(kind="invitation.sent", target_id=invitation.pk).count() == 1
+
+
+def test_sweep_sends_invitations_whose_enqueue_was_lost(
+    staff, cohort, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cohorts.tasks import send_pending_invitations
+
+    with django_capture_on_commit_callbacks(execute=False):  # the enqueue is "lost"
+        membership_add(actor=staff, cohort=cohort, email="lost@example.com", role="learner")
+    invitation = Invitation.objects.get()
+    assert send_pending_invitations() == 0  # too recent: its own enqueue may still run
+    Invitation.objects.filter(pk=invitation.pk).update(
+        created_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert send_pending_invitations() == 1
+    assert [m.to for m in mail.outbox] == [["lost@example.com"]]
+    assert send_pending_invitations() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_invitation_not_sent_to_someone_who_already_chose_a_password(
+    staff, cohort, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        membership_add(actor=staff, cohort=cohort, email="quick@example.com", role="learner")
+    user = User.objects.get(email="quick@example.com")
+    user.set_password("chosen-through-forgot-password")
+    user.save()
+    assert invitation_send(invitation_id=Invitation.objects.get().pk) is False
+    assert len(mail.outbox) == 0
