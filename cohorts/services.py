@@ -49,7 +49,9 @@ from .selectors import clear_role_cache, schedule_entry
 logger = logging.getLogger(__name__)
 
 MAX_PACE_DAYS = 365
-MAX_ENROLLMENT_ROWS = 5000
+# Each new account costs a few queries through accounts.services.user_get_or_create
+# (about 4 ms on SQLite); 2000 rows keeps an apply within a web request.
+MAX_ENROLLMENT_ROWS = 2000
 ENROLLMENT_COLUMNS = ("email", "name", "role")
 ROLE_VALUES = {choice.value for choice in Membership.Role}
 # Slugs that would shadow the cohort pages' own addresses (cohorts/urls.py).

@@ -360,3 +360,14 @@ def test_invitation_not_sent_to_someone_who_already_chose_a_password(
     user.save()
     assert invitation_send(invitation_id=Invitation.objects.get().pk) is False
     assert len(mail.outbox) == 0
+
+
+def test_too_many_rows_is_refused(staff, cohort):
+    from cohorts.services import MAX_ENROLLMENT_ROWS
+
+    rows = "\n".join(f"p{i}@example.com,P,learner" for i in range(MAX_ENROLLMENT_ROWS + 1))
+    preview = enrollment_preview(
+        actor=staff, cohort=cohort, file=("email,name,role\n" + rows + "\n").encode()
+    )
+    assert any("split the file" in message for _, message in preview.errors)
+    assert not preview.can_apply
