@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -389,8 +389,12 @@ class AttachmentViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, submission_pk=None, pk=None):
         attachment = self.get_object()
+        try:
+            handle = attachment.file.open("rb")
+        except OSError as exc:  # the row outlived its file (storage restored, manual delete)
+            raise NotFound("The file is no longer stored.") from exc
         response = FileResponse(
-            attachment.file.open("rb"),
+            handle,
             as_attachment=True,
             filename=attachment.original_name,
             content_type=attachment.content_type or "application/octet-stream",

@@ -318,3 +318,17 @@ def test_query_counts_do_not_depend_on_size(world, path):
     with CaptureQueriesContext(connection) as large:
         assert mentor.get(url + "?page_size=50").status_code == 200
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+
+
+def test_download_of_a_lost_file_is_404_not_500(world):
+    submission_id = _draft(world).json()["id"]
+    url = f"/api/v1/submissions/{submission_id}/attachments/"
+    client = world.client("learner")
+    attachment_id = client.post(
+        url, {"file": SimpleUploadedFile("a.txt", b"a")}, format="multipart"
+    ).json()["id"]
+    stored = Attachment.objects.get(pk=attachment_id).file
+    stored.storage.delete(stored.name)
+    response = client.get(f"{url}{attachment_id}/download/")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "The file is no longer stored."
