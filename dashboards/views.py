@@ -6,6 +6,7 @@ such view varies on HX-Request so caches keep the two apart.
 """
 
 import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -33,7 +34,16 @@ MATRIX_PAGE_SIZE = 50
 STAFF_PAGE_SIZE = 20
 
 
+def _user_zone(user) -> ZoneInfo:
+    """The reader's time zone for dates on the page (UTC when unset or unknown)."""
+    try:
+        return ZoneInfo(getattr(user, "time_zone", "") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def _render(request: HttpRequest, template: str, context: dict, partial: str) -> HttpResponse:
+    context.setdefault("user_zone", _user_zone(request.user))
     name = f"{template}#{partial}" if request.htmx else template
     response = render(request, name, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -151,6 +161,7 @@ def learner_history(request: HttpRequest, cohort_id: int, user_id: int) -> HttpR
         "iterations": selectors.learner_iterations(cohort=cohort, learner=membership.user),
         "burn_up_svg": charts.burn_up_svg(overview.burn_up, chart_id="burnup-history"),
         "now": now,
+        "user_zone": _user_zone(request.user),
     }
     return render(request, "dashboards/learner_history.html", context)
 
@@ -196,6 +207,7 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
             colour=charts.BAR_ALT,
         ),
         "at_risk": matrix.at_risk,
+        "user_zone": _user_zone(request.user),
     }
     return render(request, "dashboards/staff_cohort.html", context)
 

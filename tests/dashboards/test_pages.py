@@ -196,3 +196,17 @@ def test_staff_pages_refuse_non_staff(client, seeded):
     assert client.get(reverse("dashboard:staff")).status_code == 302
     url = reverse("dashboard:staff-cohort", args=[world["cohort"].pk])
     assert client.get(url).status_code == 302
+
+
+def test_learner_home_shows_due_times_in_the_learners_zone(client, seeded):
+    world = seeded()
+    learner = world["learner"]
+    learner.time_zone = "Asia/Tokyo"
+    learner.save()
+    client.force_login(learner)
+    html = client.get(reverse("dashboard:learner")).content.decode()
+    # Due 23:59 UTC is 08:59 the next morning in Tokyo.
+    assert "08:59 JST" in html
+    learner.time_zone = "Not/AZone"
+    learner.save()
+    assert client.get(reverse("dashboard:learner")).status_code == 200
