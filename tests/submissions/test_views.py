@@ -405,3 +405,29 @@ def test_detail_link_sends_each_person_to_their_page(client, world):
     assert login(client, world.mentor).get(url)["Location"] == reverse(
         "submissions:review", kwargs={"pk": submission.pk}
     )
+
+
+def test_lab_page_query_count_does_not_grow_with_history(client, world):
+    submission = world.submitted()
+    login(client, world.learner)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(lab_url(world)).status_code == 200
+    for i in range(4):
+        services.review_create(
+            actor=world.mentor, submission=submission, verdict="request_changes", body=f"r{i}"
+        )
+        services.comment_create(actor=world.learner, submission=submission, body=f"c{i}")
+        world.draft(notes=f"take {i}")
+        services.attachment_add(
+            actor=world.learner,
+            submission=submission,
+            uploaded_file=SimpleUploadedFile(f"f{i}.txt", b"x"),
+        )
+        services.submission_submit(actor=world.learner, submission=submission)
+    with CaptureQueriesContext(connection) as big:
+        response = client.get(lab_url(world))
+    assert response.status_code == 200 and "Iteration 5" in response.content.decode()
+    assert len(big) == len(small), [q["sql"] for q in big.captured_queries]
