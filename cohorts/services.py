@@ -43,7 +43,7 @@ from .models import (
     Membership,
     ScheduleOverride,
 )
-from .permissions import can_grant_extension, can_manage_cohort, is_learner_of
+from .permissions import can_grant_extension, can_manage_cohort
 from .selectors import clear_role_cache, schedule_entry
 
 logger = logging.getLogger(__name__)
@@ -508,16 +508,15 @@ def extension_grant(
     _require_lab_of_cohort(cohort, lab)
     if not lab.active:
         raise ApplicationError("That lab has been archived.", code="invalid")
-    if not is_learner_of(learner, cohort):
-        clear_role_cache(learner)
-        if not Membership.objects.filter(
-            user=learner, cohort=cohort, role=Membership.Role.LEARNER, active=True
-        ).exists():
-            raise ApplicationError(
-                f"{learner.email} is not a learner in this cohort.",
-                code="invalid",
-                extra={"field": "learner"},
-            )
+    # Read the membership afresh: a per-request cache may predate a removal.
+    if not Membership.objects.filter(
+        user=learner, cohort=cohort, role=Membership.Role.LEARNER, active=True
+    ).exists():
+        raise ApplicationError(
+            f"{learner.email} is not a learner in this cohort.",
+            code="invalid",
+            extra={"field": "learner"},
+        )
     if due_at is None:
         raise ApplicationError("Give the new due time.", code="invalid", extra={"field": "due_at"})
     _require_aware(due_at, "The new due time")
