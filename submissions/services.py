@@ -597,10 +597,11 @@ def _release(locked: Submission, *, now: dt.datetime) -> None:
 def submission_reassign(*, actor, submission: Submission, mentor, reason: str = "") -> Assignment:
     """Staff hand the open review to another active mentor of the cohort (state kept).
 
+    ``actor=None`` is the escalation job (the assignment is then marked as an escalation).
     Records ``assignment.reassigned`` (data: mentor_id, previous_mentor_id, reason).
     """
     locked = _locked(submission)
-    if not can_reassign_submission(actor, locked):
+    if actor is not None and not can_reassign_submission(actor, locked):
         raise _forbidden("Only staff can reassign reviews.")
     if locked.state not in sm.OPEN_STATES:
         raise ApplicationError(
@@ -612,9 +613,8 @@ def submission_reassign(*, actor, submission: Submission, mentor, reason: str = 
     if mentor.pk == locked.learner_id:
         raise _invalid({"mentor": "Learners cannot review their own work."})
     reason = (reason or "").strip()[:500]
-    return _reassign(
-        locked, mentor=mentor, actor=actor, reason=reason, kind=Assignment.Reason.REASSIGN
-    )
+    kind = Assignment.Reason.REASSIGN if actor is not None else Assignment.Reason.ESCALATION
+    return _reassign(locked, mentor=mentor, actor=actor, reason=reason, kind=kind)
 
 
 def _reassign(

@@ -365,6 +365,10 @@ def test_reassign_is_for_staff_and_keeps_state(db):
     assert submission.state == S.IN_REVIEW and submission.assigned_to == target
     assert submission.assignments.get(ended_at__isnull=True).reason == Assignment.Reason.REASSIGN
     assert "assignment.reassigned" in _kinds()
+    # The escalation job reassigns as the system (no actor).
+    back = world.mentor if target == world.other_mentor else world.other_mentor
+    services.submission_reassign(actor=None, submission=submission, mentor=back, reason="overdue")
+    assert submission.assignments.get(ended_at__isnull=True).reason == Assignment.Reason.ESCALATION
 
 
 # --- reviews ------------------------------------------------------------------------------
