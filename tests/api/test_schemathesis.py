@@ -26,8 +26,11 @@ from tests.factories import (
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+# Explicit examples and random fuzzing; the exhaustive coverage phase alone takes longer
+# than the rest put together, and the stateful phase needs links the schema does not have.
+schema.config.phases.update(phases=["examples", "fuzzing"])
 
-EXAMPLES = 6
+EXAMPLES = 10
 
 
 @pytest.fixture
