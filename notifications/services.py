@@ -50,6 +50,7 @@ _STATUS_FOR_CHANNEL = {
 
 
 def _enqueue_emails_after_commit(notification_ids: list[int]) -> None:
+    """Enqueue email tasks once the caller's transaction commits (never before)."""
     if not notification_ids:
         return
 
@@ -70,8 +71,9 @@ def event_process(*, event_id: int) -> list[int]:
     """Turn one outbox row into notifications; returns the ids to email now.
 
     Idempotent: a processed row is skipped, and notifications are unique per recipient.
-    Side effects: creates `Notification` rows, marks the event processed, and after
-    commit enqueues one email task per notification whose recipient wants email now.
+    Side effects: creates `Notification` rows and marks the event processed. The caller
+    (the `process_event` task) sends the returned emails after commit; if it dies first,
+    the sweeper finds them pending.
     """
     event = (
         Event.objects.select_for_update(of=("self",))
@@ -117,7 +119,6 @@ def event_process(*, event_id: int) -> list[int]:
     event.attempts += 1
     event.last_error = ""
     event.save(update_fields=["processed_at", "attempts", "last_error"])
-    _enqueue_emails_after_commit(pending)
     return pending
 
 
@@ -234,6 +235,15 @@ def notification_email_send(*, notification_id: int) -> bool:
             notification.email_status = EmailStatus.SENT
             notification.save(update_fields=["email_status"])
         return sent
+
+
+def notification_email_attempts(*, notification_id: int) -> int:
+    return (
+        Notification.objects.filter(pk=notification_id)
+        .values_list("email_attempts", flat=True)
+        .first()
+        or 0
+    )
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Errors worth retrying: the mail server refused or could not be reached.
 EMAIL_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
+# Tries after the first one; then the row is marked failed (visible in the admin).
 EMAIL_MAX_RETRIES = 5
 EMAIL_BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes (+ jitter), capped below
 EMAIL_BACKOFF_CAP = 3600  # keep below the broker's visibility_timeout (config/celery.py)
@@ -37,13 +38,13 @@ def email_backoff(retries: int) -> int:
     return min(EMAIL_BACKOFF_CAP, EMAIL_BACKOFF_BASE * 2**retries) + random.randint(0, 15)
 
 
-def _publish(task, *args) -> bool:
+def _publish(task, *args, countdown: int | None = None) -> bool:
     """Send a task to the broker; on failure log, back off, and return False (never raises)."""
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        task.apply_async(args=args)
+        task.apply_async(args=args, countdown=countdown)
     except Exception as exc:  # the broker is down or unreachable
         with _broker_lock:
             _broker_down_until = time.monotonic() + BROKER_COOLDOWN_SECONDS
@@ -69,32 +70,54 @@ def enqueue_notification_email(notification_id: int) -> bool:
 
 @shared_task(name="notifications.process_event")
 def process_event(event_id: int) -> None:
+    """Make the event's notifications, then send its immediate emails in the same task
+    (each in its own transaction, claimed by its key): one broker round trip per event
+    rather than one per email. A failed email is handed to `send_notification_email`,
+    which retries it with backoff."""
     try:
-        services.event_process(event_id=event_id)
+        pending = services.event_process(event_id=event_id)
     except Exception as exc:
         services.event_record_failure(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
         raise
+    for notification_id in pending:
+        try:
+            services.notification_email_send(notification_id=notification_id)
+        except EMAIL_ERRORS as exc:
+            countdown = _after_email_failure(notification_id, exc)
+            if countdown is not None:
+                _publish(send_notification_email, notification_id, countdown=countdown)
 
 
-@shared_task(bind=True, name="notifications.send_notification_email", max_retries=EMAIL_MAX_RETRIES)
+def _after_email_failure(notification_id: int, exc: Exception) -> int | None:
+    """Record a failed send; the countdown to the next try, or None when it has failed for
+    good. Attempts are counted in the row, so tries made by process_event, this task and
+    the sweeper all count towards the same limit."""
+    error = f"{type(exc).__name__}: {exc}"
+    attempts = services.notification_email_attempts(notification_id=notification_id) + 1
+    if attempts > EMAIL_MAX_RETRIES:
+        services.notification_email_record_failure(
+            notification_id=notification_id, error=error, retry_at=None
+        )
+        logger.error("Email for notification %s failed for good: %s", notification_id, error)
+        return None
+    countdown = email_backoff(attempts - 1)
+    # The sweeper leaves the row alone until the retry (plus a margin) is due.
+    services.notification_email_record_failure(
+        notification_id=notification_id,
+        error=error,
+        retry_at=timezone.now() + dt.timedelta(seconds=countdown + 120),
+    )
+    return countdown
+
+
+@shared_task(bind=True, name="notifications.send_notification_email", max_retries=None)
 def send_notification_email(self, notification_id: int) -> None:
     try:
         services.notification_email_send(notification_id=notification_id)
     except EMAIL_ERRORS as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if self.request.retries >= self.max_retries:
-            services.notification_email_record_failure(
-                notification_id=notification_id, error=error, retry_at=None
-            )
-            logger.error("Email for notification %s failed for good: %s", notification_id, error)
-            return
-        countdown = email_backoff(self.request.retries)
-        # The sweeper leaves the row alone until the retry (plus a margin) is due.
-        retry_at = timezone.now() + dt.timedelta(seconds=countdown + 120)
-        services.notification_email_record_failure(
-            notification_id=notification_id, error=error, retry_at=retry_at
-        )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        countdown = _after_email_failure(notification_id, exc)
+        if countdown is not None:
+            raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task(name="notifications.sweep_outbox")

@@ -184,9 +184,9 @@ def test_processing_and_sending_twice_has_the_effect_of_once(
 
         submissions.submission_submit(actor=world.learner, submission=submission)
     event = Event.objects.get(kind="submission.submitted")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.event_process(event_id=event.pk)
-        services.event_process(event_id=event.pk)
+    tasks.process_event.apply(args=(event.pk,))
+    tasks.process_event.apply(args=(event.pk,))
+    assert services.event_process(event_id=event.pk) == []
     notification = Notification.objects.get(event=event)
     assert services.notification_email_send(notification_id=notification.pk) is False
     tasks.send_notification_email.apply(args=(notification.pk,))
@@ -242,13 +242,21 @@ def test_sweeper_picks_up_what_was_never_enqueued_after_a_minute(world):
     Event.objects.filter(pk__lt=event.pk).update(processed_at=timezone.now())
     Event.objects.filter(pk=event.pk).update(created_at=timezone.now() - dt.timedelta(minutes=2))
     assert tasks.sweep_outbox.apply().get() == {"events": 1, "emails": 0}
-    notification = Notification.objects.get(event=event)
-    assert notification.email_status == EmailStatus.PENDING  # sending is its own task
-    Notification.objects.filter(pk=notification.pk).update(
+    assert Notification.objects.get(event=event).email_status == EmailStatus.SENT
+    assert len(mail.outbox) == 1
+    assert tasks.sweep_outbox.apply().get() == {"events": 0, "emails": 0}
+
+
+def test_sweeper_sends_emails_left_pending_by_a_lost_worker(world):
+    event = record("review.posted", actor=world.mentor, target=world.submit())
+    # The worker made the notification, then died before sending.
+    (notification_id,) = services.event_process(event_id=event.pk)
+    assert services.outbox_sweep().notification_ids == []
+    Notification.objects.filter(pk=notification_id).update(
         created_at=timezone.now() - dt.timedelta(minutes=2)
     )
     assert tasks.sweep_outbox.apply().get() == {"events": 0, "emails": 1}
-    assert len(mail.outbox) == 1
+    assert [m.to for m in mail.outbox] == [[world.learner.email]]
     assert tasks.sweep_outbox.apply().get() == {"events": 0, "emails": 0}
 
 

@@ -255,4 +255,7 @@ def test_submit_while_the_broker_is_unreachable_succeeds_and_is_delivered_later(
     _sweep_now()
     wait_for(lambda: live.emails_to(world.mentor.email) == 1, what="delivery after the outage")
     wait_for(lambda: live.emails_to(world.other_mentor.email) == 1, what="the second delivery")
-    assert not Event.objects.filter(processed_at__isnull=True).exists()
+    wait_for(
+        lambda: not Event.objects.filter(processed_at__isnull=True).exists(),
+        what="every swept event to be processed",
+    )
