@@ -158,3 +158,26 @@ def test_staff_import_shows_the_diff_before_applying(new_page, demo, tmp_path):
     expect(page.locator("#import-status")).to_contain_text("Applied")
     assert Lab.objects.count() == lab_count
     assert Lab.objects.filter(body__contains="Label both axes").count() == 1
+
+
+def test_matrix_sort_swaps_the_panel_in_place(new_page, demo):
+    page = new_page()
+    sign_in(page, "mentor1@demo.cohortlabs.local", PASSWORDS["mentor"])
+    page.goto("/dashboard/mentor/")
+    page.evaluate("window.__stayed = true")
+    page.locator("#matrix-panel").get_by_role("link", name="Progress", exact=True).click()
+    expect(page.locator("#matrix-panel strong[aria-current]")).to_have_text("Progress")
+    assert page.evaluate("window.__stayed === true"), "htmx should swap the panel, not reload"
+    assert "sort=progress" in page.url
+    # Without JavaScript the same link loads the whole page.
+    context = page.context.browser.new_context(
+        java_script_enabled=False, base_url=page.url.split("/dashboard")[0]
+    )
+    try:
+        plain = context.new_page()
+        sign_in(plain, "mentor1@demo.cohortlabs.local", PASSWORDS["mentor"])
+        plain.goto("/dashboard/mentor/")
+        plain.locator("#matrix-panel").get_by_role("link", name="Progress", exact=True).click()
+        expect(plain.locator("#matrix-panel strong[aria-current]")).to_have_text("Progress")
+    finally:
+        context.close()
