@@ -1,7 +1,8 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
+from cohorts.models import Cohort, Extension, JoinLink, Membership, ScheduleOverride
 from curriculum.models import Track
 
 
@@ -117,3 +118,35 @@ class OverrideSetSerializer(serializers.Serializer):
     lab = serializers.IntegerField(help_text="Lab id (of the cohort's track).")
     release_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class JoinLinkSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The page a new learner opens to join.")
+
+    class Meta:
+        model = JoinLink
+        fields = ["id", "token", "url", "enabled", "expires_at", "created_at"]
+        read_only_fields = fields
+
+    def get_url(self, link) -> str:
+        path = reverse("cohorts:join", kwargs={"token": link.token})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class JoinLinkCreateSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class JoinLinkUpdateSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+
+
+class JoinSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=64, help_text="The token of a join link.")
+
+
+class JoinResultSerializer(serializers.Serializer):
+    cohort = serializers.IntegerField(source="membership.cohort_id")
+    role = serializers.CharField(source="membership.role")
+    joined = serializers.BooleanField(help_text="false when you were already a member.")

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import lab_views, views
@@ -20,5 +21,12 @@ router.register(
 router.register(
     r"cohorts/(?P<cohort_pk>[0-9]+)/overrides", views.OverrideViewSet, basename="override"
 )
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/join-links", views.JoinLinkViewSet, basename="join-link"
+)
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    # Before the router, whose cohort detail route would take "join" as an id.
+    path("cohorts/join/", views.JoinViewSet.as_view({"post": "create"}), name="cohort-join"),
+    *router.urls,
+]

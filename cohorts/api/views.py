@@ -8,10 +8,11 @@ from rest_framework.response import Response
 from accounts.api.common import visible_or_404
 from accounts.models import User
 from cohorts import permissions as policy
-from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
+from cohorts.models import Cohort, Extension, JoinLink, Membership, ScheduleOverride
 from cohorts.selectors import (
     active_membership_roles,
     cohort_extensions,
+    cohort_join_links,
     cohort_list,
     cohort_members,
     cohort_schedule,
@@ -21,6 +22,10 @@ from cohorts.services import (
     cohort_update,
     extension_grant,
     extension_revoke,
+    join_cohort_via_link,
+    join_link_create,
+    join_link_disable,
+    join_link_enable,
     membership_add,
     membership_change_role,
     membership_deactivate,
@@ -34,6 +39,11 @@ from .serializers import (
     CohortSerializer,
     ExtensionGrantSerializer,
     ExtensionSerializer,
+    JoinLinkCreateSerializer,
+    JoinLinkSerializer,
+    JoinLinkUpdateSerializer,
+    JoinResultSerializer,
+    JoinSerializer,
     MemberAddSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
@@ -331,3 +341,83 @@ class OverrideViewSet(
         if lab is None or not schedule_override_clear(actor=request.user, cohort=cohort, lab=lab):
             raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Join links of the cohort (staff)"),
+    create=extend_schema(
+        summary="Create a join link (staff)",
+        request=JoinLinkCreateSerializer,
+        responses={201: JoinLinkSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Turn a join link on or off (staff)",
+        request=JoinLinkUpdateSerializer,
+        responses=JoinLinkSerializer,
+    ),
+)
+class JoinLinkViewSet(
+    CohortScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = JoinLinkSerializer
+    filter_backends: list = []
+    queryset = JoinLink.objects.none()
+    http_method_names = ["get", "post", "patch", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return JoinLink.objects.none()
+        cohort = self.get_cohort()
+        if not policy.can_manage_cohort(self.request.user, cohort):
+            raise PermissionDenied("Only staff can manage join links.")
+        return cohort_join_links(cohort).order_by("-created_at", "-pk")
+
+    def create(self, request, *args, **kwargs):
+        cohort = self.get_cohort()
+        if not policy.can_manage_cohort(request.user, cohort):
+            raise PermissionDenied("Only staff can manage join links.")
+        serializer = JoinLinkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link = join_link_create(
+            actor=request.user, cohort=cohort, expires_at=serializer.validated_data["expires_at"]
+        )
+        return Response(
+            JoinLinkSerializer(link, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        link = visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        serializer = JoinLinkUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        toggle = join_link_enable if serializer.validated_data["enabled"] else join_link_disable
+        link = toggle(actor=request.user, link=link)
+        return Response(JoinLinkSerializer(link, context=self.get_serializer_context()).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+
+class JoinViewSet(viewsets.GenericViewSet):
+    """cohorts/join/: join a cohort as a learner with a join link's token."""
+
+    serializer_class = JoinSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        summary="Join a cohort as a learner with a join link's token",
+        request=JoinSerializer,
+        responses={200: JoinResultSerializer, 201: JoinResultSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = JoinSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = join_cohort_via_link(user=request.user, token=serializer.validated_data["token"])
+        return Response(
+            JoinResultSerializer(result).data,
+            status=status.HTTP_201_CREATED if result.joined else status.HTTP_200_OK,
+        )

@@ -9,8 +9,8 @@ from django.utils import timezone
 from cohorts.models import Extension, Membership, ScheduleOverride
 from notifications.models import Preference
 from submissions import services
-from tests.api.conftest import ROLES
-from tests.factories import MentorMembershipFactory
+from tests.api.conftest import ROLES, token_client
+from tests.factories import MentorMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +203,37 @@ def test_import_list_has_a_fixed_query_count(world):
     with CaptureQueriesContext(connection) as large:
         assert len(client.get("/api/v1/curriculum/imports/?page_size=15").json()["results"]) == 15
     assert len(large) == len(small)
+
+
+def test_join_links_and_joining(world):
+    url = f"/api/v1/cohorts/{world.cohort.pk}/join-links/"
+    assert world.client("mentor").post(url, {}, format="json").status_code == 403
+    assert world.client("mentor").get(url).status_code == 403
+    assert world.client("other_mentor").get(url).status_code == 404
+    past = world.client("staff").post(url, {"expires_at": "2001-01-01T00:00:00Z"}, format="json")
+    assert past.status_code == 400 and "expires_at" in past.json()["errors"]
+    link = world.client("staff").post(url, {}, format="json").json()
+    assert link["enabled"] is True and link["url"].endswith(f"/join/{link['token']}/")
+
+    newcomer = UserFactory()
+    client = token_client(newcomer)
+    joined = client.post("/api/v1/cohorts/join/", {"token": link["token"]}, format="json")
+    assert joined.status_code == 201, joined.content
+    assert joined.json() == {"cohort": world.cohort.pk, "role": "learner", "joined": True}
+    again = client.post("/api/v1/cohorts/join/", {"token": link["token"]}, format="json")
+    assert again.status_code == 200 and again.json()["joined"] is False
+
+    off = world.client("staff").patch(f"{url}{link['id']}/", {"enabled": False}, format="json")
+    assert off.status_code == 200 and off.json()["enabled"] is False
+    late = token_client(UserFactory()).post(
+        "/api/v1/cohorts/join/", {"token": link["token"]}, format="json"
+    )
+    assert late.status_code == 400 and late.json()["code"] == "link_disabled"
+    unknown = client.post("/api/v1/cohorts/join/", {"token": "nope"}, format="json")
+    assert unknown.status_code == 404
+    assert (
+        world.client("anonymous")
+        .post("/api/v1/cohorts/join/", {"token": link["token"]}, format="json")
+        .status_code
+        == 401
+    )
