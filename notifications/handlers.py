@@ -179,7 +179,8 @@ def submission_link(submission) -> str:
 
 def lab_link(lab, cohort=None) -> str:
     if cohort is not None:
-        link = _url("curriculum:cohort_lab", cohort.slug, lab.slug)
+        # The learner's page for the lab in their cohort (brief, dates, their submission).
+        link = _url("submissions:lab", cohort.pk, lab.pk)
         if link:
             return link
     return _url("curriculum:lab", lab.track.slug, lab.slug) or _url("curriculum:browse")

@@ -158,10 +158,7 @@ def test_lab_updated_tells_learners_with_open_work_on_that_lab(
     process_all()
     updated = told("lab.updated")
     assert set(updated) == {world.learner.pk}
-    assert (
-        updated[world.learner.pk].link.endswith(f"/{open_work.pk}/")
-        or updated[world.learner.pk].link
-    )
+    assert updated[world.learner.pk].link == f"/submissions/{open_work.pk}/"
 
 
 def test_extension_granted_tells_the_learner_not_the_granter(world):
@@ -226,3 +223,15 @@ def test_a_second_mentor_added_later_is_not_told_of_old_events(world):
     late = MentorMembershipFactory(cohort=world.cohort).user
     process_all()
     assert not Notification.objects.filter(recipient=late).exists()
+
+
+def test_links_point_at_the_pages_people_act_on(world):
+    from django.urls import reverse
+
+    submission = world.submit()
+    record("lab.released", target=world.lab, data={"cohort_id": world.cohort.pk})
+    process_all()
+    mentor_note = Notification.objects.get(recipient=world.mentor, kind="submission.submitted")
+    assert mentor_note.link == reverse("submissions:detail", args=[submission.pk])
+    released = Notification.objects.get(recipient=world.learner, kind="lab.released")
+    assert released.link == reverse("submissions:lab", args=[world.cohort.pk, world.lab.pk])
