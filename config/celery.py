@@ -16,6 +16,9 @@ app = Celery("cohortlabs")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
+# Seconds Redis waits before redelivering an unacknowledged task (see _configure).
+REDIS_VISIBILITY_TIMEOUT = 2 * 3600
+
 SCHEDULING_TASKS = (
     "notifications.sweep_outbox",
     "notifications.remind_due_soon",
@@ -90,7 +93,7 @@ def _configure() -> None:
             # Longer than the longest countdown/eta we schedule (email retries back off to
             # at most 1 h, see notifications.tasks.EMAIL_BACKOFF_CAP), so Redis never
             # redelivers a task that is merely waiting.
-            "visibility_timeout": 2 * 3600,
+            "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
             # A hung broker (paused, half-open connection) fails a publish within seconds
             # instead of hanging the web request that enqueues after commit.
             "socket_timeout": 2,

@@ -224,13 +224,13 @@ def test_smtp_errors_are_retried_then_marked_failed_for_staff(world, failing_ema
 
 
 def test_backoff_grows_and_stays_below_the_visibility_timeout():
-    from config.celery import app
+    from config.celery import REDIS_VISIBILITY_TIMEOUT
 
-    delays = [tasks.email_backoff(n) for n in range(tasks.EMAIL_MAX_RETRIES)]
-    assert delays == sorted(delays)
+    delays = [tasks.email_backoff(n) for n in range(tasks.EMAIL_MAX_RETRIES + 3)]
+    assert all(later >= earlier - 15 for earlier, later in zip(delays, delays[1:], strict=False))
     assert delays[0] >= 60
-    visibility = app.conf.broker_transport_options.get("visibility_timeout", 2 * 3600)
-    assert max(delays) + 120 < visibility or max(delays) <= tasks.EMAIL_BACKOFF_CAP + 15
+    # A task waiting for its countdown must never be redelivered by Redis meanwhile.
+    assert max(delays) < REDIS_VISIBILITY_TIMEOUT
 
 
 def test_sweeper_picks_up_what_was_never_enqueued_after_a_minute(world):
