@@ -31,6 +31,7 @@ from demo.seeding import DEMO_COHORT_PREFIX, PASSWORDS  # noqa: E402
 
 # The cohort matrix's URL name is the dashboards app's to choose; take the first that exists.
 MATRIX_NAMES = [
+    "dashboard:staff-cohort",
     "dashboard:matrix",
     "dashboard:cohort_matrix",
     "dashboard:cohort",
@@ -109,14 +110,15 @@ def plan() -> dict:
         "as": "mentors",
     }
     name, url = _first_url(MATRIX_NAMES, cohort)
-    viewers = [[e, PASSWORDS["mentor"]] for e in cohort_mentors] or (
-        [[admin.email, PASSWORDS["admin"]]] if admin else []
-    )
+    if name and "staff" in name:
+        viewers = [[admin.email, PASSWORDS["admin"]]] if admin else []
+    else:
+        viewers = [[e, PASSWORDS["mentor"]] for e in cohort_mentors]
     pages["cohort matrix"] = {
         "url": url,
         "url_name": name,
         "accounts": viewers,
-        "as": f"mentors of {cohort.slug}" if cohort else "",
+        "as": ("staff" if name and "staff" in name else "its mentors") + f" ({cohort.slug})",
         "cohort_learners": cohort.learners if cohort else 0,
     }
     pages["API submissions"] = {

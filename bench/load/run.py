@@ -194,6 +194,7 @@ def run_size(size: str, args) -> dict:
     redis.Redis.from_url(args.redis).flushdb()  # the bench's own Redis database only
     if args.reuse and database_exists(db_name, args.pg + "/postgres"):
         seeded = None
+        sh([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env)  # new indexes, if any
     else:
         recreate_database(db_name, args.pg + "/postgres")
         seeded = seed(size, env)
