@@ -150,3 +150,33 @@ class JoinResultSerializer(serializers.Serializer):
     cohort = serializers.IntegerField(source="membership.cohort_id")
     role = serializers.CharField(source="membership.role")
     joined = serializers.BooleanField(help_text="false when you were already a member.")
+
+
+class EnrollmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV with columns email, name, role.")
+
+
+class EnrollmentRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField(allow_blank=True)
+    role = serializers.CharField()
+    action = serializers.CharField(
+        help_text="new_account, new_member, already_member, reactivate or role_change."
+    )
+    current_role = serializers.CharField(allow_blank=True)
+
+
+class EnrollmentPreviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="upload.pk", help_text="Apply with /{id}/apply/.")
+    filename = serializers.CharField(allow_blank=True)
+    can_apply = serializers.BooleanField()
+    rows = EnrollmentRowSerializer(many=True)
+
+
+class EnrollmentResultSerializer(serializers.Serializer):
+    created_accounts = serializers.IntegerField()
+    added = serializers.IntegerField()
+    reactivated = serializers.IntegerField()
+    role_changed = serializers.IntegerField()
+    unchanged = serializers.IntegerField()

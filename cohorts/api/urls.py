@@ -24,6 +24,9 @@ router.register(
 router.register(
     r"cohorts/(?P<cohort_pk>[0-9]+)/join-links", views.JoinLinkViewSet, basename="join-link"
 )
+router.register(
+    r"cohorts/(?P<cohort_pk>[0-9]+)/enrollments", views.EnrollmentViewSet, basename="enrollment"
+)
 
 urlpatterns = [
     # Before the router, whose cohort detail route would take "join" as an id.

@@ -2,13 +2,22 @@ import django_filters
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api.common import visible_or_404
 from accounts.models import User
 from cohorts import permissions as policy
-from cohorts.models import Cohort, Extension, JoinLink, Membership, ScheduleOverride
+from cohorts.models import (
+    Cohort,
+    EnrollmentUpload,
+    Extension,
+    JoinLink,
+    Membership,
+    ScheduleOverride,
+)
 from cohorts.selectors import (
     active_membership_roles,
     cohort_extensions,
@@ -20,6 +29,9 @@ from cohorts.selectors import (
 from cohorts.services import (
     cohort_create,
     cohort_update,
+    enrollment_apply,
+    enrollment_check_size,
+    enrollment_preview,
     extension_grant,
     extension_revoke,
     join_cohort_via_link,
@@ -37,6 +49,9 @@ from curriculum.models import Lab
 
 from .serializers import (
     CohortSerializer,
+    EnrollmentPreviewSerializer,
+    EnrollmentResultSerializer,
+    EnrollmentUploadSerializer,
     ExtensionGrantSerializer,
     ExtensionSerializer,
     JoinLinkCreateSerializer,
@@ -421,3 +436,50 @@ class JoinViewSet(viewsets.GenericViewSet):
             JoinResultSerializer(result).data,
             status=status.HTTP_201_CREATED if result.joined else status.HTTP_200_OK,
         )
+
+
+class EnrollmentViewSet(CohortScopedMixin, viewsets.GenericViewSet):
+    """cohorts/{cohort_pk}/enrollments/: enroll many people from a CSV (staff)."""
+
+    serializer_class = EnrollmentPreviewSerializer
+    filter_backends: list = []
+    queryset = EnrollmentUpload.objects.none()  # for the schema's path parameter type
+    parser_classes = [MultiPartParser, FormParser]
+
+    def _require_staff(self) -> Cohort:
+        cohort = self.get_cohort()
+        if not policy.can_manage_cohort(self.request.user, cohort):
+            raise PermissionDenied("Only staff can enroll members.")
+        return cohort
+
+    @extend_schema(
+        summary="Preview a CSV of members (email, name, role): what applying it would do",
+        request={"multipart/form-data": EnrollmentUploadSerializer},
+        responses={201: EnrollmentPreviewSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        cohort = self._require_staff()
+        serializer = EnrollmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        enrollment_check_size(upload.size)
+        preview = enrollment_preview(
+            actor=request.user, cohort=cohort, file=upload.read(), filename=upload.name or ""
+        )
+        if preview.errors:
+            lines = [
+                f"line {line}: {message}" if line else message for line, message in preview.errors
+            ]
+            raise ValidationError({"file": lines})
+        return Response(EnrollmentPreviewSerializer(preview).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Enroll every row of a previewed CSV, or nobody (staff)",
+        request=None,
+        responses=EnrollmentResultSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def apply(self, request, cohort_pk=None, pk=None):
+        cohort = self._require_staff()
+        upload = visible_or_404(EnrollmentUpload.objects.filter(cohort=cohort), pk=pk)
+        return Response(enrollment_apply(actor=request.user, upload=upload))

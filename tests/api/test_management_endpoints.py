@@ -4,6 +4,7 @@ reassignment and notification preferences (each through the owning app's service
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cohorts.models import Extension, Membership, ScheduleOverride
@@ -237,3 +238,39 @@ def test_join_links_and_joining(world):
         .status_code
         == 401
     )
+
+
+def _csv(client, cohort, content: bytes):
+    return client.post(
+        f"/api/v1/cohorts/{cohort.pk}/enrollments/",
+        {"file": SimpleUploadedFile("people.csv", content)},
+        format="multipart",
+    )
+
+
+def test_enrollment_preview_then_apply(world):
+    content = b"email,name,role\nnew1@example.com,New One,learner\nnew2@example.com,,mentor\n"
+    assert _csv(world.client("mentor"), world.cohort, content).status_code == 403
+    assert _csv(world.client("other_mentor"), world.cohort, content).status_code == 404
+    broken = _csv(world.client("staff"), world.cohort, b"email,name,role\nnot-an-email,,pilot\n")
+    assert broken.status_code == 400 and broken.json()["errors"]["file"]
+    preview = _csv(world.client("staff"), world.cohort, content)
+    assert preview.status_code == 201, preview.content
+    body = preview.json()
+    assert body["can_apply"] is True
+    assert [r["action"] for r in body["rows"]] == ["new_account", "new_account"]
+    assert not Membership.objects.filter(user__email="new1@example.com").exists()
+
+    url = f"/api/v1/cohorts/{world.cohort.pk}/enrollments/{body['id']}/apply/"
+    assert world.client("mentor").post(url).status_code == 403
+    applied = world.client("staff").post(url)
+    assert applied.status_code == 200
+    assert applied.json()["added"] == 2 and applied.json()["created_accounts"] == 2
+    assert world.client("staff").post(url).json() == applied.json()
+    assert (
+        Membership.objects.filter(cohort=world.cohort, user__email__startswith="new").count() == 2
+    )
+    other = world.client("staff").post(
+        f"/api/v1/cohorts/{world.other_cohort.pk}/enrollments/{body['id']}/apply/"
+    )
+    assert other.status_code == 404
