@@ -549,8 +549,9 @@ def seed_demo(
     with transaction.atomic():
         users_before = User.objects.filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).count()
         admin = _ensure_admin()
-        mentor_hash = make_password(PASSWORDS["mentor"])
-        learner_hash = make_password(PASSWORDS["learner"])
+        # Hashed once per role (and only when someone is missing): every bulk user shares it.
+        mentor_hash = _LazyHash(PASSWORDS["mentor"])
+        learner_hash = _LazyHash(PASSWORDS["learner"])
         accounts = [Account("admin", admin.email, PASSWORDS["admin"])]
         recent: list[Plan] = []
         history: list[Plan] = []
@@ -604,6 +605,17 @@ def seed_demo(
     )
 
 
+class _LazyHash:
+    def __init__(self, password: str):
+        self.password = password
+        self.hashed: str | None = None
+
+    def __str__(self) -> str:
+        if self.hashed is None:
+            self.hashed = make_password(self.password)
+        return self.hashed
+
+
 def _ensure_admin() -> User:
     email = f"admin@{DEMO_EMAIL_DOMAIN}"
     admin = User.objects.filter(email=email).first()
@@ -633,13 +645,15 @@ def _ensure_cohort(number: int, track: Track, weeks: int, today: dt.date) -> Coh
     return cohort
 
 
-def _ensure_users(role: str, count: int, cohort_number: int, password_hash: str, rng) -> list[User]:
+def _ensure_users(
+    role: str, count: int, cohort_number: int, password_hash: _LazyHash, rng
+) -> list[User]:
     """The cohort's demo users of `role`, creating the missing ones with one bulk insert."""
     emails = [demo_email(role, n, cohort_number) for n in range(1, count + 1)]
     names = [_person_name(rng) for _ in emails]  # drawn for all, so names do not depend on reruns
     existing = {u.email: u for u in User.objects.filter(email__in=emails)}
     missing = [
-        User(email=email, name=name, password=password_hash)
+        User(email=email, name=name, password=str(password_hash))
         for email, name in zip(emails, names, strict=True)
         if email not in existing
     ]
