@@ -81,12 +81,14 @@ def _configure() -> None:
     conf = app.conf
     if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
         broker_dir = settings.CELERY_BROKER_DIR
-        for sub in ("out", "processed"):
+        for sub in ("out", "processed", "control"):
             (broker_dir / sub).mkdir(parents=True, exist_ok=True)
         conf.broker_transport_options = {
             "data_folder_in": str(broker_dir / "out"),
             "data_folder_out": str(broker_dir / "out"),
             "data_folder_processed": str(broker_dir / "processed"),
+            # Broadcast/pidbox state; Kombu's default is ./control in the working directory.
+            "control_folder": str(broker_dir / "control"),
         }
     else:
         conf.broker_transport_options = {
