@@ -25,9 +25,32 @@ INLINE_BULLET = re.compile(r"(?<=[.!?):\"”])\s*-\s+(?=[A-Z\"“(])|(?<=[.!?])\
 INLINE_NUMBER = re.compile(
     r"(?:(?<=[.:!?)\"”])\s+|(?<=[}\]]))(\d{1,2})\.(?:\s+(?=[A-Z\"“(])|(?=[a-z]))"
 )
-CODE_LINE = re.compile(
-    r"(?:[{};]\s*$|^\s*[@}]|^\s*(?:#include|#define|import |from \S+ import |def |fn |func |public |private |class \w+[({:]))"
+CODE_ENDINGS = ("{", "}", ";")
+CODE_STARTS = (
+    "@",
+    "}",
+    "#include",
+    "#define",
+    "import ",
+    "def ",
+    "fn ",
+    "func ",
+    "public ",
+    "private ",
 )
+
+
+def _is_code_line(line: str) -> bool:
+    """A line that reads as source code (a run of two or more becomes a fenced block)."""
+    body = line.strip()
+    if not body:
+        return False
+    return (
+        body.endswith(CODE_ENDINGS) or body.startswith(CODE_STARTS) or bool(CLASS_LINE.match(body))
+    )
+
+
+CLASS_LINE = re.compile(r"(?:from \S+ import |class \w+[({:])")
 # Only what Markdown or HTML would act on: a tag-like "<x", emphasis, escapes, link syntax.
 SPECIAL_TOKEN = re.compile(r"<[A-Za-z/!?]|[*\\]|\]\(|\]\[|__|^_|_$")
 LINE_START_ESCAPE = re.compile(r"^(?=[#>+=]|\d+[.)]\s|[-*]\s)")
@@ -71,9 +94,7 @@ def _join_fragments(lines: list[str]) -> list[Block]:
             index += 1
             continue
         code_end = index
-        while (
-            code_end < len(lines) and lines[code_end].strip() and CODE_LINE.search(lines[code_end])
-        ):
+        while code_end < len(lines) and _is_code_line(lines[code_end]):
             code_end += 1
         if code_end - index >= 2:
             blocks.append(Block("code", "\n".join(lines[index:code_end]).strip("\n")))
@@ -130,7 +151,8 @@ def _split_inline_steps(blocks: list[Block]) -> list[Block]:
         if len(pieces) > 1:
             next_number = pieces[-1].number + 1
         for position, piece in enumerate(pieces):
-            bullets = [part.strip() for part in INLINE_BULLET.split(piece.text)]
+            parts = INLINE_BULLET.split(piece.text) if "-" in piece.text else [piece.text]
+            bullets = [part.strip() for part in parts]
             bullets = [part for part in bullets if part]
             if not bullets:
                 continue
@@ -155,6 +177,8 @@ def _split_numbers(block: Block, expected: int) -> list[Block]:
     """Split "1. a 2. b 3. c" into numbered blocks, only when the numbers run in sequence."""
     cuts: list[tuple[int, int, int]] = []
     want = expected if block.kind == "num" else 1
+    if "." not in block.text:
+        return [block]
     for match in INLINE_NUMBER.finditer(block.text):
         number = int(match.group(1))
         if number == want:
@@ -216,7 +240,7 @@ def _inline(text: str) -> str:
     text = text.replace("`", "")
     if "- -" in text:
         text = DOUBLE_DASH.sub("--", text)  # "- -release" was "--release"
-    if not ANY_SPECIAL.search(text):
+    if not any(char in text for char in "<*\\]_") or not ANY_SPECIAL.search(text):
         return text.strip()
     tokens = text.split(" ")
     out: list[str] = []
@@ -232,8 +256,11 @@ def _inline(text: str) -> str:
             run.clear()
 
     for token in tokens:
-        if token not in ("*", "**") and SPECIAL_TOKEN.search(token):
-            run.append(token)
+        open_generic = (
+            bool(run) and sum(t.count("<") - t.count(">") for t in run) > 0 and len(run) < 4
+        )
+        if open_generic or (token not in ("*", "**") and SPECIAL_TOKEN.search(token)):
+            run.append(token)  # "HashMap<Instant, Long>" stays one code span
         else:
             flush()
             out.append(token)

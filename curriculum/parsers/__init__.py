@@ -118,11 +118,12 @@ def decode_source(source: bytes) -> str:
             ]
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    for number, line_text in enumerate(text.split("\n"), start=1):
-        if _CONTROL_CHARS.search(line_text):
-            raise CurriculumParseError(
-                [Problem(number, "binary data (control characters): not a text file")]
-            )
+    control = _CONTROL_CHARS.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise CurriculumParseError(
+            [Problem(line, "binary data (control characters): not a text file")]
+        )
     if not text.strip():
         raise CurriculumParseError([Problem(1, "the file is empty")])
     return text

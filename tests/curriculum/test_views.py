@@ -50,11 +50,27 @@ def test_lab_html_and_htmx_attributes_render_inert(client, user):
     lab = Lab.objects.get()
     html = client.get(reverse("curriculum:lab", args=["alpha", lab.slug])).content.decode()
     article = html[html.index("<article") : html.index("</aside>")]
-    assert "<script>alert" not in article and "<img" not in article
-    assert " hx-get=" not in article and "onerror=" not in article.replace(
-        "onerror=alert(3)&gt;", ""
-    )
+    elements = _elements(article)
+    assert not [tag for tag, _ in elements if tag in ("script", "img", "iframe", "object")]
+    attributes = {name for _, attrs in elements for name, _ in attrs}
+    assert not [name for name in attributes if name.startswith(("hx-", "data-hx", "on"))]
+    assert not [
+        v for _, attrs in elements for n, v in attrs if n == "href" and "javascript" in (v or "")
+    ]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in article  # shown as text
+
+
+def _elements(html: str) -> list[tuple[str, list]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collector().feed(html)
+    return found
 
 
 def test_import_pages_are_staff_only(client, user):
@@ -235,4 +251,27 @@ def test_import_default_curriculum_is_idempotent():
 
 def test_lab_absolute_url_is_the_lab_page(seeded):
     lab = Lab.objects.select_related("track").get(track__slug="ai-systems", week=1)
-    assert lab.get_absolute_url() == reverse("curriculum:lab", args=["ai-systems", "roofline-sketch"])
+    assert lab.get_absolute_url() == reverse(
+        "curriculum:lab", args=["ai-systems", "roofline-sketch"]
+    )
+
+
+def test_markdown_body_html_renders_inert(client, user):
+    from curriculum.services import import_curriculum_file
+
+    source = (
+        b"## Web\n\n### Week 1 - HTTP - Raw Sockets\n\n"
+        b'Open a socket <span hx-get="/evil" hx-trigger="load">and</span> speak HTTP.\n\n'
+        b'<form hx-post="/x"><input name=a onfocus="alert(1)" autofocus></form>\n\n'
+        b"[click](javascript:alert(1))\n"
+    )
+    import_curriculum_file(actor=None, source=source, filename="web.md")
+    client.force_login(user)
+    html = client.get(reverse("curriculum:lab", args=["web", "raw-sockets"])).content.decode()
+    article = html[html.index("<article") : html.index("</article>")]
+    elements = _elements(article)
+    assert not [tag for tag, _ in elements if tag in ("form", "input", "script")]
+    names = {name for _, attrs in elements for name, _ in attrs}
+    assert not [name for name in names if name.startswith(("hx-", "on"))]
+    assert "javascript:" not in article
+    assert "speak HTTP" in article
