@@ -63,3 +63,35 @@ def test_password_reset_sends_email(client, mailoutbox):
     assert response.status_code == 302
     assert len(mailoutbox) == 1
     assert "/accounts/reset/" in mailoutbox[0].body
+
+
+@pytest.mark.django_db
+def test_times_render_in_the_viewers_time_zone(client, rf):
+    from django.http import HttpResponse
+    from django.utils import timezone
+
+    from core.middleware import UserTimezoneMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen["tz"] = timezone.get_current_timezone_name()
+        return HttpResponse()
+
+    request = rf.get("/")
+    request.user = UserFactory(time_zone="America/New_York")
+    UserTimezoneMiddleware(view)(request)
+    assert seen["tz"] == "America/New_York"
+    request.user.time_zone = "Not/AZone"
+    UserTimezoneMiddleware(view)(request)
+    assert seen["tz"] == "UTC"
+
+
+@pytest.mark.django_db
+def test_navigation_shows_what_the_roles_allow(client):
+    learner = MembershipFactory().user
+    client.force_login(learner)
+    body = client.get(reverse("dashboard:learner")).content.decode()
+    assert reverse("cohorts:mine") in body
+    assert reverse("admin:index") not in body
+    assert reverse("dashboard:mentor") not in body
