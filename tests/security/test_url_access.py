@@ -235,6 +235,20 @@ API_ROUTES: dict[str, Case] = {
     "/api/v1/cohorts/{cohort_pk}/extensions/{id}/": Case(
         kwargs=lambda w: {"cohort_pk": w.cohort.pk, "id": w.extension.pk}, methods=ALL_METHODS
     ),
+    "/api/v1/cohorts/{cohort_pk}/enrollments/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
+    ),
+    "/api/v1/cohorts/{cohort_pk}/enrollments/{id}/apply/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk, "id": w.extra["enrollment"].pk},
+        methods=ALL_METHODS,
+    ),
+    "/api/v1/cohorts/{cohort_pk}/join-links/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
+    ),
+    "/api/v1/cohorts/{cohort_pk}/join-links/{id}/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk, "id": w.extra["join_link"].pk},
+        methods=ALL_METHODS,
+    ),
     "/api/v1/cohorts/{cohort_pk}/members/{id}/": Case(
         kwargs=lambda w: {"cohort_pk": w.cohort.pk, "id": w.extra["membership"].pk},
         methods=ALL_METHODS,
@@ -304,6 +318,7 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/auth/tokens/": "one's own tokens; no object in the URL",
     "/api/v1/me/": "oneself; no object in the URL",
     "/api/v1/cohorts/": "cohorts visible to the caller; creating one is staff-only",
+    "/api/v1/cohorts/join/": "joins the caller with a join-link token from the body; no object",
     "/api/v1/curriculum/imports/": "staff only; no object in the URL",
     "/api/v1/labs/": "published curriculum",
     "/api/v1/tracks/": "published curriculum",
