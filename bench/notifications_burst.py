@@ -97,6 +97,17 @@ def main() -> int:
         ]
     )
     drafts = list(Submission.objects.select_related("learner").order_by("pk"))
+
+    # Baseline on this machine: one small write transaction (the unit a delivery costs a few of).
+    from django.db import transaction
+
+    commit_seconds = []
+    for _ in range(50):
+        started = time.perf_counter()
+        with transaction.atomic():
+            Event.objects.create(kind="bench.baseline")
+        commit_seconds.append(time.perf_counter() - started)
+    Event.objects.filter(kind="bench.baseline").delete()
     connection.close()
 
     mail_dir = Path(tempfile.mkdtemp(prefix="notifications-bench-mail-"))
@@ -193,6 +204,13 @@ def main() -> int:
             )
         print(
             f"all delivered after         {drained_seconds:.2f} s ({n / drained_seconds:.0f} deliveries/s, 1 worker)"
+        )
+        commit_ms = statistics.median(commit_seconds) * 1000
+        tasks_run = Event.objects.filter(processed_at__isnull=False).count()
+        print(
+            f"baseline: one INSERT+COMMIT   median {commit_ms:.1f} ms; worker time per event "
+            f"{drained_seconds / max(tasks_run, 1) * 1000:.0f} ms = {drained_seconds / max(tasks_run, 1) * 1000 / commit_ms:.1f} commits "
+            f"({tasks_run} events incl. assignment.created)"
         )
         return 0 if (len(rows) == n and to_lines == n and duplicates == 0) else 1
     finally:
