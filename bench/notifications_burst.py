@@ -208,7 +208,7 @@ def main() -> int:
         commit_ms = statistics.median(commit_seconds) * 1000
         tasks_run = Event.objects.filter(processed_at__isnull=False).count()
         print(
-            f"baseline: one INSERT+COMMIT   median {commit_ms:.1f} ms; worker time per event "
+            f"baseline: one INSERT+COMMIT   median {commit_ms:.1f} ms; drain wall time per event "
             f"{drained_seconds / max(tasks_run, 1) * 1000:.0f} ms = {drained_seconds / max(tasks_run, 1) * 1000 / commit_ms:.1f} commits "
             f"({tasks_run} events incl. assignment.created)"
         )
