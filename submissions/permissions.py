@@ -8,8 +8,9 @@ service deciding under a row lock sees a membership that was just ended.
 from django.db.models import Q
 
 from cohorts.models import Membership
+from cohorts.selectors import active_membership_roles
 
-from ._cohorts import has_active_membership, mentor_cohort_ids
+from ._cohorts import has_active_membership
 from .models import Submission
 
 
@@ -27,7 +28,17 @@ def submissions_visible_to(user) -> Q:
         return Q()
     if not _signed_in(user):
         return Q(pk__in=[])
-    return Q(learner=user) | Q(cohort_id__in=mentor_cohort_ids(user))
+    # A literal list (from the per-request membership map the navigation already loaded)
+    # rather than a subquery: "learner OR cohort IN (subquery)" makes PostgreSQL scan the
+    # whole table, while "learner OR cohort = ANY(list)" is a BitmapOr of two indexes.
+    mentored = [
+        cohort_id
+        for cohort_id, role in active_membership_roles(user).items()
+        if role == Membership.Role.MENTOR
+    ]
+    if not mentored:
+        return Q(learner=user)
+    return Q(learner=user) | Q(cohort_id__in=sorted(mentored))
 
 
 def is_cohort_mentor(user, cohort) -> bool:
