@@ -20,6 +20,8 @@ from curriculum.services import import_curriculum_file
 
 class Command(BaseCommand):
     help = "Import a curriculum file (labs index, Markdown, YAML or JSON): preview the diff and apply it."
+    # Runs on every `make run`; the server and `migrate` run the system checks anyway.
+    requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="path to the curriculum file")
