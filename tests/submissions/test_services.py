@@ -564,3 +564,80 @@ def test_events_are_enqueued_only_after_commit(world, django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.submission_submit(actor=world.learner, submission=submission)
     assert len(callbacks) == 2
+
+
+def _bring_to(world, state):
+    """A submission in ``state``, reached through the services only."""
+    submission = world.draft()
+    if state == S.DRAFT:
+        return submission
+    services.submission_submit(actor=world.learner, submission=submission)
+    if state == S.IN_REVIEW:
+        services.submission_claim(actor=world.mentor, submission=submission)
+    elif state == S.CHANGES_REQUESTED:
+        services.review_create(
+            actor=world.mentor, submission=submission, verdict="request_changes", body="x"
+        )
+    elif state == S.APPROVED:
+        services.review_create(actor=world.mentor, submission=submission, verdict="approve")
+    submission.refresh_from_db()
+    assert submission.state == state
+    return submission
+
+
+ACTIONS = {
+    "submit": lambda w, s: services.submission_submit(actor=w.learner, submission=s),
+    "claim": lambda w, s: services.submission_claim(actor=w.mentor, submission=s),
+    "release": lambda w, s: services.submission_release(actor=w.mentor, submission=s),
+    "approve": lambda w, s: services.review_create(actor=w.mentor, submission=s, verdict="approve"),
+    "request_changes": lambda w, s: services.review_create(
+        actor=w.mentor, submission=s, verdict="request_changes", body="x"
+    ),
+}
+# (state, action) -> resulting state, or None when refused with invalid_transition.
+EXPECTED = {
+    (S.DRAFT, "submit"): S.SUBMITTED,
+    (S.DRAFT, "claim"): None,
+    (S.DRAFT, "release"): None,
+    (S.DRAFT, "approve"): None,
+    (S.DRAFT, "request_changes"): None,
+    (S.SUBMITTED, "submit"): None,
+    (S.SUBMITTED, "claim"): S.IN_REVIEW,
+    (S.SUBMITTED, "release"): None,
+    (S.SUBMITTED, "approve"): S.APPROVED,
+    (S.SUBMITTED, "request_changes"): S.CHANGES_REQUESTED,
+    (S.IN_REVIEW, "submit"): None,
+    (S.IN_REVIEW, "claim"): None,
+    (S.IN_REVIEW, "release"): S.SUBMITTED,
+    (S.IN_REVIEW, "approve"): S.APPROVED,
+    (S.IN_REVIEW, "request_changes"): S.CHANGES_REQUESTED,
+    (S.CHANGES_REQUESTED, "submit"): S.SUBMITTED,
+    (S.CHANGES_REQUESTED, "claim"): None,
+    (S.CHANGES_REQUESTED, "release"): None,
+    # A later verdict on the same iteration revises the earlier one (concurrent reviewers).
+    (S.CHANGES_REQUESTED, "approve"): S.APPROVED,
+    (S.CHANGES_REQUESTED, "request_changes"): S.CHANGES_REQUESTED,
+    (S.APPROVED, "submit"): None,
+    (S.APPROVED, "claim"): None,
+    (S.APPROVED, "release"): None,
+    (S.APPROVED, "approve"): S.APPROVED,
+    (S.APPROVED, "request_changes"): S.CHANGES_REQUESTED,
+}
+
+
+@pytest.mark.parametrize(("state", "action"), sorted(EXPECTED))
+def test_every_transition_through_the_services(world, state, action):
+    submission = _bring_to(world, state)
+    iterations_before = Iteration.objects.count()
+    expected = EXPECTED[(state, action)]
+    if expected is None:
+        with pytest.raises(ApplicationError) as err:
+            ACTIONS[action](world, submission)
+        assert err.value.code == "invalid_transition"
+        submission.refresh_from_db()
+        assert submission.state == state
+        assert Iteration.objects.count() == iterations_before
+    else:
+        ACTIONS[action](world, submission)
+        submission.refresh_from_db()
+        assert submission.state == expected
