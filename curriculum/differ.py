@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
+from functools import lru_cache
 
 from .parsers import ParsedCurriculum, ParsedLab, ParsedTrack, canonical_json
 
 RENAME_SIMILARITY = 0.5
 MOVE_SIMILARITY = 0.6
 TRACK_OVERLAP = 0.5
+# Bounds the text comparisons of one track (a 999-week track stays well under a second).
+MAX_SIMILARITY_PAIRS = 10_000
 
 
 def content_hash(*, module_title: str, title: str, body: str, deliverables: list[str]) -> str:
@@ -198,11 +200,24 @@ def _lab_ref(track: TrackPlan, lab: LabPlan) -> dict:
     return entry
 
 
+@lru_cache(maxsize=8192)
+def _shingles(text: str) -> frozenset[tuple[str, str]]:
+    words = text.lower().split()
+    if len(words) < 2:
+        return frozenset((word, "") for word in words)
+    return frozenset(zip(words, words[1:], strict=False))
+
+
 def _similarity(left: str, right: str) -> float:
-    matcher = SequenceMatcher(None, left, right, autojunk=False)
-    if matcher.real_quick_ratio() < RENAME_SIMILARITY or matcher.quick_ratio() < RENAME_SIMILARITY:
-        return 0.0
-    return matcher.ratio()
+    """How much text two labs share, 0..1: the Dice overlap of their word pairs.
+
+    Linear in the text length (set operations), so comparing every loose lab of a
+    track with every other stays fast even for long or adversarial bodies.
+    """
+    left_set, right_set = _shingles(left), _shingles(right)
+    if not left_set or not right_set:
+        return 1.0 if left_set == right_set else 0.0
+    return 2 * len(left_set & right_set) / (len(left_set) + len(right_set))
 
 
 def plan_import(
@@ -334,12 +349,12 @@ def _plan_labs(new_track: ParsedTrack, old_labs: list[LabSnapshot]) -> list[LabP
             take(new, old)
     # Anywhere in the track, clearly the same text: moved (and perhaps edited or renamed).
     scored = []
-    for new in new_track.labs:
-        if id(new) in pairs:
-            continue
-        for old in candidates:
-            if old.id in taken or not old.active:
-                continue
+    loose_new = [new for new in new_track.labs if id(new) not in pairs]
+    loose_old = [old for old in candidates if old.id not in taken and old.active]
+    if len(loose_new) * len(loose_old) > MAX_SIMILARITY_PAIRS:
+        loose_new = []  # a wholesale rewrite: compare no further, report added and removed
+    for new in loose_new:
+        for old in loose_old:
             score = _similarity(old.body, new.body)
             if score >= MOVE_SIMILARITY:
                 scored.append((score, id(new), old))

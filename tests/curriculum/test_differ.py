@@ -185,3 +185,34 @@ def test_apply_twice_is_refused(staff):
     with pytest.raises(ApplicationError):
         import_apply(actor=staff, curriculum_import=preview)
     assert Lab.objects.count() == 2
+
+
+def test_renamed_with_edited_text_and_rewritten_lab_is_added_and_removed():
+    labs = [
+        (
+            1,
+            "M",
+            "Profile",
+            "Profile the service:\n1. Capture a flame graph under load.\n2. Find the three hottest functions.\n3. Write up a fix for each one.",
+        ),
+        (
+            2,
+            "M",
+            "Cache",
+            "Add a cache:\n1. Put a bounded LRU in front of the lookup.\n2. Measure the hit rate over a day of traffic.",
+        ),
+    ]
+    run({"Alpha": labs})
+    profile, cache = Lab.objects.get(title="Profile"), Lab.objects.get(title="Cache")
+    edited = [
+        (1, "M", "Profile the hot path", labs[0][3].replace("three hottest", "five hottest")),
+        (2, "M", "Queue", "Replace polling with a queue:\n- Pick a broker.\n- Move the jobs over."),
+    ]
+    result = run({"Alpha": edited})
+    assert titles(result.diff, "renamed") == [(1, "Profile the hot path")]
+    assert titles(result.diff, "added") == [(2, "Queue")]
+    assert titles(result.diff, "removed") == [(2, "Cache")]
+    profile.refresh_from_db()
+    cache.refresh_from_db()
+    assert profile.title == "Profile the hot path" and profile.current_revision.number == 2
+    assert cache.active is False
