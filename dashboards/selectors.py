@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections import defaultdict
 
@@ -76,8 +77,30 @@ class SubmissionInfo:
     review_due_at: dt.datetime | None
 
 
+# The matrix reads only what its cells and the at-risk list need: every datetime column
+# costs a parse per row, and a cohort has learners x labs rows.
+MATRIX_FIELDS = (
+    "pk",
+    "learner_id",
+    "lab_id",
+    "state",
+    "is_late",
+    "iteration_count",
+    "last_activity_at",
+)
+
+
 def _infos(queryset: QuerySet[Submission]) -> list[SubmissionInfo]:
     return [SubmissionInfo(*row) for row in queryset.values_list(*SUBMISSION_FIELDS)]
+
+
+def _matrix_infos(queryset: QuerySet[Submission]) -> list[SubmissionInfo]:
+    return [
+        SubmissionInfo(pk, learner_id, lab_id, state, is_late, count, None, None, last, None)
+        for pk, learner_id, lab_id, state, is_late, count, last in queryset.values_list(
+            *MATRIX_FIELDS
+        )
+    ]
 
 
 def lab_status(entry: ScheduleEntry, info: SubmissionInfo | None, now: dt.datetime) -> str:
@@ -296,19 +319,20 @@ class MatrixRow:
     def learner(self):
         return self.membership.user
 
-    @property
+    # Cached: sorting, the at-risk list and the page each read these for every row.
+    @functools.cached_property
     def approved(self) -> int:
         return sum(1 for cell in self.cells if cell.status == S.APPROVED)
 
-    @property
+    @functools.cached_property
     def released(self) -> int:
         return sum(1 for cell in self.cells if cell.entry.is_released)
 
-    @property
+    @functools.cached_property
     def percent(self) -> int:
         return round(100 * self.approved / self.released) if self.released else 0
 
-    @property
+    @functools.cached_property
     def behind(self) -> int:
         return sum(1 for cell in self.cells if cell.overdue)
 
@@ -354,7 +378,7 @@ def cohort_matrix(*, cohort: Cohort, now: dt.datetime | None = None) -> Matrix:
     )
     infos: dict[tuple[int, int], SubmissionInfo] = {
         (info.learner_id, info.lab_id): info
-        for info in _infos(Submission.objects.filter(cohort=cohort))
+        for info in _matrix_infos(Submission.objects.filter(cohort=cohort))
     }
     extensions = {
         (learner_id, lab_id): due_at

@@ -17,6 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -100,6 +102,24 @@ SORTS = {
 }
 
 
+def _matrix_cells_html(row) -> SafeString:
+    """One row's cells. Built here rather than in the template: a 100-learner cohort has
+    thousands of cells, and the template engine (or format_html) costs ~10x more per cell.
+    Safe by construction: the title is escaped, the class and symbol come from a fixed
+    table, and the URL is reversed from integer ids."""
+    parts = []
+    for cell in row.cells:
+        title = escape(cell.title)
+        symbol = f'{cell.symbol}<span class="visually-hidden"> {title}</span>'
+        url = links.review_url(cell.submission.pk) if cell.reviewable else ""
+        if url:
+            inner = f'<a href="{escape(url)}" title="{title}">{symbol}</a>'
+        else:
+            inner = f'<span title="{title}">{symbol}</span>'
+        parts.append(f'<td class="cell cell-{escape(cell.status)}">{inner}</td>')
+    return SafeString("".join(parts))
+
+
 @login_required
 @require_GET
 def mentor_home(request: HttpRequest) -> HttpResponse:
@@ -119,8 +139,7 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         rows = sorted(matrix.rows, key=key, reverse=descending)
         page = Paginator(rows, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
         for row in page.object_list:
-            for cell in row.cells:
-                cell.url = links.review_url(cell.submission.pk) if cell.reviewable else ""
+            row.cells_html = _matrix_cells_html(row)
         context.update(
             matrix=matrix,
             page=page,

@@ -210,3 +210,12 @@ def test_learner_home_shows_due_times_in_the_learners_zone(client, seeded):
     learner.time_zone = "Not/AZone"
     learner.save()
     assert client.get(reverse("dashboard:learner")).status_code == 200
+
+
+def test_matrix_escapes_names_and_titles(client, seeded, track):
+    world = seeded()
+    MembershipFactory(cohort=world["cohort"], user__name='<img src=x onerror="alert(1)">')
+    client.force_login(world["mentor"])
+    html = client.get(reverse("dashboard:mentor")).content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
