@@ -211,6 +211,8 @@ def _production_env():
         DJANGO_SETTINGS_MODULE="config.settings_production",
     )
     env.pop("DATABASE_URL", None)
+    # Set by in-process browser tests (Playwright runs an event loop); never in a deployment.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
 
 
