@@ -121,6 +121,12 @@ def plan() -> dict:
         "as": ("staff" if name and "staff" in name else "its mentors") + f" ({cohort.slug})",
         "cohort_learners": cohort.learners if cohort else 0,
     }
+    if cohort is not None and cohort_mentors:
+        pages["mentor home + matrix"] = {
+            "url": reverse("dashboard:mentor") + f"?cohort={cohort.pk}",
+            "accounts": [[e, PASSWORDS["mentor"]] for e in cohort_mentors],
+            "as": f"its mentors ({cohort.slug})",
+        }
     pages["API submissions"] = {
         "url": "/api/v1/submissions/",
         "accounts": [[e, PASSWORDS["mentor"]] for e in mentors[:: max(1, len(mentors) // 20)][:20]],
