@@ -171,8 +171,13 @@ def test_beat_schedule_names_tasks_that_exist():
         assert entry["task"] in app.tasks, name
 
 
-def test_beat_seeds_missing_rows_and_keeps_staff_edits(db):
+def test_beat_seeds_missing_rows_and_keeps_staff_edits(db, monkeypatch):
+    from django_celery_beat import schedulers
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    # The scheduler closes "old" connections, which inside the test's transaction means
+    # closing it (on PostgreSQL); beat runs outside any transaction.
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
 
     from config.celery import BEAT_SCHEDULE, app
     from notifications.beat import CodeDefaultsScheduler
