@@ -5,6 +5,8 @@ that htmx would act on survives: scripts, event handlers, javascript:/data: link
 style, and any attribute not on the list (so no hx-* or data-hx-*).
 """
 
+import re
+
 import markdown as md
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -26,6 +28,15 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 MAX_SOURCE_CHARS = 200_000
 
 _EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+_CODE_LANGUAGE = re.compile(r"language-[A-Za-z0-9_+-]{1,40}")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # Fenced code keeps its "language-x" class; no other class reaches the page, so user
+    # text cannot borrow the site's own classes (e.g. to fake a message or a button).
+    if tag == "code" and attribute == "class":
+        return value if _CODE_LANGUAGE.fullmatch(value) else None
+    return value
 
 
 def render_markdown(text: str | None) -> SafeString:
@@ -40,6 +51,7 @@ def render_markdown(text: str | None) -> SafeString:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=_filter_attribute,
         strip_comments=True,
     )
     return mark_safe(clean)  # noqa: S308 - sanitized by nh3 above

@@ -1,0 +1,26 @@
+from core.markdown import render_markdown
+
+
+def test_fenced_code_keeps_its_language_class():
+    html = render_markdown("```python\nprint(1)\n```")
+    assert '<code class="language-python">' in html
+
+
+def test_other_classes_are_dropped():
+    html = render_markdown(
+        '<code class="button primary">x</code> <code class="language-go x">y</code>'
+    )
+    assert "button" not in html
+    assert "language-go x" not in html
+    assert "<code>x</code>" in html
+
+
+def test_lists_and_links_survive_and_links_are_nofollow():
+    html = render_markdown("1. one\n2. [two](https://example.com)")
+    assert "<ol>" in html and "<li>one</li>" in html
+    assert 'href="https://example.com"' in html and "nofollow" in html
+
+
+def test_empty_input_renders_nothing():
+    assert render_markdown("") == ""
+    assert render_markdown(None) == ""
