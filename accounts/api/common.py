@@ -9,6 +9,8 @@ Objects the caller may not see are looked up in querysets filtered by the owning
 `*_visible_to(user)`, so they are a 404; visible objects whose action is refused are a 403.
 """
 
+import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -208,3 +210,25 @@ def visible_or_404(queryset, **lookup):
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
         raise exceptions.NotFound() from exc
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter on an id: a whole number in the database's range, or a 400 (never a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class SmallNumberFilter(django_filters.NumberFilter):
+    """A filter on a small whole number such as a week."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 100_000)
+        super().__init__(*args, **kwargs)

@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from accounts.api.common import visible_or_404
+from accounts.api.common import SmallNumberFilter, visible_or_404
 from curriculum.api.serializers import LabSerializer, TrackSerializer
 from curriculum.models import Lab, Track
 
@@ -46,7 +46,7 @@ class TrackViewSet(viewsets.ReadOnlyModelViewSet):
 
 class LabFilter(django_filters.FilterSet):
     track = django_filters.CharFilter(field_name="track__slug", help_text="Track slug.")
-    week = django_filters.NumberFilter(field_name="week")
+    week = SmallNumberFilter(field_name="week")
     active = django_filters.BooleanFilter(field_name="active")
 
     class Meta:

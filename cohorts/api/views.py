@@ -281,6 +281,8 @@ class ExtensionViewSet(
 
     def create(self, request, *args, **kwargs):
         cohort = self.get_cohort()
+        if not policy.can_grant_extension(request.user, cohort):
+            raise PermissionDenied("Only the cohort's mentors and staff can grant extensions.")
         serializer = ExtensionGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

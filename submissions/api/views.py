@@ -22,14 +22,20 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.api.common import visible_or_404
+from accounts.api.common import IdFilter, visible_or_404
 from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.permissions import cohorts_visible_to, is_mentor_of
 from curriculum.models import Lab
 from submissions import services
 from submissions.models import Attachment, Comment, Iteration, Review, Submission
-from submissions.permissions import submissions_visible_to
+from submissions.permissions import (
+    can_comment_submission,
+    can_edit_submission,
+    can_reassign_submission,
+    can_review_submission,
+    submissions_visible_to,
+)
 from submissions.selectors import cohort_progress_matrix
 
 from .serializers import (
@@ -62,9 +68,9 @@ def visible_submissions(user):
 
 
 class SubmissionFilter(django_filters.FilterSet):
-    cohort = django_filters.NumberFilter(field_name="cohort_id")
-    lab = django_filters.NumberFilter(field_name="lab_id")
-    learner = django_filters.NumberFilter(field_name="learner_id")
+    cohort = IdFilter(field_name="cohort_id")
+    lab = IdFilter(field_name="lab_id")
+    learner = IdFilter(field_name="learner_id")
     state = django_filters.ChoiceFilter(choices=Submission.State.choices)
     assigned_to = django_filters.CharFilter(
         method="filter_assigned_to",
@@ -163,6 +169,8 @@ class SubmissionViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         submission = self.get_object()
+        if not can_edit_submission(request.user, submission):
+            raise PermissionDenied("Only the learner can edit this work.")
         serializer = DraftFieldsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.submission_save_draft(
@@ -220,6 +228,8 @@ class SubmissionViewSet(
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         submission = self.get_object()
+        if not can_reassign_submission(request.user, submission):
+            raise PermissionDenied("Only staff can reassign reviews.")
         serializer = ReassignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         mentor = User.objects.filter(pk=serializer.validated_data["mentor"]).first()
@@ -293,6 +303,8 @@ class ReviewViewSet(
 
     def create(self, request, *args, **kwargs):
         submission = self.get_submission()
+        if not can_review_submission(request.user, submission):
+            raise PermissionDenied("Only mentors of this cohort can review this work.")
         serializer = ReviewCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         review = services.review_create(
@@ -323,6 +335,10 @@ class CommentViewSet(
 
     def create(self, request, *args, **kwargs):
         submission = self.get_submission()
+        if not can_comment_submission(request.user, submission):
+            raise PermissionDenied(
+                "Only the learner and the cohort's mentors can take part in this thread."
+            )
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.comment_create(
@@ -366,6 +382,8 @@ class AttachmentViewSet(
 
     def create(self, request, *args, **kwargs):
         submission = self.get_submission()
+        if not can_edit_submission(request.user, submission):
+            raise PermissionDenied("Only the learner can add files to this work.")
         serializer = AttachmentUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         attachment = services.attachment_add(

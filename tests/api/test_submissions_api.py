@@ -332,3 +332,26 @@ def test_download_of_a_lost_file_is_404_not_500(world):
     response = client.get(f"{url}{attachment_id}/download/")
     assert response.status_code == 404
     assert response.json()["detail"] == "The file is no longer stored."
+
+
+@pytest.mark.parametrize("value", ["-3.06e216", "1.5", "99999999999999999999999", "abc", "0"])
+def test_id_filters_refuse_nonsense_with_400(world, value):
+    for name in ["cohort", "lab", "learner"]:
+        response = world.client("staff").get(f"/api/v1/submissions/?{name}={value}")
+        assert response.status_code == 400, (name, value)
+        assert name in response.json()["errors"]
+
+
+def test_permission_is_checked_before_the_body(world):
+    submission = _submitted(world)
+    base = f"/api/v1/submissions/{submission.pk}"
+    learner = world.client("learner")
+    assert learner.post(f"{base}/reviews/", {"verdict": "??"}, format="json").status_code == 403
+    assert learner.post(f"{base}/reassign/", {"mentor": "x"}, format="json").status_code == 403
+    mentor = world.client("mentor")
+    assert mentor.patch(f"{base}/", {"commit": "zz"}, format="json").status_code == 403
+    assert mentor.post(f"{base}/attachments/", {}, format="multipart").status_code == 403
+    cohort = f"/api/v1/cohorts/{world.cohort.pk}"
+    assert learner.post(f"{cohort}/extensions/", {}, format="json").status_code == 403
+    assert learner.post(f"{cohort}/overrides/", {}, format="json").status_code == 403
+    assert learner.post(f"{cohort}/members/", {}, format="json").status_code == 403
