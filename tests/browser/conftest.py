@@ -27,9 +27,6 @@ CURRICULUM = (
     Path(__file__).resolve().parents[2] / "curriculum" / "data" / "000_534dd0f80d9aa631.txt"
 )
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-# still synchronous and safe, so Django's async guard is switched off for these tests.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 try:
     from playwright.sync_api import sync_playwright
@@ -49,12 +46,28 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture(scope="module")
+def chromium(django_db_setup):
+    """One Chromium per test module.
+
+    Playwright's sync API keeps an event loop alive in this thread, and Django then refuses
+    ORM calls (the tests' own, and the database flush between tests) unless
+    DJANGO_ALLOW_ASYNC_UNSAFE is set. It is set only while the browser lives, i.e. around
+    this module's tests and their teardowns, never process-wide: `check --deploy` rightly
+    refuses the variable and other tests run it in a subprocess.
+    """
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
