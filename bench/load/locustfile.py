@@ -10,7 +10,7 @@ import itertools
 import json
 import os
 
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, between, constant, events, task
 
 URL = os.environ["BENCH_URL"]
 NAME = os.environ.get("BENCH_NAME", URL)
@@ -18,11 +18,14 @@ NAME = os.environ.get("BENCH_NAME", URL)
 SESSIONS = json.loads(os.environ.get("BENCH_SESSIONS", "[]"))
 COOKIE_NAME = os.environ.get("BENCH_COOKIE", "sessionid")
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "0"))  # 0: bounded by time only
+# "a,b": each user waits a..b seconds between requests (people reading the page);
+# unset: no wait at all (a closed loop that measures throughput).
+THINK = os.environ.get("BENCH_THINK", "")
 _next_session = itertools.count()
 
 
 class PageUser(FastHttpUser):
-    wait_time = constant(0)
+    wait_time = between(*map(float, THINK.split(","))) if THINK else constant(0)
 
     def on_start(self):
         self.headers = {}
