@@ -14,7 +14,7 @@ then elaborate a step), otherwise its bullet items; with no steps, the lab itsel
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BULLET = re.compile(r"^\s*[-*•]\s+(?=\S)")
 NUMBERED = re.compile(r"^\s*(\d{1,3})[.)](?:\s+(?=\S)|(?=[A-Za-z]))")
@@ -69,6 +69,11 @@ class Block:
     number: int = 0
     nested: bool = False
     inline: str = ""
+    parts: list[str] = field(default_factory=list)  # fragments being joined (kept linear)
+
+    @property
+    def tail(self) -> str:
+        return self.parts[-1] if self.parts else self.text
 
 
 def clean_lab_text(raw: str, *, fallback_deliverable: str) -> CleanedLab:
@@ -109,18 +114,24 @@ def _join_fragments(lines: list[str]) -> list[Block]:
                 Block("num", line[numbered.end() :].strip(), number=int(numbered.group(1)))
             )
         elif last is not None and last.kind != "code" and _continues(last, line, previous_blank):
-            last.text = _glue(last.text, line.strip())
+            if not last.parts:
+                last.parts.append(last.text)
+            right = line.strip()
+            last.parts.append(_separator(last.parts[-1], right) + right)
         else:
             blocks.append(Block("para", line.strip()))
         previous_blank = False
         index += 1
+    for block in blocks:
+        if block.parts:
+            block.text, block.parts = "".join(block.parts), []
     return blocks
 
 
 def _continues(last: Block, line: str, previous_blank: bool) -> bool:
     if previous_blank and last.kind == "para":
         return False
-    tail = last.text.rstrip()
+    tail = last.tail.rstrip()
     if not tail or tail[-1] not in TERMINAL:
         return True  # the sentence was cut at a line break
     if last.kind in ("bullet", "num") and tail.endswith(":"):
@@ -132,10 +143,10 @@ def _continues(last: Block, line: str, previous_blank: bool) -> bool:
     return last.kind in ("bullet", "num") and not first.isupper() and not first.isdigit()
 
 
-def _glue(left: str, right: str) -> str:
+def _separator(left: str, right: str) -> str:
     if left.endswith(("(", "/", "[")) or right.startswith((")", ",", ".", ";", ":", "]")):
-        return left + right
-    return f"{left} {right}"
+        return ""
+    return " "
 
 
 def _split_inline_steps(blocks: list[Block]) -> list[Block]:
@@ -250,19 +261,22 @@ def _inline(text: str) -> str:
         if run:
             joined = " ".join(run)
             core = joined.rstrip(".,;:!?")
-            while core.endswith(")") and core.count(")") > core.count("("):
-                core = core[:-1]
+            surplus = core.count(")") - core.count("(")
+            trailing = len(core) - len(core.rstrip(")"))
+            if surplus > 0 and trailing:
+                core = core[: len(core) - min(surplus, trailing)]
             out.append(f"`{core}`{joined[len(core) :]}" if core else joined)
             run.clear()
 
+    angle_balance = 0  # "<" not yet closed inside the current run
     for token in tokens:
-        open_generic = (
-            bool(run) and sum(t.count("<") - t.count(">") for t in run) > 0 and len(run) < 4
-        )
+        open_generic = bool(run) and angle_balance > 0 and len(run) < 4
         if open_generic or (token not in ("*", "**") and SPECIAL_TOKEN.search(token)):
             run.append(token)  # "HashMap<Instant, Long>" stays one code span
+            angle_balance += token.count("<") - token.count(">")
         else:
             flush()
+            angle_balance = 0
             out.append(token)
     flush()
     return " ".join(out).strip()
