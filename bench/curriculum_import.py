@@ -131,6 +131,17 @@ def run(runs: int) -> None:
         t for t, _ in results["first"]
     )
     print(f"time ratio doubled/seed (first import): {first_ratio:.2f}")
+    # Adversarial uploads at the 5 MB limit: parsing must stay linear (one run each).
+    head = "Labs¶\nJump to a path¶\n- A\nA¶\nWeek 1 - M - T¶\n"
+    limit = 5 * 1024 * 1024 - 200
+    for name, text in (
+        ("5 MB of one-word lines", head + "word\n" * (limit // 5)),
+        ("5 MB of bullets", head + "- a b\n" * (limit // 6)),
+        ("5 MB of markup-like tokens", head + "__a__ <b> *c* " * (limit // 15)),
+    ):
+        start = time.perf_counter()
+        parse_curriculum(text.encode()[: 5 * 1024 * 1024])
+        print(f"{'parse ' + name:<42} {(time.perf_counter() - start) * 1000:9.1f} ms")
 
 
 def _doubled(seed: bytes) -> bytes:
