@@ -33,7 +33,9 @@ def main() -> int:
     processes: dict[str, subprocess.Popen] = {}
     for name, command in COMMANDS.items():
         # Own process group, so Ctrl-C reaches them only through us, in order.
-        processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        processes[name] = subprocess.Popen(  # noqa: S603 - fixed commands, no user input
+            command, cwd=ROOT, env=env, start_new_session=True
+        )
     print(f"\nCohort Labs is running on http://127.0.0.1:{PORT}/  (Ctrl-C stops everything)\n")
 
     stopping = False
