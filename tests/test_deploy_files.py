@@ -35,7 +35,7 @@ def test_compose_runs_the_modules_that_exist():
 def test_compose_and_ci_use_the_same_services():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
-    assert "DATABASE_URL=\"postgres://" in ci and "REDIS_URL=\"redis://" in ci
+    assert 'DATABASE_URL="postgres://' in ci and 'REDIS_URL="redis://' in ci
     env = _compose()["x-app"]["environment"]
     assert env["DATABASE_URL"].startswith("postgres://")
     assert env["REDIS_URL"].startswith("redis://")
