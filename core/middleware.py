@@ -19,3 +19,48 @@ class UserTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class RejectNulCharactersMiddleware:
+    """Answer 400 to a query string or form/JSON body carrying a NUL character.
+
+    PostgreSQL text cannot hold NUL, so such a value would reach a lookup (a slug, a
+    filter, a related field) and fail as a database error instead of a clear refusal.
+    File uploads (multipart) are left alone: files may contain any byte.
+    """
+
+    JSON_NUL = b"\\u0000"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            from django.http import JsonResponse
+
+            return JsonResponse(
+                # The API's error shape, so clients parse one format for every 400.
+                {
+                    "detail": "The request contains a NUL character, which is never valid here.",
+                    "code": "invalid",
+                    "errors": {},
+                },
+                status=400,
+            )
+        return self.get_response(request)
+
+    def _has_nul(self, request) -> bool:
+        if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
+            "QUERY_STRING", ""
+        ):
+            return True
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return False
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            body = request.body
+            return b"\x00" in body or b"%00" in body
+        if content_type.startswith("application/json"):
+            body = request.body
+            return b"\x00" in body or self.JSON_NUL in body
+        return False

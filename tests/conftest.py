@@ -11,6 +11,9 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.AXES_ENABLED = False
+    from django.core.cache import cache
+
+    cache.clear()  # throttle counters and cached sessions start empty in every test
     from config.celery import app
 
     app.conf.task_always_eager = True

@@ -95,3 +95,33 @@ def test_navigation_shows_what_the_roles_allow(client):
     assert reverse("cohorts:mine") in body
     assert reverse("admin:index") not in body
     assert reverse("dashboard:mentor") not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "method,kwargs",
+    [
+        ("get", {"path": "/api/v1/labs/?track=a%00b"}),
+        ("post", {"path": "/accounts/login/", "data": "username=a%00b&password=x",
+                  "content_type": "application/x-www-form-urlencoded"}),
+        ("post", {"path": "/api/v1/cohorts/", "data": '{"track": "a\\u0000b"}',
+                  "content_type": "application/json"}),
+    ],
+)  # fmt: skip
+def test_nul_characters_are_refused_with_a_clear_400(client, method, kwargs):
+    client.force_login(UserFactory(is_staff=True))
+    response = getattr(client, method)(**kwargs)
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_file_uploads_may_contain_nul_bytes(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(UserFactory(is_staff=True))
+    upload = SimpleUploadedFile("x.bin", b"\x00\x01", content_type="application/octet-stream")
+    response = client.post("/api/v1/curriculum/imports/", {"file": upload})
+    # The upload reaches the importer, which names the file and line in its own refusal.
+    assert response.status_code == 400
+    assert "x.bin:1" in response.json()["detail"]

@@ -33,6 +33,21 @@ schema.config.phases.update(phases=["examples", "fuzzing"])
 EXAMPLES = 10
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """Calling the WSGI app directly fires request_started/finished, whose
+    close_old_connections would close the test's connection mid-transaction (Django's
+    test client disconnects it the same way). SQLite hides this; PostgreSQL does not."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def tokens(settings):
     settings.REST_FRAMEWORK = {
