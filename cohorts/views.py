@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.exceptions import ApplicationError
 from curriculum.models import Lab
@@ -159,6 +159,7 @@ def cohort_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def cohort_detail(request: HttpRequest, slug: str) -> HttpResponse:
     cohort = _visible_cohort(request, slug)
     return redirect("cohorts:schedule", slug=cohort.slug)
@@ -334,6 +335,7 @@ def enrollment(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def schedule(request: HttpRequest, slug: str) -> HttpResponse:
     """The cohort's weekly schedule. Learners see their own extensions and future labs by
     title only; mentors can grant extensions; staff can override dates."""

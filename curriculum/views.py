@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.exceptions import ApplicationError
 
@@ -29,6 +29,7 @@ def _require_staff(request: HttpRequest) -> None:
 
 
 @login_required
+@require_safe
 def browse(request: HttpRequest) -> HttpResponse:
     tracks = selectors.active_tracks().annotate(
         lab_count=Count("labs", filter=Q(labs__active=True))
@@ -41,6 +42,7 @@ def browse(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def track_detail(request: HttpRequest, track_slug: str) -> HttpResponse:
     track = selectors.track_by_slug(track_slug)
     if track is None:
@@ -50,6 +52,7 @@ def track_detail(request: HttpRequest, track_slug: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResponse:
     lab = selectors.lab_by_slugs(track_slug=track_slug, lab_slug=lab_slug)
     if lab is None:
@@ -63,6 +66,7 @@ def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResp
 
 
 @login_required
+@require_safe
 def import_list(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
     page = selectors.import_history(page=request.GET.get("page", 1))
@@ -130,6 +134,7 @@ def _preview_tracks(diff: dict) -> list[dict]:
 
 
 @login_required
+@require_safe
 def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     _require_staff(request)
     record = selectors.import_for_view(import_id)

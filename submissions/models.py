@@ -59,6 +59,13 @@ class Submission(models.Model):
             models.Index(fields=["cohort", "state", "submitted_at"]),
             models.Index(fields=["assigned_to", "state", "submitted_at"]),
             models.Index(fields=["state", "review_due_at"]),
+            # The review queue's "all"/"unassigned" tabs read open work oldest first; open
+            # work is a small slice of all submissions, so a partial index stays small.
+            models.Index(
+                fields=["submitted_at", "id"],
+                condition=Q(state__in=["submitted", "in_review"]),
+                name="submission_open_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,3 +45,11 @@ def test_env_example_names_every_required_setting():
     example = (ROOT / ".env.example").read_text()
     for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST"):
         assert f"{name}=" in example
+
+
+def test_web_scales_behind_the_proxy():
+    services = _compose()["services"]
+    # A published host port on web would make `--scale web=3` fail.
+    assert "ports" not in services["web"]
+    assert "web:8000" in " ".join(services["proxy"]["command"])
+    assert _compose()["x-app"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
