@@ -1,10 +1,10 @@
 """Reads behind the learner, mentor and staff home pages.
 
 Every function here runs a fixed number of queries whatever the number of learners, labs or
-submissions (the pages assert it at 5 and 200 learners). They read the schedule through
-`cohorts.selectors.cohort_schedule`; submission states are read straight from the
-submissions tables in one query per page (values only), since the pages need a handful of
-columns of every submission in a cohort.
+submissions (the pages assert it at 5 and 200 learners). Where a learner stands on a lab
+(state, late, overdue) is derived once, by `submissions.selectors` (`learner_progress`,
+`cohort_progress_matrix`), which the API's progress endpoint reads too; this module only
+turns those facts into the pages' view models (chips, burn-up, at-risk list).
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import functools
 import math
 from collections import defaultdict
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from cohorts.models import Cohort, Extension, Membership
-from cohorts.selectors import ScheduleEntry, cohort_schedule, default_release_at
+from cohorts.models import Cohort, Membership
+from cohorts.selectors import ScheduleEntry, default_release_at
+from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, Submission
 
 S = Submission.State
-HANDED_IN = {S.SUBMITTED, S.IN_REVIEW, S.APPROVED}
 INACTIVE_AFTER = dt.timedelta(days=7)
 BEHIND_THRESHOLD = 2
 
@@ -49,81 +49,26 @@ LEGEND_ORDER = [
     "locked",
 ]
 
-SUBMISSION_FIELDS = (
-    "pk",
-    "learner_id",
-    "lab_id",
-    "state",
-    "is_late",
-    "iteration_count",
-    "submitted_at",
-    "approved_at",
-    "last_activity_at",
-    "review_due_at",
-)
+NOT_YET_HANDED_IN = {progress_selectors.NOT_STARTED, S.DRAFT}
 
 
-@dataclasses.dataclass(frozen=True)
-class SubmissionInfo:
-    pk: int
-    learner_id: int
-    lab_id: int
-    state: str
-    is_late: bool
-    iteration_count: int
-    submitted_at: dt.datetime | None
-    approved_at: dt.datetime | None
-    last_activity_at: dt.datetime | None
-    review_due_at: dt.datetime | None
+def lab_status(*, state: str, is_released: bool, is_overdue: bool) -> str:
+    """The chip for one lab: its state, or locked / overdue while nothing is handed in.
 
-
-# The matrix reads only what its cells and the at-risk list need: every datetime column
-# costs a parse per row, and a cohort has learners x labs rows.
-MATRIX_FIELDS = (
-    "pk",
-    "learner_id",
-    "lab_id",
-    "state",
-    "is_late",
-    "iteration_count",
-    "last_activity_at",
-)
-
-
-def _infos(queryset: QuerySet[Submission]) -> list[SubmissionInfo]:
-    return [SubmissionInfo(*row) for row in queryset.values_list(*SUBMISSION_FIELDS)]
-
-
-def _matrix_infos(queryset: QuerySet[Submission]) -> list[SubmissionInfo]:
-    return [
-        SubmissionInfo(pk, learner_id, lab_id, state, is_late, count, None, None, last, None)
-        for pk, learner_id, lab_id, state, is_late, count, last in queryset.values_list(
-            *MATRIX_FIELDS
-        )
-    ]
-
-
-def lab_status(entry: ScheduleEntry, info: SubmissionInfo | None, now: dt.datetime) -> str:
-    """The chip a learner sees for one lab: its state, or locked / not started / overdue."""
-    if info is None or info.state == S.DRAFT:
-        if not entry.is_released:
+    Presentation only: the state and the overdue flag come from `submissions.selectors`.
+    """
+    if state in NOT_YET_HANDED_IN:
+        if not is_released:
             return "locked"
-        if now > entry.effective_due_at:
+        if is_overdue:
             return "late"
-        return S.DRAFT if info else "not_started"
-    return info.state
-
-
-def is_overdue(entry: ScheduleEntry, info: SubmissionInfo | None, now: dt.datetime) -> bool:
-    """Past its due time and not handed in (nothing, a draft, or changes still to make)."""
-    handed_in = info is not None and info.state in HANDED_IN
-    return entry.is_released and now > entry.effective_due_at and not handed_in
+    return state
 
 
 @dataclasses.dataclass
 class LabRow:
     entry: ScheduleEntry
-    submission: SubmissionInfo | None
+    submission: Submission | None
     status: str
     overdue: bool
 
@@ -245,20 +190,18 @@ def learner_memberships(user) -> list[Membership]:
 def learner_cohort(*, membership: Membership, now: dt.datetime | None = None) -> LearnerCohort:
     """One cohort of a learner: schedule, states and burn-up. Four queries."""
     now = now or timezone.now()
-    cohort, learner = membership.cohort, membership.user
-    entries = cohort_schedule(cohort=cohort, learner=learner, now=now)
-    by_lab = {
-        info.lab_id: info
-        for info in _infos(Submission.objects.filter(cohort=cohort, learner=learner))
-    }
+    cohort = membership.cohort
+    labs = progress_selectors.learner_progress(cohort=cohort, learner=membership.user, now=now)
     rows = [
         LabRow(
-            entry=entry,
-            submission=by_lab.get(entry.lab.pk),
-            status=lab_status(entry, by_lab.get(entry.lab.pk), now),
-            overdue=is_overdue(entry, by_lab.get(entry.lab.pk), now),
+            entry=lab.entry,
+            submission=lab.submission,
+            status=lab_status(
+                state=lab.state, is_released=lab.is_released, is_overdue=lab.is_overdue
+            ),
+            overdue=lab.is_overdue,
         )
-        for entry in entries
+        for lab in labs.values()
     ]
     return LearnerCohort(membership=membership, rows=rows, burn_up=burn_up(cohort, rows, now))
 
@@ -278,13 +221,20 @@ def recent_feedback(*, learner, cohort: Cohort | None = None, limit: int = 5) ->
 # --- mentor matrix ------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class MatrixCell:
-    entry: ScheduleEntry
-    submission: SubmissionInfo | None
+    entry: ScheduleEntry  # the lab's column: cohort dates, without the learner's extension
+    progress: progress_selectors.MatrixCell
     status: str
-    overdue: bool
     learner_name: str
+
+    @property
+    def overdue(self) -> bool:
+        return self.progress.is_overdue
+
+    @property
+    def submission_id(self) -> int | None:
+        return self.progress.submission_id
 
     @property
     def label(self) -> str:
@@ -300,13 +250,13 @@ class MatrixCell:
         text = f"{self.learner_name} · Week {self.entry.week} · {lab.title}: {self.label}"
         if self.overdue and self.status != "late":
             text += " (overdue)"
-        if self.submission and self.submission.is_late:
+        if self.progress.handed_in_late:
             text += " (handed in late)"
         return text
 
     @property
     def reviewable(self) -> bool:
-        return bool(self.submission and self.submission.iteration_count)
+        return bool(self.progress.iteration_count)
 
 
 @dataclasses.dataclass
@@ -370,47 +320,25 @@ class Matrix:
 def cohort_matrix(*, cohort: Cohort, now: dt.datetime | None = None) -> Matrix:
     """Learners x labs with each cell's state. Five queries whatever the cohort's size."""
     now = now or timezone.now()
-    entries = cohort_schedule(cohort=cohort, now=now)
-    memberships = list(
-        Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER, active=True)
-        .select_related("user")
-        .order_by("user__name", "user__email")
-    )
-    infos: dict[tuple[int, int], SubmissionInfo] = {
-        (info.learner_id, info.lab_id): info
-        for info in _matrix_infos(Submission.objects.filter(cohort=cohort))
-    }
-    extensions = {
-        (learner_id, lab_id): due_at
-        for learner_id, lab_id, due_at in Extension.objects.filter(cohort=cohort).values_list(
-            "learner_id", "lab_id", "due_at"
-        )
-    }
+    source = progress_selectors.cohort_progress_matrix(cohort=cohort, now=now, order="display_name")
     rows = []
-    for membership in memberships:
-        learner = membership.user
-        cells = []
-        last_activity = membership.joined_at
-        for entry in entries:
-            info = infos.get((learner.pk, entry.lab.pk))
-            extended = extensions.get((learner.pk, entry.lab.pk))
-            if extended is not None:
-                entry = dataclasses.replace(
-                    entry, extension_due_at=extended, effective_due_at=extended
-                )
-            if info and info.last_activity_at and info.last_activity_at > last_activity:
-                last_activity = info.last_activity_at
-            cells.append(
-                MatrixCell(
-                    entry=entry,
-                    submission=info,
-                    status=lab_status(entry, info, now),
-                    overdue=is_overdue(entry, info, now),
-                    learner_name=learner.display_name,
-                )
+    for row in source.rows:
+        name = row.learner.display_name
+        cells = [
+            MatrixCell(
+                entry=entry,
+                progress=cell,
+                status=lab_status(
+                    state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
+                ),
+                learner_name=name,
             )
-        rows.append(MatrixRow(membership=membership, cells=cells, last_activity_at=last_activity))
-    return Matrix(cohort=cohort, entries=entries, rows=rows, now=now)
+            for entry, cell in zip(source.entries, row.cells, strict=True)
+        ]
+        rows.append(
+            MatrixRow(membership=row.membership, cells=cells, last_activity_at=row.last_activity_at)
+        )
+    return Matrix(cohort=cohort, entries=source.entries, rows=rows, now=now)
 
 
 def mentor_cohorts(user) -> list[Cohort]:

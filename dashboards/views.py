@@ -111,7 +111,7 @@ def _matrix_cells_html(row) -> SafeString:
     for cell in row.cells:
         title = escape(cell.title)
         symbol = f'{cell.symbol}<span class="visually-hidden"> {title}</span>'
-        url = links.review_url(cell.submission.pk) if cell.reviewable else ""
+        url = links.review_url(cell.submission_id) if cell.reviewable else ""
         if url:
             inner = f'<a href="{escape(url)}" title="{title}">{symbol}</a>'
         else:

@@ -26,6 +26,32 @@ STATE_LABELS = {NOT_STARTED: "Not started", **dict(S.choices)}
 
 
 # --- learner progress ---------------------------------------------------------------------
+#
+# The one derivation of where a learner stands on a lab. The learner's pages, the API's
+# progress matrix and the dashboards all read these selectors, so they cannot disagree.
+
+# Work with the cohort's staff: once handed in it is no longer the learner's to finish.
+HANDED_IN_STATES = frozenset({S.SUBMITTED, S.IN_REVIEW, S.APPROVED})
+
+
+def _lab_flags(
+    *,
+    state: str,
+    handed_in_late: bool,
+    iteration_count: int,
+    is_released: bool,
+    due_at: dt.datetime,
+    now: dt.datetime,
+) -> tuple[bool, bool]:
+    """``(is_late, is_overdue)`` for one learner on one lab.
+
+    Late: handed in after the due time, or never handed in once a released lab's due time
+    has passed. Overdue: a released lab past its due time that is not with the reviewers
+    (nothing, a draft, or changes still to make).
+    """
+    past_due = is_released and now > due_at
+    is_late = handed_in_late if iteration_count else past_due
+    return is_late, past_due and state not in HANDED_IN_STATES
 
 
 @dataclass(frozen=True)
@@ -36,6 +62,7 @@ class LabProgress:
     is_late: bool
     due_at: dt.datetime
     submission: Submission | None
+    is_overdue: bool = False
 
     @property
     def state_label(self) -> str:
@@ -44,13 +71,6 @@ class LabProgress:
     @property
     def is_released(self) -> bool:
         return self.entry.is_released
-
-
-def _is_late(submission: Submission | None, due_at: dt.datetime, now: dt.datetime) -> bool:
-    """Handed in after the due time, or still not handed in once it has passed."""
-    if submission is not None and submission.iteration_count:
-        return submission.is_late
-    return now > due_at
 
 
 def learner_progress(
@@ -66,24 +86,39 @@ def learner_progress(
     progress: dict[int, LabProgress] = {}
     for entry in entries:
         submission = submissions.get(entry.lab.pk)
+        state = submission.state if submission else NOT_STARTED
+        is_late, is_overdue = _lab_flags(
+            state=state,
+            handed_in_late=bool(submission and submission.is_late),
+            iteration_count=submission.iteration_count if submission else 0,
+            is_released=entry.is_released,
+            due_at=entry.effective_due_at,
+            now=now,
+        )
         progress[entry.lab.pk] = LabProgress(
             lab=entry.lab,
             entry=entry,
-            state=submission.state if submission else NOT_STARTED,
-            is_late=_is_late(submission, entry.effective_due_at, now),
+            state=state,
+            is_late=is_late,
             due_at=entry.effective_due_at,
             submission=submission,
+            is_overdue=is_overdue,
         )
     return progress
 
 
-@dataclass(frozen=True)
+# Not frozen: a cohort has learners x labs cells, and a frozen init costs ~4x per cell.
+@dataclass(slots=True)
 class MatrixCell:
     lab_id: int
     state: str
     is_late: bool
     is_released: bool
     submission_id: int | None
+    is_overdue: bool = False
+    due_at: dt.datetime | None = None  # with the learner's extension, if any
+    handed_in_late: bool = False
+    iteration_count: int = 0
 
     @property
     def state_label(self) -> str:
@@ -94,6 +129,9 @@ class MatrixCell:
 class MatrixRow:
     learner: object
     cells: list[MatrixCell] = field(default_factory=list)
+    membership: object = None
+    # The latest of joining the cohort and touching any submission in it.
+    last_activity_at: dt.datetime | None = None
 
     @property
     def approved(self) -> int:
@@ -107,6 +145,10 @@ class MatrixRow:
     def late(self) -> int:
         return sum(cell.is_late for cell in self.cells)
 
+    @property
+    def overdue(self) -> int:
+        return sum(cell.is_overdue for cell in self.cells)
+
 
 @dataclass(frozen=True)
 class ProgressMatrix:
@@ -114,44 +156,84 @@ class ProgressMatrix:
     rows: list[MatrixRow]
 
 
+MATRIX_ORDERS = {
+    "name": ("user__email",),
+    "progress": ("user__email",),
+    "display_name": ("user__name", "user__email"),
+}
+
+
 def cohort_progress_matrix(
     *, cohort: Cohort, now: dt.datetime | None = None, order: str = "name"
 ) -> ProgressMatrix:
-    """Learners by labs with each cell's state and late flag.
+    """Learners by labs with each cell's state, late and overdue flags.
 
     Five queries whatever the size: labs, overrides, learners, extensions, submissions.
-    ``order``: "name" (email) or "progress" (fewest approved first, so who needs help is on top).
+    ``order``: "name" (email), "display_name" (name, then email) or "progress" (fewest
+    approved first, so who needs help is on top).
     """
     now = now or timezone.now()
     entries = cohort_schedule(cohort=cohort, now=now)
-    learners = [m.user for m in active_learner_memberships(cohort)]
-    extensions = {
-        (e.learner_id, e.lab_id): e.due_at
-        for e in Extension.objects.filter(cohort=cohort).only("learner_id", "lab_id", "due_at")
-    }
-    cells_by_key = {
-        (row["learner_id"], row["lab_id"]): row
-        for row in Submission.objects.filter(cohort=cohort).values(
-            "pk", "learner_id", "lab_id", "state", "is_late", "iteration_count"
+    memberships = active_learner_memberships(cohort).order_by(
+        *MATRIX_ORDERS.get(order, MATRIX_ORDERS["name"])
+    )
+    extensions = dict(
+        ((learner_id, lab_id), due_at)
+        for learner_id, lab_id, due_at in Extension.objects.filter(cohort=cohort).values_list(
+            "learner_id", "lab_id", "due_at"
+        )
+    )
+    # Tuples, not model instances: a cohort has learners x labs rows, and only these columns
+    # are needed.
+    found_by_key = {
+        (row[1], row[2]): row
+        for row in Submission.objects.filter(cohort=cohort).values_list(
+            "pk", "learner_id", "lab_id", "state", "is_late", "iteration_count", "last_activity_at"
         )
     }
+    columns = [(entry.lab.pk, entry.due_at, entry.is_released) for entry in entries]
     rows = []
-    for learner in learners:
-        row = MatrixRow(learner=learner)
-        for entry in entries:
-            found = cells_by_key.get((learner.pk, entry.lab.pk))
-            due = extensions.get((learner.pk, entry.lab.pk), entry.due_at)
-            late = found["is_late"] if found and found["iteration_count"] else now > due
-            row.cells.append(
+    for membership in memberships:
+        learner = membership.user
+        learner_id = learner.pk
+        last_activity = membership.joined_at
+        cells = []
+        for lab_id, cohort_due_at, is_released in columns:
+            key = (learner_id, lab_id)
+            due = extensions.get(key, cohort_due_at)
+            found = found_by_key.get(key)
+            if found is None:
+                pk, state, handed_in_late, iterations = None, NOT_STARTED, False, 0
+            else:
+                pk, _, _, state, handed_in_late, iterations, touched = found
+                if touched and touched > last_activity:
+                    last_activity = touched
+            is_late, is_overdue = _lab_flags(
+                state=state,
+                handed_in_late=handed_in_late,
+                iteration_count=iterations,
+                is_released=is_released,
+                due_at=due,
+                now=now,
+            )
+            cells.append(
                 MatrixCell(
-                    lab_id=entry.lab.pk,
-                    state=found["state"] if found else NOT_STARTED,
-                    is_late=late and entry.is_released,
-                    is_released=entry.is_released,
-                    submission_id=found["pk"] if found else None,
+                    lab_id,
+                    state,
+                    is_late,
+                    is_released,
+                    pk,
+                    is_overdue,
+                    due,
+                    handed_in_late,
+                    iterations,
                 )
             )
-        rows.append(row)
+        rows.append(
+            MatrixRow(
+                learner=learner, cells=cells, membership=membership, last_activity_at=last_activity
+            )
+        )
     if order == "progress":
         rows.sort(key=lambda r: (r.approved, -r.late, r.learner.email))
     return ProgressMatrix(entries=entries, rows=rows)
