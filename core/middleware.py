@@ -4,21 +4,36 @@ from django.utils import timezone
 
 
 class UserTimezoneMiddleware:
-    """Show times in the signed-in person's own time zone (User.time_zone)."""
+    """Show times in the signed-in person's own time zone (User.time_zone).
+
+    Works in process_view, so that views marked `skip_user_timezone` (health checks) never
+    load the session or the user: they must answer without touching the database.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "skip_user_timezone", False):
+            return None
         tz_name = getattr(getattr(request, "user", None), "time_zone", "") or ""
         try:
             timezone.activate(zoneinfo.ZoneInfo(tz_name)) if tz_name else timezone.deactivate()
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
+        return None
+
+
+def skip_user_timezone(view_func):
+    """Mark a view that must not load the session or the user (see UserTimezoneMiddleware)."""
+    view_func.skip_user_timezone = True
+    return view_func
 
 
 class RejectNulCharactersMiddleware:

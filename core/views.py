@@ -7,9 +7,12 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.middleware import skip_user_timezone
+
 logger = logging.getLogger(__name__)
 
 
+@skip_user_timezone
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -38,6 +41,7 @@ def _check_broker() -> str | None:
     return None
 
 
+@skip_user_timezone
 @require_GET
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:

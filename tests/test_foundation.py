@@ -78,13 +78,26 @@ def test_times_render_in_the_viewers_time_zone(client, rf):
         seen["tz"] = timezone.get_current_timezone_name()
         return HttpResponse()
 
+    def through_middleware(request):
+        middleware = UserTimezoneMiddleware(
+            lambda r: middleware.process_view(r, view, (), {}) or view(r)
+        )
+        return middleware(request)
+
     request = rf.get("/")
     request.user = UserFactory(time_zone="America/New_York")
-    UserTimezoneMiddleware(view)(request)
+    through_middleware(request)
     assert seen["tz"] == "America/New_York"
     request.user.time_zone = "Not/AZone"
-    UserTimezoneMiddleware(view)(request)
+    through_middleware(request)
     assert seen["tz"] == "UTC"
+
+
+@pytest.mark.django_db
+def test_healthz_does_not_load_a_signed_in_users_session(client, django_assert_num_queries):
+    client.force_login(UserFactory(time_zone="Europe/Berlin"))
+    with django_assert_num_queries(0):
+        assert client.get("/healthz").status_code == 200
 
 
 @pytest.mark.django_db
