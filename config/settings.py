@@ -256,6 +256,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner; the "axes" logger below keeps only warnings
 AXES_USERNAME_FORM_FIELD = "username"
 # The login form takes any case ("ADA@example.com"); count failures per account, not per spelling.
 AXES_USERNAME_CALLABLE = "config.security.lockout_username"
@@ -309,7 +310,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Failed logins and lockouts are warnings; every successful login is not news.
+        "axes": {"level": "WARNING"},
+    },
 }
 SPECTACULAR_SETTINGS.update(
     {
