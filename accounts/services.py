@@ -31,6 +31,41 @@ def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
     return user, True
 
 
+@transaction.atomic
+def user_register(*, email: str, name: str, password: str) -> User:
+    """Create an account that signs in with a password the person chose.
+
+    Refuses an email that already has an account (its owner must sign in: registering must
+    never let someone take over an account) and a password Django's validators reject.
+    Side effects: inserts a User.
+    """
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"“{email}” is not a valid email address.", code="invalid", extra={"field": "email"}
+        ) from exc
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError(
+            "An account with this email already exists. Sign in to join.",
+            code="conflict",
+            extra={"field": "email"},
+        )
+    name = (name or "").strip()[:150]
+    try:
+        validate_password(password, user=User(email=email, name=name))
+    except ValidationError as exc:
+        raise ApplicationError(
+            " ".join(exc.messages), code="invalid", extra={"field": "password"}
+        ) from exc
+    return User.objects.create_user(email=email, password=password, name=name)
+
+
 # --- API tokens -------------------------------------------------------------------------
 
 TOKEN_PREFIX = "cl_"

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -29,7 +28,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from accounts.models import User
-from accounts.services import normalize_email, user_get_or_create
+from accounts.services import normalize_email, user_get_or_create, user_register
 from core.exceptions import ApplicationError
 from curriculum.models import Lab, Track
 from notifications.events import record
@@ -677,30 +676,7 @@ def join_signup(*, token: str, email: str, name: str, password: str) -> tuple[Us
     """
     link = JoinLink.objects.select_related("cohort").filter(token=token or "").first()
     join_link_check(link)
-    email = normalize_email(email)
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise ApplicationError(
-            f"“{email}” is not a valid email address.", code="invalid", extra={"field": "email"}
-        ) from exc
-    if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError(
-            "An account with this email already exists. Sign in to join.",
-            code="conflict",
-            extra={"field": "email"},
-        )
-    candidate = User(email=email, name=(name or "").strip()[:150])
-    try:
-        validate_password(password, user=candidate)
-    except ValidationError as exc:
-        raise ApplicationError(
-            " ".join(exc.messages), code="invalid", extra={"field": "password"}
-        ) from exc
-    user, _ = user_get_or_create(email=email, name=name or "")
-    # TODO(accounts): move to an accounts service (user_set_password) when one exists.
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    user = user_register(email=email, name=name, password=password)
     return user, join_cohort_via_link(user=user, token=token)
 
 
