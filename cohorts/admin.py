@@ -9,6 +9,7 @@ are shown read-only: their pages (schedule, members) are where they are changed.
 from django import forms
 from django.contrib import admin, messages
 
+from core.admin import ViewOnlyAdmin
 from core.exceptions import ApplicationError
 
 from . import services
@@ -21,14 +22,6 @@ from .models import (
     Membership,
     ScheduleOverride,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class CohortAdminForm(forms.ModelForm):
@@ -141,14 +134,14 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScheduleOverride)
-class ScheduleOverrideAdmin(ReadOnlyAdmin):
+class ScheduleOverrideAdmin(ViewOnlyAdmin):
     list_display = ("cohort", "lab", "release_at", "due_at", "updated_by", "updated_at")
     list_filter = ("cohort",)
     list_select_related = ("cohort", "lab", "updated_by")
 
 
 @admin.register(Extension)
-class ExtensionAdmin(ReadOnlyAdmin):
+class ExtensionAdmin(ViewOnlyAdmin):
     list_display = ("learner", "cohort", "lab", "due_at", "reason", "granted_by", "created_at")
     list_filter = ("cohort",)
     search_fields = ("learner__email", "reason")
@@ -156,7 +149,7 @@ class ExtensionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(JoinLink)
-class JoinLinkAdmin(ReadOnlyAdmin):
+class JoinLinkAdmin(ViewOnlyAdmin):
     list_display = ("cohort", "enabled", "expires_at", "created_by", "created_at")
     list_filter = ("enabled", "cohort")
     list_select_related = ("cohort", "created_by")
@@ -171,7 +164,7 @@ class JoinLinkAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin):
+class InvitationAdmin(ViewOnlyAdmin):
     list_display = ("user", "cohort", "invited_by", "created_at", "sent_at")
     list_filter = ("cohort",)
     search_fields = ("user__email",)
@@ -179,7 +172,7 @@ class InvitationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EnrollmentUpload)
-class EnrollmentUploadAdmin(ReadOnlyAdmin):
+class EnrollmentUploadAdmin(ViewOnlyAdmin):
     list_display = ("cohort", "filename", "created_by", "created_at", "applied_at", "result")
     list_filter = ("cohort",)
     list_select_related = ("cohort", "created_by")

@@ -1,28 +1,23 @@
-"""Staff screens for submissions. Read-mostly: state changes go through the services (the
-review page and the API), so the admin never sets ``state`` or freezes iterations itself."""
+"""Staff screens for submissions. View-only: every change goes through the services (the
+review page and the API), so the admin never sets ``state``, rewrites an iteration or
+deletes a review."""
 
 from django.contrib import admin
+
+from core.admin import ViewOnlyAdmin, ViewOnlyInline
 
 from .models import Assignment, Attachment, Comment, Iteration, Review, Submission
 
 
-class IterationInline(admin.TabularInline):
+class IterationInline(ViewOnlyInline):
     model = Iteration
-    extra = 0
-    can_delete = False
     fields = ("number", "submitted_at", "is_late", "repo_url", "commit_sha", "lab_revision")
     readonly_fields = fields
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(ViewOnlyInline):
     model = Assignment
     fk_name = "submission"
-    extra = 0
-    can_delete = False
     fields = (
         "mentor",
         "reason",
@@ -34,23 +29,15 @@ class AssignmentInline(admin.TabularInline):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class ReviewInline(admin.TabularInline):
+class ReviewInline(ViewOnlyInline):
     model = Review
-    extra = 0
-    can_delete = False
     fields = ("iteration", "reviewer", "verdict", "created_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(ViewOnlyAdmin):
     list_display = (
         "pk",
         "learner",
@@ -68,31 +55,17 @@ class SubmissionAdmin(admin.ModelAdmin):
     list_select_related = ("learner", "cohort", "lab", "assigned_to")
     date_hierarchy = "submitted_at"
     inlines = [IterationInline, ReviewInline, AssignmentInline]
-    readonly_fields = [f.name for f in Submission._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Iteration)
-class IterationAdmin(admin.ModelAdmin):
+class IterationAdmin(ViewOnlyAdmin):
     list_display = ("submission", "number", "submitted_at", "is_late")
     list_select_related = ("submission",)
     search_fields = ("submission__learner__email",)
-    readonly_fields = [f.name for f in Iteration._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ViewOnlyAdmin):
     list_display = (
         "original_name",
         "submission",
@@ -115,35 +88,25 @@ class AttachmentAdmin(admin.ModelAdmin):
         "created_at",
     )
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ViewOnlyAdmin):
     list_display = ("submission", "iteration", "reviewer", "verdict", "created_at")
     list_filter = ("verdict",)
     list_select_related = ("submission", "iteration", "reviewer")
     search_fields = ("reviewer__email", "submission__learner__email")
-    readonly_fields = [f.name for f in Review._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ViewOnlyAdmin):
     list_display = ("submission", "author", "created_at")
     list_select_related = ("submission", "author")
     search_fields = ("author__email", "body")
     readonly_fields = ("submission", "author", "created_at")
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ViewOnlyAdmin):
     list_display = (
         "submission",
         "mentor",
@@ -157,10 +120,3 @@ class AssignmentAdmin(admin.ModelAdmin):
     list_filter = ("reason", ("ended_at", admin.EmptyFieldListFilter))
     list_select_related = ("submission", "mentor")
     search_fields = ("mentor__email", "submission__learner__email")
-    readonly_fields = [f.name for f in Assignment._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
