@@ -133,13 +133,19 @@ def _preview_tracks(diff: dict) -> list[dict]:
     return tracks
 
 
-@login_required
-@require_safe
-def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+def _staff_import(request: HttpRequest, import_id: int):
+    """The import a staff action is about; 404 when there is none."""
     _require_staff(request)
     record = selectors.import_for_view(import_id)
     if record is None:
         raise Http404("No such import.")
+    return record
+
+
+@login_required
+@require_safe
+def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    record = _staff_import(request, import_id)
     if record.is_pending and timezone.now() - record.created_at > STALE_PENDING:
         # The worker never picked it up (broker down?): parsing is quick, do it here.
         services.import_parse(import_id=record.pk)
@@ -160,10 +166,7 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def import_apply(request: HttpRequest, import_id: int) -> HttpResponse:
-    _require_staff(request)
-    record = selectors.import_for_view(import_id)
-    if record is None:
-        raise Http404("No such import.")
+    record = _staff_import(request, import_id)
     try:
         services.import_apply(actor=request.user, curriculum_import=record)
     except ApplicationError as exc:
@@ -176,10 +179,7 @@ def import_apply(request: HttpRequest, import_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def import_discard(request: HttpRequest, import_id: int) -> HttpResponse:
-    _require_staff(request)
-    record = selectors.import_for_view(import_id)
-    if record is None:
-        raise Http404("No such import.")
+    record = _staff_import(request, import_id)
     try:
         services.import_discard(actor=request.user, curriculum_import=record)
     except ApplicationError as exc:
