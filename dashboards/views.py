@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cohorts.models import Cohort, Membership
 from cohorts.permissions import can_view_cohort_members
 from cohorts.selectors import cohort_list
+from core import fragments
 from core.exceptions import ApplicationError
 
 from . import charts, links, selectors
@@ -62,6 +64,11 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
 # --- learner ------------------------------------------------------------------------------
 
 
+# A learner's panel changes when their work, their cohort's schedule or the curriculum
+# changes (all in its key) or when a date passes (its end of validity); this bounds the rest.
+LEARNER_PANEL_MAX_AGE = 600
+
+
 @login_required
 @require_GET
 def learner_home(request: HttpRequest) -> HttpResponse:
@@ -70,27 +77,46 @@ def learner_home(request: HttpRequest) -> HttpResponse:
     current = next((m for m in memberships if m.cohort_id == wanted), None)
     if current is None and memberships:
         current = memberships[0]
-    context = {"memberships": memberships, "current": None}
+    context = {"memberships": memberships, "current": current}
     if current is not None:
-        now = timezone.now()
         current.user = request.user
-        overview = selectors.learner_cohort(membership=current, now=now)
-        for row in overview.rows:
-            row.url = (
-                links.lab_url(cohort=current.cohort, lab=row.lab) if row.entry.is_released else ""
-            )
-        feedback = selectors.recent_feedback(learner=request.user, cohort=current.cohort)
-        for review in feedback:
-            review.url = links.lab_url(cohort=current.cohort, lab=review.submission.lab)
-        context.update(
-            current=overview,
-            feedback=feedback,
-            burn_up_svg=charts.burn_up_svg(
-                overview.burn_up, chart_id=f"burnup-{current.cohort_id}"
-            ),
+        zone = _user_zone(request.user)
+        now = timezone.now()
+        context["panel"] = fragments.cached_fragment(
+            name="learner-panel",
+            template=LEARNER_HOME,
+            parts=(current.pk, str(zone), selectors.learner_panel_stamp(current)),
             now=now,
+            max_age=LEARNER_PANEL_MAX_AGE,
+            build=lambda: _learner_panel(request, membership=current, zone=zone, now=now),
         )
-    return _render(request, "dashboards/learner_home.html", context, "cohort-panel")
+    return _render(request, LEARNER_HOME, context, "cohort-panel")
+
+
+LEARNER_HOME = "dashboards/learner_home.html"
+
+
+def _learner_panel(request, *, membership, zone, now) -> tuple[str, dt.datetime | None]:
+    """The learner's progress, next steps, feedback, burn-up and weeks, rendered."""
+    overview = selectors.learner_cohort(membership=membership, now=now)
+    for row in overview.rows:
+        row.url = (
+            links.lab_url(cohort=membership.cohort, lab=row.lab) if row.entry.is_released else ""
+        )
+    feedback = selectors.recent_feedback(learner=membership.user, cohort=membership.cohort)
+    for review in feedback:
+        review.url = links.lab_url(cohort=membership.cohort, lab=review.submission.lab)
+    context = {
+        "current": overview,
+        "feedback": feedback,
+        "burn_up_svg": charts.burn_up_svg(
+            overview.burn_up, chart_id=f"burnup-{membership.cohort_id}"
+        ),
+        "now": now,
+        "user_zone": zone,
+    }
+    html = render_to_string(f"{LEARNER_HOME}#cohort-body", context, request=request)
+    return html, selectors.learner_panel_ends_at(overview, now)
 
 
 # --- mentor -------------------------------------------------------------------------------
@@ -131,24 +157,51 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
     current = next((c for c in cohorts if c.pk == wanted), cohorts[0] if cohorts else None)
     context: dict = {"cohorts": cohorts, "current": current, "queue_url": links.queue_url()}
     if current is not None:
-        matrix = selectors.cohort_matrix(cohort=current)
         sort = request.GET.get("sort", "name")
         if sort not in SORTS:
             sort = "name"
-        key, descending = SORTS[sort]
-        rows = sorted(matrix.rows, key=key, reverse=descending)
-        page = Paginator(rows, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
-        for row in page.object_list:
-            row.cells_html = _matrix_cells_html(row)
-        context.update(
-            matrix=matrix,
-            page=page,
-            sort=sort,
-            sort_choices=[("name", "Name"), ("progress", "Progress"), ("behind", "Labs behind")],
-            at_risk=matrix.at_risk,
-            legend=[(key, *selectors.STATUS[key]) for key in selectors.LEGEND_ORDER],
+        page_number = _int_param(request, "page") or 1
+        zone = _user_zone(request.user)
+        now = timezone.now()
+        context["matrix_html"] = fragments.cached_fragment(
+            name="mentor-matrix",
+            template=MENTOR_HOME,
+            parts=(sort, page_number, str(zone), selectors.cohort_matrix_stamp(current)),
+            now=now,
+            max_age=MATRIX_MAX_AGE,
+            build=lambda: _mentor_matrix(
+                request, cohort=current, sort=sort, page_number=page_number, zone=zone, now=now
+            ),
         )
-    return _render(request, "dashboards/mentor_home.html", context, "matrix-panel")
+    return _render(request, MENTOR_HOME, context, "matrix-panel")
+
+
+MENTOR_HOME = "dashboards/mentor_home.html"
+# Learners' names, idle days and the count of overdue reviews change without a write the
+# stamp sees (a rename, the clock); a minute bounds how stale they can be.
+MATRIX_MAX_AGE = 60
+
+
+def _mentor_matrix(request, *, cohort, sort, page_number, zone, now):
+    """One page of the cohort's matrix and its at-risk list, rendered."""
+    matrix = selectors.cohort_matrix(cohort=cohort, now=now)
+    key, descending = SORTS[sort]
+    rows = sorted(matrix.rows, key=key, reverse=descending)
+    page = Paginator(rows, MATRIX_PAGE_SIZE).get_page(page_number)
+    for row in page.object_list:
+        row.cells_html = _matrix_cells_html(row)
+    context = {
+        "current": cohort,
+        "matrix": matrix,
+        "page": page,
+        "sort": sort,
+        "sort_choices": [("name", "Name"), ("progress", "Progress"), ("behind", "Labs behind")],
+        "at_risk": matrix.at_risk,
+        "legend": [(key, *selectors.STATUS[key]) for key in selectors.LEGEND_ORDER],
+        "user_zone": zone,
+    }
+    html = render_to_string(f"{MENTOR_HOME}#matrix-body", context, request=request)
+    return html, selectors.matrix_ends_at(matrix)
 
 
 @login_required
@@ -199,7 +252,30 @@ def staff_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = get_object_or_404(cohort_list(), pk=cohort_id)
+    zone = _user_zone(request.user)
     now = timezone.now()
+    overview_html = fragments.cached_fragment(
+        name="staff-cohort",
+        template=STAFF_COHORT,
+        parts=(
+            cohort.learner_count,
+            cohort.mentor_count,
+            str(zone),
+            selectors.cohort_matrix_stamp(cohort),
+        ),
+        now=now,
+        max_age=MATRIX_MAX_AGE,
+        build=lambda: _staff_cohort_overview(request, cohort=cohort, zone=zone, now=now),
+    )
+    context = {"cohort": cohort, "overview_html": overview_html, "user_zone": zone}
+    return render(request, STAFF_COHORT, context)
+
+
+STAFF_COHORT = "dashboards/staff_cohort.html"
+
+
+def _staff_cohort_overview(request, *, cohort, zone, now):
+    """Key figures, charts, turnaround and the at-risk list of one cohort, rendered."""
     matrix = selectors.cohort_matrix(cohort=cohort, now=now)
     stats = selectors.cohort_stats(cohort=cohort, now=now)
     distribution = matrix.distribution()
@@ -226,9 +302,10 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
             colour=charts.BAR_ALT,
         ),
         "at_risk": matrix.at_risk,
-        "user_zone": _user_zone(request.user),
+        "user_zone": zone,
     }
-    return render(request, "dashboards/staff_cohort.html", context)
+    html = render_to_string(f"{STAFF_COHORT}#overview", context, request=request)
+    return html, selectors.matrix_ends_at(matrix)
 
 
 # --- calendar feed ------------------------------------------------------------------------

@@ -775,7 +775,8 @@ def comment_create(*, actor, submission: Submission, body: str) -> Comment:
         raise _invalid({"body": f"A message is limited to {MAX_BODY_CHARS:,} characters."})
     now = timezone.now()
     comment = Comment.objects.create(submission=submission, author=actor, body=body, created_at=now)
-    Submission.objects.filter(pk=submission.pk).update(last_activity_at=now)
+    # updated_at too: pages cached by the submission's change time show last activity.
+    Submission.objects.filter(pk=submission.pk).update(last_activity_at=now, updated_at=now)
     record(
         "comment.added",
         actor=actor,

@@ -1,0 +1,247 @@
+"""The cached learner panel and cohort matrix never show stale work.
+
+Each test reads a page (which caches its fragment), changes something through the service
+that owns it, and reads the page again: the change must show on the very next request.
+"""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cohorts import services as cohort_services
+from cohorts.models import Membership
+from core import fragments
+from curriculum.exporter import curriculum_data, to_json
+from curriculum.selectors import tracks_with_labs
+from curriculum.services import import_curriculum_file
+from submissions import services as submission_services
+from tests.factories import MembershipFactory, StaffFactory
+from tests.submissions.conftest import make_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return make_world(mentors=1)
+
+
+def learner_home(client, user) -> str:
+    client.force_login(user)
+    response = client.get(reverse("dashboard:learner"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def week_row(html: str, lab) -> str:
+    """The learner's row for `lab` in the week table."""
+    table = html[html.index('class="table week-table"') :]
+    start = table.index(lab.title)
+    return table[start : table.index("</tr>", start)]
+
+
+def matrix(client, user, cohort) -> str:
+    client.force_login(user)
+    response = client.get(reverse("dashboard:mentor"), {"cohort": cohort.pk})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_hand_in_shows_at_once(client, world):
+    assert "Not started" in week_row(learner_home(client, world.learner), world.lab)
+    world.draft()
+    assert "Draft" in week_row(learner_home(client, world.learner), world.lab)
+    world.submitted()
+    assert "Submitted" in week_row(learner_home(client, world.learner), world.lab)
+
+
+def test_a_review_shows_at_once_with_its_feedback(client, world):
+    submission = world.submitted()
+    assert "No feedback yet" in learner_home(client, world.learner)
+    submission_services.review_create(
+        actor=world.mentor, submission=submission, verdict="approve", body="Lovely work, ship it."
+    )
+    html = learner_home(client, world.learner)
+    assert "Approved" in week_row(html, world.lab)
+    assert "Lovely work, ship it." in html
+
+
+def test_a_comment_updates_the_matrix_activity(client, world):
+    submission = world.submitted()
+    matrix(client, world.mentor, world.cohort)
+    stamp = _matrix_stamp(world.cohort)
+    submission_services.comment_create(actor=world.learner, submission=submission, body="Ping")
+    assert _matrix_stamp(world.cohort) != stamp
+
+
+def _matrix_stamp(cohort):
+    from dashboards.selectors import cohort_matrix_stamp
+
+    cohort.refresh_from_db()
+    return cohort_matrix_stamp(cohort)
+
+
+def test_an_extension_and_its_revocation_show_at_once(client, world):
+    staff = StaffFactory()
+    assert "(extended)" not in learner_home(client, world.learner)
+    due = timezone.now() + dt.timedelta(days=30)
+    extension = cohort_services.extension_grant(
+        actor=staff, cohort=world.cohort, lab=world.lab, learner=world.learner,
+        due_at=due, reason="Illness",
+    )  # fmt: skip
+    assert "(extended)" in week_row(learner_home(client, world.learner), world.lab)
+    cohort_services.extension_revoke(actor=staff, extension=extension)
+    assert "(extended)" not in learner_home(client, world.learner)
+
+
+def test_a_schedule_override_shows_at_once(client, world):
+    staff = StaffFactory()
+    learner_home(client, world.learner)
+    due = (timezone.now() + dt.timedelta(days=20)).replace(hour=17, minute=45)
+    cohort_services.schedule_override_set(
+        actor=staff, cohort=world.cohort, lab=world.lab, due_at=due
+    )
+    assert due.strftime("%H:%M") in week_row(learner_home(client, world.learner), world.lab)
+
+
+def test_a_cohort_rename_shows_at_once(client, world):
+    learner_home(client, world.learner)
+    cohort_services.cohort_update(actor=StaffFactory(), cohort=world.cohort, name="Renamed cohort")
+    assert "Renamed cohort" in learner_home(client, world.learner)
+
+
+def test_a_curriculum_update_shows_at_once(client, world):
+    before = learner_home(client, world.learner)
+    assert world.lab.title in before
+    data = curriculum_data(tracks_with_labs().filter(pk=world.cohort.track_id))
+    lab_data = next(
+        lab for track in data["tracks"] for lab in track["labs"] if lab["slug"] == world.lab.slug
+    )
+    lab_data["title"] = "A brand new title"
+    import_curriculum_file(
+        actor=StaffFactory(), source=to_json(data).encode(), filename="update.json"
+    )
+    assert "A brand new title" in learner_home(client, world.learner)
+
+
+def test_the_panel_turns_overdue_when_the_due_time_passes(client, world, monkeypatch):
+    from cohorts.selectors import schedule_entry
+
+    due_at = schedule_entry(cohort=world.cohort, lab=world.lab).due_at
+    # Two minutes apart, well inside the panel's max age: only its end of validity (the
+    # due time) can make the second request build it again.
+    monkeypatch.setattr(timezone, "now", lambda: due_at - dt.timedelta(minutes=1))
+    assert "Overdue" not in week_row(learner_home(client, world.learner), world.lab)
+    monkeypatch.setattr(timezone, "now", lambda: due_at + dt.timedelta(minutes=1))
+    assert "Overdue" in week_row(learner_home(client, world.learner), world.lab)
+
+
+def test_each_time_zone_gets_its_own_panel(client, world):
+    world.submitted()
+    utc = learner_home(client, world.learner)
+    world.learner.time_zone = "Asia/Tokyo"
+    world.learner.save(update_fields=["time_zone"])
+    tokyo = learner_home(client, world.learner)
+    assert "JST" in week_row(tokyo, world.lab)
+    assert "JST" not in week_row(utc, world.lab)
+
+
+def test_one_learner_never_sees_anothers_panel(client, world):
+    other = MembershipFactory(cohort=world.cohort, role=Membership.Role.LEARNER).user
+    world.submitted()
+    assert "Submitted" in week_row(learner_home(client, world.learner), world.lab)
+    assert "Not started" in week_row(learner_home(client, other), world.lab)
+
+
+def test_the_matrix_follows_enrolment_and_work(client, world):
+    staff = StaffFactory()
+    assert "Newcomer Person" not in matrix(client, world.mentor, world.cohort)
+    membership = cohort_services.membership_add(
+        actor=staff, cohort=world.cohort, email="newcomer@example.com", name="Newcomer Person",
+        role=Membership.Role.LEARNER,
+    )  # fmt: skip
+    assert "Newcomer Person" in matrix(client, world.mentor, world.cohort)
+    world.submitted(learner=membership.user)
+    html = matrix(client, world.mentor, world.cohort)
+    assert f"Newcomer Person · Week 1 · {world.lab.title}: Submitted" in html
+    cohort_services.membership_deactivate(actor=staff, membership=membership)
+    assert "Newcomer Person" not in matrix(client, world.mentor, world.cohort)
+
+
+def test_the_staff_overview_follows_reviews(client, world):
+    submission = world.submitted()
+    staff = StaffFactory()
+    client.force_login(staff)
+    url = reverse("dashboard:staff-cohort", args=[world.cohort.pk])
+    assert "0 hand-ins reviewed, 1 waiting" in client.get(url).content.decode()
+    submission_services.review_create(actor=world.mentor, submission=submission, verdict="approve")
+    assert "1 hand-in reviewed, 0 waiting" in client.get(url).content.decode()
+
+
+def test_pages_still_work_when_the_cache_is_down(client, world, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    monkeypatch.setattr(fragments.cache, "get", broken)
+    monkeypatch.setattr(fragments.cache, "set", broken)
+    world.submitted()
+    assert "Submitted" in week_row(learner_home(client, world.learner), world.lab)
+
+
+# --- the helper itself ----------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def build_counter(ends_at=None):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return f"<p>built {len(calls)}</p>", ends_at
+
+    return build, calls
+
+
+def fragment(build, *, now=NOW, parts=(1,), max_age=600):
+    return fragments.cached_fragment(
+        name="test",
+        template="base.html",
+        parts=parts,
+        now=now,
+        max_age=max_age,
+        build=build,
+    )
+
+
+def test_a_fragment_is_built_once_per_key():
+    build, calls = build_counter()
+    assert fragment(build) == fragment(build) == "<p>built 1</p>"
+    assert fragment(build, parts=(2,)) == "<p>built 2</p>"
+    assert len(calls) == 2
+
+
+def test_a_fragment_expires_at_the_instant_it_stops_being_true():
+    ends_at = NOW + dt.timedelta(minutes=5)
+    build, calls = build_counter(ends_at=ends_at)
+    fragment(build)
+    fragment(build, now=ends_at - dt.timedelta(seconds=1))
+    assert len(calls) == 1
+    fragment(build, now=ends_at)
+    assert len(calls) == 2
+
+
+def test_max_age_bounds_a_fragment_without_an_end():
+    build, calls = build_counter()
+    fragment(build, max_age=60)
+    fragment(build, now=NOW + dt.timedelta(seconds=59), max_age=60)
+    fragment(build, now=NOW + dt.timedelta(seconds=61), max_age=60)
+    assert len(calls) == 2
+
+
+def test_the_key_changes_with_the_template_source(monkeypatch):
+    key = fragments.fragment_key(name="x", template="base.html", parts=(1,))
+    monkeypatch.setattr(fragments, "template_digest", lambda name: "another-deploy")
+    assert fragments.fragment_key(name="x", template="base.html", parts=(1,)) != key
