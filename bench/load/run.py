@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,22 @@ def warm(port: int, spec: dict) -> None:
         raise RuntimeError(f"{spec['url']} answered {response.status_code} when warming up")
 
 
+def service_time(port: int, spec: dict, requests_count: int = 40) -> float:
+    """Median milliseconds of one request at a time: the page's cost without queueing."""
+    import requests
+
+    url = f"http://127.0.0.1:{port}{spec['url']}"
+    sessions = spec["sessions"]
+    times = []
+    with requests.Session() as client:
+        for i in range(requests_count):
+            cookies = {"sessionid": sessions[i % len(sessions)]} if sessions else {}
+            started = time.perf_counter()
+            client.get(url, cookies=cookies, allow_redirects=False)
+            times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def drive(port: int, page: str, spec: dict, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"
@@ -216,13 +233,17 @@ def run_size(size: str, args) -> dict:
     try:
         wait_ready(args.port)
         for page, spec in plan.items():
+            if args.pages and page not in args.pages and page != "healthz":
+                continue
             if queries.get(page, {}).get("status") != 200:
                 print(
                     f"{size}: skipping {page} ({spec['url']}): {queries.get(page)}", file=sys.stderr
                 )
                 continue
             warm(args.port, spec)
+            serial_ms = service_time(args.port, spec)
             results[page] = drive(args.port, page, spec, args)
+            results[page]["serial_ms"] = serial_ms
             results[page].update(queries.get(page, {}), url=spec["url"], who=spec.get("as"))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -254,12 +275,15 @@ def print_report(report: dict) -> None:
         f"{report['workers']} gunicorn workers, {report['seconds']} s per page, "
         f"think time {report.get('think') or 'none (closed loop)'}"
     )
-    print("| page | requests | failures | req/s | p50 ms | p95 ms | x /healthz | queries |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| page | one at a time ms | requests | failures | req/s | p50 ms | p95 ms "
+        "| x /healthz | queries |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for page, r in report["pages"].items():
         ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
         print(
-            f"| {page} | {r['requests']} | {r['failures']} | {r['rps']:.0f} | {r['p50_ms']} | "
+            f"| {page} | {r.get('serial_ms', '-')} | {r['requests']} | {r['failures']} | {r['rps']:.0f} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {ratio} | {r.get('queries', '-')} |"
         )
         for error in r.get("errors", []):
@@ -311,6 +335,9 @@ def main() -> None:
         "--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/9")
     )
     parser.add_argument("--db-prefix", default="cl_bench_load")
+    parser.add_argument(
+        "--pages", nargs="+", help='only these pages (and /healthz), e.g. "learner home"'
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse seeded databases if present")
     args = parser.parse_args()
     reports = {}
