@@ -23,6 +23,9 @@ class Cohort(models.Model):
     mentor_capacity = models.PositiveIntegerField(default=10)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Saved by every change through the services or the admin; cached pages that show the
+    # cohort key on it (core.fragments).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-start_date", "name"]

@@ -9,39 +9,55 @@ input: a fragment that flips at a known instant (a lab is released, a due time p
 is built with that instant as its end of validity, and `max_age` bounds whatever the key
 cannot name (a reviewer renaming themselves, a deploy changing Python-side labels).
 
-The template's source is part of the key too, so a deploy that changes the markup never
+The templates' source is part of the key too, so a deploy that changes the markup never
 serves the old markup. If the cache is down, the fragment is built every time: slower,
 never wrong.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
-from django.template.loader import get_template
+from django.db import connection, models
+from django.middleware.csrf import get_token
+from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "fragment:v1"
+TEMPLATES_DIR = settings.BASE_DIR / "templates"
+
+
+def templates_digest() -> str:
+    """A digest of every project template: pages include and extend each other, so a
+    change to any of them (a deploy) must change every key. Computed once per process; with
+    DEBUG, again whenever a template file changes, so edits show at once in development."""
+    files = sorted(TEMPLATES_DIR.rglob("*.*"))
+    stamp = tuple(path.stat().st_mtime_ns for path in files) if settings.DEBUG else None
+    return _templates_digest(tuple(files), stamp)
 
 
 @functools.cache
-def template_digest(template_name: str) -> str:
-    """A digest of a template's source (without the `#partial` part), once per process."""
-    name = template_name.split("#", 1)[0]
-    source = get_template(name).template.source
-    return hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+def _templates_digest(files: tuple, _mtimes) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for path in files:
+        digest.update(str(path.relative_to(TEMPLATES_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
-def fragment_key(*, name: str, template: str, parts: tuple) -> str:
-    material = repr((template_digest(template), parts)).encode()
+def fragment_key(*, name: str, parts: tuple) -> str:
+    material = repr((templates_digest(), parts)).encode()
     return f"{KEY_PREFIX}:{name}:{hashlib.blake2b(material, digest_size=16).hexdigest()}"
 
 
@@ -50,22 +66,56 @@ def next_instant_after(now: dt.datetime, instants) -> dt.datetime | None:
     return min((t for t in instants if t is not None and t > now), default=None)
 
 
+# --- CSRF tokens in cached HTML ---------------------------------------------------------
+# A fragment with forms carries the viewer's CSRF token, which Django masks afresh for
+# every response (BREACH). It is stored with a placeholder instead and the current
+# request's token is put back when served. The placeholder is derived from SECRET_KEY, so
+# no text a user writes into a page can contain it.
+CSRF_TOKEN_IN_HTML = re.compile(
+    r'(?:name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")([A-Za-z0-9]{32,64})"'
+)
+
+
+@functools.cache
+def _csrf_placeholder() -> str:
+    return "csrf-" + salted_hmac("core.fragments.csrf", "placeholder").hexdigest()[:40]
+
+
+def _punch_csrf(html: str) -> str:
+    for token in set(CSRF_TOKEN_IN_HTML.findall(html)):
+        html = html.replace(token, _csrf_placeholder())
+    return html
+
+
+def _fill_csrf(html: str, request) -> str:
+    placeholder = _csrf_placeholder()
+    return html.replace(placeholder, get_token(request)) if placeholder in html else html
+
+
 def cached_fragment(
     *,
     name: str,
-    template: str,
     parts: tuple,
     now: dt.datetime,
     max_age: int,
     build: Callable[[], tuple[str, dt.datetime | None]],
+    request=None,
 ) -> SafeString:
     """The fragment for `parts`, built by `build()` when it is not cached or has expired.
 
     `build` returns the HTML and the instant it stops being true (None: only `max_age`
     bounds it). `parts` must hold every input the HTML depends on besides time: the ids,
-    the viewer's time zone, and the stamps of the data it shows.
+    the viewer's time zone, and the stamps of the data it shows. Pass `request` when the
+    fragment holds forms: their CSRF token is swapped for this request's (see above).
     """
-    key = fragment_key(name=name, template=template, parts=parts)
+    html = _cached_fragment(name=name, parts=parts, now=now, max_age=max_age, build=build)
+    if request is not None:
+        html = _fill_csrf(html, request)
+    return mark_safe(html)  # noqa: S308 - rendered by our own template
+
+
+def _cached_fragment(*, name, parts, now, max_age, build) -> str:
+    key = fragment_key(name=name, parts=parts)
     try:
         hit = cache.get(key)
     except Exception:  # noqa: BLE001 - a cache outage must not take the page down
@@ -74,15 +124,84 @@ def cached_fragment(
     if hit is not None:
         html, valid_until = hit
         if now.timestamp() < valid_until:
-            return mark_safe(html)  # noqa: S308 - it was rendered by our own template
+            return html
     html, ends_at = build()
+    html = _punch_csrf(str(html))
     valid_until = now + dt.timedelta(seconds=max_age)
     if ends_at is not None and ends_at < valid_until:
         valid_until = ends_at
     timeout = math.ceil((valid_until - now).total_seconds())
     if timeout > 0:
         try:
-            cache.set(key, (str(html), valid_until.timestamp()), timeout)
+            cache.set(key, (html, valid_until.timestamp()), timeout)
         except Exception:  # noqa: BLE001
             logger.warning("fragment cache unavailable; not storing %s", name, exc_info=True)
-    return mark_safe(html)  # noqa: S308
+    return html
+
+
+# --- stamps -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Rows:
+    """Rows of `model` matching `where` ({"column": value, "column__in": [...],
+    "column__gt": value}), summarised by `aggregates` over `column`: by default their count
+    and newest `column`, which changes whenever a row is added, removed or saved."""
+
+    model: type[models.Model]
+    column: str
+    where: dict
+    aggregates: tuple[str, ...] = ("COUNT", "MAX")
+
+
+def change_stamp(*sources: Rows) -> tuple:
+    """One query answering every source: the facts a cached fragment's key is made of.
+
+    Raw SQL, built once per shape from the models' metadata: pages run it on every request,
+    and composing the same query with the ORM cost ~4 ms of Python each time. Callers
+    filter on indexed columns (cohort, learner, track) so each part is an index lookup.
+    """
+    shape = []
+    params = []
+    for source in sources:
+        conditions = []
+        for lookup, value in source.where.items():
+            column, _, operator = lookup.partition("__")
+            if operator == "in":
+                values = list(value)
+                conditions.append((column, "in", len(values)))
+                params += values
+            else:
+                conditions.append((column, operator or "exact", 1))
+                params.append(value)
+        shape.append((source.model, source.column, tuple(conditions), source.aggregates))
+    with connection.cursor() as cursor:
+        cursor.execute(_stamp_sql(tuple(shape)), params)
+        return cursor.fetchone()
+
+
+OPERATORS = {"exact": "=", "gt": ">"}
+
+
+@functools.cache
+def _stamp_sql(shape: tuple) -> str:
+    quote = connection.ops.quote_name
+    selects = []
+    for model, column, conditions, aggregates in shape:
+        clauses = []
+        for name, operator, count in conditions:
+            if operator == "in":
+                clauses.append(
+                    f"{quote(name)} IN ({', '.join(['%s'] * count)})" if count else "1 = 0"
+                )
+            else:
+                clauses.append(f"{quote(name)} {OPERATORS[operator]} %s")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        columns = ", ".join(
+            "COUNT(*)" if function == "COUNT" else f"{function}({quote(column)})"
+            for function in aggregates
+        )
+        # Identifiers only, quoted, from the models' metadata; every value is a parameter.
+        subquery = f"(SELECT {columns} FROM {quote(model._meta.db_table)}{where})"  # noqa: S608
+        selects.append(f"{subquery} AS s{len(selects)}")
+    return "SELECT * FROM " + " CROSS JOIN ".join(selects)  # noqa: S608

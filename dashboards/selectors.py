@@ -15,13 +15,12 @@ import functools
 import math
 from collections import defaultdict
 
-from django.db import connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from cohorts.selectors import ScheduleEntry, active_memberships_with_cohorts, default_release_at
-from core.fragments import next_instant_after
+from core.fragments import Rows, change_stamp, next_instant_after
 from curriculum.models import Lab
 from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, Submission
@@ -214,8 +213,9 @@ def learner_cohort(*, membership: Membership, now: dt.datetime | None = None) ->
 def learner_panel_stamp(membership: Membership) -> tuple:
     """What the learner's panel shows, as facts that change whenever it must (one query).
 
-    The cached panel (see `core.fragments`) is keyed by this: the cohort's own fields, and
-    the row count and newest change of each table the panel reads for this learner. Every
+    The cached panel (see `core.fragments`) is keyed by this: the cohort's and track's
+    change times, and the row count and newest change of each table the panel reads for
+    this learner. Every
     write to those rows goes through a service that saves `updated_at` (or, for extensions,
     `created_at`); a review always saves its submission, so reviews are covered too.
     """
@@ -223,11 +223,11 @@ def learner_panel_stamp(membership: Membership) -> tuple:
     mine = {"cohort_id": cohort.pk, "learner_id": membership.user_id}
     return (
         _cohort_facts(cohort),
-        _stamp(
-            (Submission, "updated_at", mine),
-            (Extension, "created_at", mine),
-            (ScheduleOverride, "updated_at", {"cohort_id": cohort.pk}),
-            (Lab, "updated_at", {"track_id": cohort.track_id}),
+        change_stamp(
+            Rows(Submission, "updated_at", mine),
+            Rows(Extension, "created_at", mine),
+            Rows(ScheduleOverride, "updated_at", {"cohort_id": cohort.pk}),
+            Rows(Lab, "updated_at", {"track_id": cohort.track_id}),
         ),
     )
 
@@ -240,65 +240,20 @@ def cohort_matrix_stamp(cohort: Cohort) -> tuple:
     learners = {"cohort_id": cohort.pk, "role": Membership.Role.LEARNER.value, "active": True}
     return (
         _cohort_facts(cohort),
-        _stamp(
-            (Submission, "updated_at", ours),
-            (Extension, "created_at", ours),
-            (ScheduleOverride, "updated_at", ours),
-            (Lab, "updated_at", {"track_id": cohort.track_id}),
-            (Membership, "joined_at", learners),
-            (Membership, "user_id", learners, "SUM"),
+        change_stamp(
+            Rows(Submission, "updated_at", ours),
+            Rows(Extension, "created_at", ours),
+            Rows(ScheduleOverride, "updated_at", ours),
+            Rows(Lab, "updated_at", {"track_id": cohort.track_id}),
+            Rows(Membership, "joined_at", learners, ("COUNT", "MAX")),
+            Rows(Membership, "user_id", learners, ("SUM",)),
         ),
     )
 
 
 def _cohort_facts(cohort: Cohort) -> tuple:
-    track = cohort.track
-    return (
-        cohort.pk,
-        cohort.name,
-        cohort.slug,
-        cohort.status,
-        cohort.start_date,
-        cohort.pace_days,
-        cohort.time_zone,
-        cohort.review_sla_hours,
-        track.pk,
-        track.name,
-        track.slug,
-    )
-
-
-def _stamp(*sources: tuple) -> tuple:
-    """For each (model, column, {column: value}[, function]): the matching rows' count and
-    newest `column` (or `function(column)` alone), all in one query.
-
-    Raw SQL built once per shape from the models' metadata: the page runs it on every
-    request, and composing the same query with the ORM cost ~4 ms of Python each time.
-    Every filter column is the leading column of an index (cohort, learner, track).
-    """
-    shape = tuple(
-        (model, column, tuple(where), *function) for model, column, where, *function in sources
-    )
-    params = [value for _, _, where, *_ in sources for value in where.values()]
-    with connection.cursor() as cursor:
-        cursor.execute(_stamp_sql(shape), params)
-        return cursor.fetchone()
-
-
-@functools.cache
-def _stamp_sql(shape: tuple) -> str:
-    quote = connection.ops.quote_name
-    selects = []
-    for model, column, where, *function in shape:
-        table = quote(model._meta.db_table)
-        conditions = " AND ".join(f"{quote(name)} = %s" for name in where)
-        aggregates = (
-            f"{function[0]}({quote(column)})" if function else f"COUNT(*), MAX({quote(column)})"
-        )
-        # Identifiers only, quoted, from the models' metadata; every value is a parameter.
-        subquery = f"(SELECT {aggregates} FROM {table} WHERE {conditions})"  # noqa: S608
-        selects.append(f"{subquery} AS s{len(selects)}")
-    return "SELECT * FROM " + " CROSS JOIN ".join(selects)  # noqa: S608
+    """The cohort and its track as loaded for this request: every save bumps updated_at."""
+    return (cohort.pk, cohort.updated_at, cohort.track_id, cohort.track.updated_at)
 
 
 def learner_panel_ends_at(overview: LearnerCohort, now: dt.datetime) -> dt.datetime | None:

@@ -84,7 +84,6 @@ def learner_home(request: HttpRequest) -> HttpResponse:
         now = timezone.now()
         context["panel"] = fragments.cached_fragment(
             name="learner-panel",
-            template=LEARNER_HOME,
             parts=(current.pk, str(zone), selectors.learner_panel_stamp(current)),
             now=now,
             max_age=LEARNER_PANEL_MAX_AGE,
@@ -165,7 +164,6 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         now = timezone.now()
         context["matrix_html"] = fragments.cached_fragment(
             name="mentor-matrix",
-            template=MENTOR_HOME,
             parts=(sort, page_number, str(zone), selectors.cohort_matrix_stamp(current)),
             now=now,
             max_age=MATRIX_MAX_AGE,
@@ -256,7 +254,6 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
     now = timezone.now()
     overview_html = fragments.cached_fragment(
         name="staff-cohort",
-        template=STAFF_COHORT,
         parts=(
             cohort.learner_count,
             cohort.mentor_count,

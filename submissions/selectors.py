@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from cohorts.models import Cohort, Extension
-from cohorts.selectors import active_learner_memberships
+from cohorts.models import Cohort, Extension, Membership
+from cohorts.selectors import active_learner_memberships, active_membership_roles
+from core.fragments import Rows, change_stamp
+from curriculum.models import Lab
 
 from . import state as sm
 from ._cohorts import ScheduleEntry, cohort_schedule, mentor_cohort_ids
@@ -293,8 +295,22 @@ def mentor_queue(
         _queue_base(user=user, cohort=cohort, lab=lab, state=state)
         .filter(_tab_filter(tab, user=user, now=now))
         .select_related("learner", "cohort", "lab", "assigned_to")
+        # A queue row shows names, dates and states; lab bodies, notes and the like are
+        # kilobytes each that no row reads.
+        .defer(*QUEUE_ROW_DEFERRED)
         .order_by("submitted_at", "pk")
     )
+
+
+QUEUE_ROW_DEFERRED = (
+    "notes",
+    "checklist",
+    "lab__body",
+    "lab__deliverables",
+    "cohort__description",
+    "learner__password",
+    "assigned_to__password",
+)
 
 
 def mentor_queue_counts(
@@ -308,10 +324,40 @@ def mentor_queue_counts(
     return _queue_base(user=user, cohort=cohort, lab=lab, state=state).aggregate(**aggregates)
 
 
+def queue_stamp(*, user, now: dt.datetime) -> tuple:
+    """What the review queue shows for ``user``, as facts that change whenever it must.
+
+    One query: the count and newest change of the submissions, cohorts and labs in the
+    user's scope (claims, releases, verdicts and reassignments all save the submission),
+    and the next review due time still to come, so the key changes when work turns
+    overdue. Staff see every cohort.
+    """
+    if user.is_staff:
+        scope: dict = {}
+        cohorts: dict = {}
+    else:
+        ids = sorted(
+            cohort_id
+            for cohort_id, role in active_membership_roles(user).items()
+            if role == Membership.Role.MENTOR
+        )
+        scope = {"cohort_id__in": ids}
+        cohorts = {"id__in": ids}
+    return change_stamp(
+        Rows(Submission, "updated_at", scope),
+        Rows(
+            Submission,
+            "review_due_at",
+            {**scope, "state__in": sorted(sm.OPEN_STATES), "review_due_at__gt": now},
+            ("MIN",),
+        ),
+        Rows(Cohort, "updated_at", cohorts),
+        Rows(Lab, "updated_at", {}),
+    )
+
+
 def queue_filter_choices(*, user) -> tuple[list[Cohort], list]:
     """Cohorts the user reviews for, and their labs, for the queue's filter menus (2 queries)."""
-    from curriculum.models import Lab
-
     cohorts = Cohort.objects.select_related("track").order_by("-start_date", "name")
     if not user.is_staff:
         cohorts = cohorts.filter(pk__in=mentor_cohort_ids(user))
@@ -319,6 +365,7 @@ def queue_filter_choices(*, user) -> tuple[list[Cohort], list]:
     labs = list(
         Lab.objects.filter(track_id__in={c.track_id for c in cohorts}, active=True)
         .select_related("track")
+        .only("id", "week", "title", "track_id", "track__name", "track__position")
         .order_by("track__position", "week")
     )
     return cohorts, labs

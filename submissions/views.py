@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.selectors import active_mentor_memberships, schedule_entry, user_roles
+from core import fragments
 from core.exceptions import ApplicationError
 from curriculum.models import Lab
 
@@ -546,6 +548,33 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The mentor review queue: tabs, filters, oldest first, claim/release in place."""
     if not (request.user.is_staff or user_roles(request.user).is_mentor):
         raise PermissionDenied("The review queue is for mentors.")
+    now = timezone.now()
+    queue_html = fragments.cached_fragment(
+        name="review-queue",
+        parts=(
+            request.user.pk,
+            request.user.is_staff,
+            request.user.time_zone,
+            request.get_full_path(),
+            selectors.queue_stamp(user=request.user, now=now),
+        ),
+        now=now,
+        max_age=QUEUE_MAX_AGE,
+        build=lambda: (_queue_body(request, now=now), None),
+        request=request,
+    )
+    context = {"queue_html": queue_html}
+    return _render(request, QUEUE, context, partial="queue-panel")
+
+
+QUEUE = "submissions/queue.html"
+# "Submitted 5 minutes ago" ages by itself and names can change without touching the
+# submissions; a minute bounds both. Everything else is in the key (queue_stamp).
+QUEUE_MAX_AGE = 60
+
+
+def _queue_body(request: HttpRequest, *, now) -> str:
+    """Filters, tabs with counts and one page of the queue, rendered."""
     tab = request.GET.get("tab", "mine")
     if tab not in selectors.QUEUE_TABS:
         tab = "mine"
@@ -556,7 +585,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     lab_id = lab_id if lab_id in {lab.pk for lab in labs} else None
     state = request.GET.get("state") or None
     state = state if state in selectors.QUEUE_STATES else None
-    now = timezone.now()
     filters = {"cohort": cohort_id, "lab": lab_id, "state": state}
     counts = selectors.mentor_queue_counts(user=request.user, now=now, **filters)
     paginator = Paginator(
@@ -592,4 +620,4 @@ def queue(request: HttpRequest) -> HttpResponse:
         "next": request.get_full_path(),
         "is_filtered": bool(query),
     }
-    return _render(request, "submissions/queue.html", context, partial="queue-panel")
+    return render_to_string(f"{QUEUE}#queue-body", context, request=request)

@@ -114,7 +114,7 @@ def wait_ready(port: int, timeout: float = 30) -> None:
     raise RuntimeError("gunicorn did not become healthy")
 
 
-def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(env: dict, port: int, workers: int, threads: int = 1) -> subprocess.Popen:
     return subprocess.Popen(
         [
             str(Path(PY).with_name("gunicorn")),
@@ -124,7 +124,9 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            "gthread" if threads > 1 else "sync",
+            "--threads",
+            str(threads),
             "--log-level",
             "warning",
         ],
@@ -228,7 +230,7 @@ def run_size(size: str, args) -> dict:
         .stdout.strip()
         .splitlines()[-1]
     )
-    server = start_gunicorn(env, args.port, args.workers)
+    server = start_gunicorn(env, args.port, args.workers, args.threads)
     results = {}
     try:
         wait_ready(args.port)
@@ -321,6 +323,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="time bound per page")
     parser.add_argument("--max-requests", type=int, default=20000, help="count bound per page")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (gthread when more than 1)"
+    )
     parser.add_argument(
         "--think",
         default="",

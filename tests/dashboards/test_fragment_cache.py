@@ -208,7 +208,6 @@ def build_counter(ends_at=None):
 def fragment(build, *, now=NOW, parts=(1,), max_age=600):
     return fragments.cached_fragment(
         name="test",
-        template="base.html",
         parts=parts,
         now=now,
         max_age=max_age,
@@ -241,7 +240,13 @@ def test_max_age_bounds_a_fragment_without_an_end():
     assert len(calls) == 2
 
 
-def test_the_key_changes_with_the_template_source(monkeypatch):
-    key = fragments.fragment_key(name="x", template="base.html", parts=(1,))
-    monkeypatch.setattr(fragments, "template_digest", lambda name: "another-deploy")
-    assert fragments.fragment_key(name="x", template="base.html", parts=(1,)) != key
+def test_the_key_changes_with_any_template(tmp_path, monkeypatch, settings):
+    (tmp_path / "page.html").write_text("<p>one</p>")
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "_bit.html").write_text("<p>bit</p>")
+    monkeypatch.setattr(fragments, "TEMPLATES_DIR", tmp_path)
+    settings.DEBUG = True  # re-read on change, as in development
+    key = fragments.fragment_key(name="x", parts=(1,))
+    assert fragments.fragment_key(name="x", parts=(1,)) == key
+    (tmp_path / "parts" / "_bit.html").write_text("<p>an included template changed</p>")
+    assert fragments.fragment_key(name="x", parts=(1,)) != key

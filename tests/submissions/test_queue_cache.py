@@ -1,0 +1,82 @@
+"""The review queue is cached per mentor and view; it must never show stale work, another
+mentor's queue, or a CSRF token that does not belong to the request."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from core import fragments
+from submissions import services
+
+from .conftest import make_world
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("submissions:queue")
+
+
+def queue(client, user, **params) -> str:
+    client.force_login(user)
+    response = client.get(QUEUE, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def row(html: str, submission) -> str:
+    start = html.index(f'id="queue-row-{submission.pk}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_a_new_hand_in_and_a_claim_show_at_once(client):
+    world = make_world(mentors=2, capacity=0)
+    first = world.submitted()
+    assert f"queue-row-{first.pk}" in queue(client, world.mentor, tab="unassigned")
+    second = world.submitted(learner=world.add_learner())
+    assert f"queue-row-{second.pk}" in queue(client, world.mentor, tab="unassigned")
+    # The other mentor claims the first: it leaves this mentor's unassigned tab.
+    services.submission_claim(actor=world.other_mentor, submission=first)
+    html = queue(client, world.mentor, tab="unassigned")
+    assert f"queue-row-{first.pk}" not in html
+    assert world.other_mentor.display_name in row(queue(client, world.mentor, tab="all"), first)
+
+
+def test_work_turns_overdue_when_its_review_time_passes(client, monkeypatch):
+    world = make_world(mentors=1)
+    submission = world.submitted()
+    due = submission.review_due_at
+    assert due is not None
+    monkeypatch.setattr(timezone, "now", lambda: due - dt.timedelta(seconds=30))
+    assert "Overdue" not in row(queue(client, world.mentor, tab="all"), submission)
+    # Thirty seconds later, well inside the cache's max age: the stamp's "next review due
+    # time" has moved on, so the key is new.
+    monkeypatch.setattr(timezone, "now", lambda: due + dt.timedelta(seconds=1))
+    assert "Overdue" in row(queue(client, world.mentor, tab="all"), submission)
+
+
+def test_mentors_of_other_cohorts_never_share_a_queue(client):
+    one, other = make_world(mentors=1), make_world(mentors=1)
+    mine = one.submitted()
+    theirs = other.submitted()
+    html = queue(client, one.mentor, tab="all")
+    assert f"queue-row-{mine.pk}" in html and f"queue-row-{theirs.pk}" not in html
+    html = queue(client, other.mentor, tab="all")
+    assert f"queue-row-{theirs.pk}" in html and f"queue-row-{mine.pk}" not in html
+
+
+def test_a_cached_queue_carries_the_requests_own_csrf_token():
+    world = make_world(mentors=1, capacity=0)
+    submission = world.submitted()
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    queue(first, world.mentor, tab="unassigned")  # cached with the first session's token
+    html = queue(second, world.mentor, tab="unassigned")
+    assert fragments._csrf_placeholder() not in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', row(html, submission))
+    claim = reverse("submissions:claim", kwargs={"pk": submission.pk})
+    response = second.post(claim, {"csrfmiddlewaretoken": token.group(1)})
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.assigned_to == world.mentor
