@@ -42,15 +42,16 @@ def templates_digest() -> str:
     """A digest of every project template: pages include and extend each other, so a
     change to any of them (a deploy) must change every key. Computed once per process; with
     DEBUG, again whenever a template file changes, so edits show at once in development."""
+    if not settings.DEBUG:
+        return _templates_digest(None)
     files = sorted(TEMPLATES_DIR.rglob("*.*"))
-    stamp = tuple(path.stat().st_mtime_ns for path in files) if settings.DEBUG else None
-    return _templates_digest(tuple(files), stamp)
+    return _templates_digest(tuple((path, path.stat().st_mtime_ns) for path in files))
 
 
 @functools.cache
-def _templates_digest(files: tuple, _mtimes) -> str:
+def _templates_digest(_files_and_mtimes) -> str:
     digest = hashlib.blake2b(digest_size=8)
-    for path in files:
+    for path in sorted(TEMPLATES_DIR.rglob("*.*")):
         digest.update(str(path.relative_to(TEMPLATES_DIR)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

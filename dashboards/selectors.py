@@ -15,13 +15,14 @@ import functools
 import math
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from cohorts.selectors import ScheduleEntry, active_memberships_with_cohorts, default_release_at
 from core.fragments import Rows, change_stamp, next_instant_after
-from curriculum.models import Lab
+from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, Submission
 
@@ -210,26 +211,59 @@ def learner_cohort(*, membership: Membership, now: dt.datetime | None = None) ->
     return LearnerCohort(membership=membership, rows=rows, burn_up=burn_up(cohort, rows, now))
 
 
-def learner_panel_stamp(membership: Membership) -> tuple:
-    """What the learner's panel shows, as facts that change whenever it must (one query).
+def learner_home_stamp(user) -> tuple | None:
+    """Everything the learner's whole home page shows, as facts that change with it, in
+    one query; None for someone in no cohort (that page is cheap to draw).
 
-    The cached panel (see `core.fragments`) is keyed by this: the cohort's and track's
-    change times, and the row count and newest change of each table the panel reads for
-    this learner. Every
-    write to those rows goes through a service that saves `updated_at` (or, for extensions,
-    `created_at`); a review always saves its submission, so reviews are covered too.
+    Per active membership (any role, so the navigation's links are covered): the cohort's
+    and track's change times and, for the learner in that cohort, the count and newest
+    change of their submissions and extensions, the cohort's overrides and the track's
+    labs; and the user's unread notifications (the bell).
+
+    Counts and change times are enough: every write to those rows goes through a service
+    that saves `updated_at` (for extensions, `created_at`), a review always saves its
+    submission, and a deleted row lowers a count. The page cache (`core.fragments`) is
+    keyed by this.
     """
-    cohort = membership.cohort
-    mine = {"cohort_id": cohort.pk, "learner_id": membership.user_id}
-    return (
-        _cohort_facts(cohort),
-        change_stamp(
-            Rows(Submission, "updated_at", mine),
-            Rows(Extension, "created_at", mine),
-            Rows(ScheduleOverride, "updated_at", {"cohort_id": cohort.pk}),
-            Rows(Lab, "updated_at", {"track_id": cohort.track_id}),
-        ),
+    with connection.cursor() as cursor:
+        cursor.execute(_learner_home_sql(), [user.pk, True])
+        rows = tuple(cursor.fetchall())
+    return rows or None
+
+
+@functools.cache
+def _learner_home_sql() -> str:
+    from notifications.models import Notification
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    mine = "x.cohort_id = m.cohort_id AND x.learner_id = m.user_id"
+    per_cohort = "x.cohort_id = m.cohort_id"
+    per_track = "x.track_id = c.track_id"
+    parts = [
+        (Submission, "updated_at", mine),
+        (Extension, "created_at", mine),
+        (ScheduleOverride, "updated_at", per_cohort),
+        (Lab, "updated_at", per_track),
+    ]
+    stamps = ",\n".join(
+        f"(SELECT COUNT(*) FROM {table(model)} x WHERE {where}), "  # noqa: S608
+        f"(SELECT MAX(x.{column}) FROM {table(model)} x WHERE {where})"
+        for model, column, where in parts
     )
+    # Table names come from the models' metadata; the only values are parameters.
+    return f"""
+        SELECT m.id, m.cohort_id, m.role, c.updated_at, c.track_id, t.updated_at,
+        {stamps},
+        (SELECT COUNT(*) FROM {table(Notification)} x
+          WHERE x.recipient_id = m.user_id AND x.read_at IS NULL)
+        FROM {table(Membership)} m
+        JOIN {table(Cohort)} c ON c.id = m.cohort_id
+        JOIN {table(Track)} t ON t.id = c.track_id
+        WHERE m.user_id = %s AND m.active = %s
+        ORDER BY m.id
+    """  # noqa: S608
 
 
 def cohort_matrix_stamp(cohort: Cohort) -> tuple:

@@ -64,32 +64,67 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
 # --- learner ------------------------------------------------------------------------------
 
 
-# A learner's panel changes when their work, their cohort's schedule or the curriculum
-# changes (all in its key) or when a date passes (its end of validity); this bounds the rest.
-LEARNER_PANEL_MAX_AGE = 600
+# The learner's page changes when their work, their cohorts' schedules, the curriculum or
+# their notifications change (all in its key) or when a date passes (its end of
+# validity); this bounds the rest (a reviewer renaming themselves).
+LEARNER_HOME_MAX_AGE = 600
 
 
 @login_required
 @require_GET
 def learner_home(request: HttpRequest) -> HttpResponse:
+    """The learner's home. The whole page is cached per learner under `learner_home_stamp`
+    (one query), so a repeat visit costs the session, the user and that query."""
+    now = timezone.now()
+    stamp = selectors.learner_home_stamp(request.user)
+    if stamp is None or _has_pending_messages(request):
+        # In no cohort (a cheap page), or a flash message to show once: draw it afresh.
+        return _learner_home(request, now=now)[0]
+    user = request.user
+    html = fragments.cached_fragment(
+        name="learner-home",
+        parts=(
+            user.pk,
+            user.email,
+            user.name,
+            user.is_staff,
+            user.time_zone,
+            bool(request.htmx),
+            request.GET.get("cohort", ""),
+            stamp,
+        ),
+        now=now,
+        max_age=LEARNER_HOME_MAX_AGE,
+        build=lambda: _rendered(*_learner_home(request, now=now)),
+        request=request,
+    )
+    response = HttpResponse(html)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _has_pending_messages(request: HttpRequest) -> bool:
+    return len(messages.get_messages(request)) > 0
+
+
+def _rendered(response: HttpResponse, ends_at):
+    return response.content.decode(), ends_at
+
+
+def _learner_home(request: HttpRequest, *, now) -> tuple[HttpResponse, dt.datetime | None]:
     memberships = selectors.learner_memberships(request.user)
     wanted = _int_param(request, "cohort")
     current = next((m for m in memberships if m.cohort_id == wanted), None)
     if current is None and memberships:
         current = memberships[0]
     context = {"memberships": memberships, "current": current}
+    ends_at = None
     if current is not None:
         current.user = request.user
-        zone = _user_zone(request.user)
-        now = timezone.now()
-        context["panel"] = fragments.cached_fragment(
-            name="learner-panel",
-            parts=(current.pk, str(zone), selectors.learner_panel_stamp(current)),
-            now=now,
-            max_age=LEARNER_PANEL_MAX_AGE,
-            build=lambda: _learner_panel(request, membership=current, zone=zone, now=now),
+        context["panel"], ends_at = _learner_panel(
+            request, membership=current, zone=_user_zone(request.user), now=now
         )
-    return _render(request, LEARNER_HOME, context, "cohort-panel")
+    return _render(request, LEARNER_HOME, context, "cohort-panel"), ends_at
 
 
 LEARNER_HOME = "dashboards/learner_home.html"
@@ -115,7 +150,7 @@ def _learner_panel(request, *, membership, zone, now) -> tuple[str, dt.datetime 
         "user_zone": zone,
     }
     html = render_to_string(f"{LEARNER_HOME}#cohort-body", context, request=request)
-    return html, selectors.learner_panel_ends_at(overview, now)
+    return SafeString(html), selectors.learner_panel_ends_at(overview, now)
 
 
 # --- mentor -------------------------------------------------------------------------------

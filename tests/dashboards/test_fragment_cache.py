@@ -7,6 +7,10 @@ that owns it, and reads the page again: the change must show on the very next re
 import datetime as dt
 
 import pytest
+from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,6 +20,7 @@ from core import fragments
 from curriculum.exporter import curriculum_data, to_json
 from curriculum.selectors import tracks_with_labs
 from curriculum.services import import_curriculum_file
+from notifications.services import notifications_mark_all_read
 from submissions import services as submission_services
 from tests.factories import MembershipFactory, StaffFactory
 from tests.submissions.conftest import make_world
@@ -250,3 +255,50 @@ def test_the_key_changes_with_any_template(tmp_path, monkeypatch, settings):
     assert fragments.fragment_key(name="x", parts=(1,)) == key
     (tmp_path / "parts" / "_bit.html").write_text("<p>an included template changed</p>")
     assert fragments.fragment_key(name="x", parts=(1,)) != key
+
+
+# --- the learner's whole page ---------------------------------------------------------------
+
+
+def test_the_bell_follows_notifications(client, world, django_capture_on_commit_callbacks):
+    submission = world.submitted()
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_services.review_create(
+            actor=world.mentor, submission=submission, verdict="approve", body="Good."
+        )
+    assert "has-unread" in learner_home(client, world.learner)
+    notifications_mark_all_read(actor=world.learner)
+    assert "has-unread" not in learner_home(client, world.learner)
+
+
+def test_a_flash_message_is_shown_once_and_never_cached(client, world):
+    learner_home(client, world.learner)  # a cached page exists
+    storage = CookieStorage(RequestFactory().get("/"))
+    storage.add(messages.SUCCESS, "Welcome to the cohort!")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    client.cookies[storage.cookie_name] = carrier.cookies[storage.cookie_name].value
+    assert "Welcome to the cohort!" in learner_home(client, world.learner)
+    assert "Welcome to the cohort!" not in learner_home(client, world.learner)
+
+
+def test_the_navigation_follows_roles_and_names(client, world):
+    html = learner_home(client, world.learner)
+    assert reverse("dashboard:mentor") not in html
+    other = make_world(mentors=0)
+    cohort_services.membership_add(
+        actor=StaffFactory(), cohort=other.cohort, email=world.learner.email,
+        role=Membership.Role.MENTOR,
+    )  # fmt: skip
+    assert reverse("dashboard:mentor") in learner_home(client, world.learner)
+    world.learner.name = "Brand New Name"
+    world.learner.save(update_fields=["name"])
+    assert "Brand New Name" in learner_home(client, world.learner)
+
+
+def test_htmx_and_full_requests_get_their_own_pages(client, world):
+    client.force_login(world.learner)
+    full = client.get(reverse("dashboard:learner")).content.decode()
+    partial = client.get(reverse("dashboard:learner"), HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" in full and "<html" not in partial
+    assert "<html" in client.get(reverse("dashboard:learner")).content.decode()
