@@ -73,6 +73,22 @@ def active_memberships_with_cohorts(user) -> list[Membership]:
     return memberships
 
 
+def membership_roles_stamp(user) -> list:
+    """Stamp sources (core.fragments.Rows) for the user's active memberships by role: a
+    cached page showing the navigation (which links a learner or mentor sees) keys on them."""
+    from core.fragments import Rows
+
+    return [
+        Rows(
+            Membership,
+            "cohort_id",
+            {"user_id": user.pk, "active": True, "role": role},
+            ("COUNT", "SUM"),  # the set of cohorts: one joining or leaving changes both
+        )
+        for role in Membership.Role.values
+    ]
+
+
 def clear_role_cache(user) -> None:
     """Forget the per-request membership cache on this user object."""
     for attribute in ("_cohort_membership_roles", "_cohort_roles"):

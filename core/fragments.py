@@ -26,9 +26,12 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.db import connection, models
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 
@@ -115,6 +118,45 @@ def cached_fragment(
     return mark_safe(html)  # noqa: S308 - rendered by our own template
 
 
+def cached_page(
+    request,
+    *,
+    name: str,
+    parts: tuple,
+    now: dt.datetime,
+    max_age: int,
+    build: Callable[[], tuple[HttpResponse, dt.datetime | None]],
+) -> HttpResponse:
+    """A whole page for a signed-in user, cached like a fragment.
+
+    `parts` must name everything the page shows beyond the viewer's own account (which is
+    added here): with the navigation and the bell, that means the user's roles and unread
+    notifications too. htmx requests (a partial of the page) get their own entry. A
+    pending flash message is shown once and never cached: the page is drawn afresh.
+    `build` returns the response (always a 200 page) and its end of validity.
+    """
+    if len(messages.get_messages(request)) > 0:
+        return build()[0]
+    user = request.user
+    viewer = (user.pk, user.email, user.display_name, user.is_staff, user.time_zone)
+
+    def draw() -> tuple[str, dt.datetime | None]:
+        response, ends_at = build()
+        return response.content.decode(), ends_at
+
+    html = cached_fragment(
+        name=name,
+        parts=(viewer, bool(getattr(request, "htmx", False)), parts),
+        now=now,
+        max_age=max_age,
+        build=draw,
+        request=request,
+    )
+    response = HttpResponse(html)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
 def _cached_fragment(*, name, parts, now, max_age, build) -> str:
     key = fragment_key(name=name, parts=parts)
     try:
@@ -146,7 +188,7 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
 @dataclasses.dataclass(frozen=True)
 class Rows:
     """Rows of `model` matching `where` ({"column": value, "column__in": [...],
-    "column__gt": value}), summarised by `aggregates` over `column`: by default their count
+    "column__gt": value, "column__isnull": True}), summarised by `aggregates` over `column`: by default their count
     and newest `column`, which changes whenever a row is added, removed or saved."""
 
     model: type[models.Model]
@@ -172,6 +214,8 @@ def change_stamp(*sources: Rows) -> tuple:
                 values = list(value)
                 conditions.append((column, "in", len(values)))
                 params += values
+            elif operator == "isnull":
+                conditions.append((column, "null" if value else "notnull", 0))
             else:
                 conditions.append((column, operator or "exact", 1))
                 params.append(value)
@@ -195,6 +239,8 @@ def _stamp_sql(shape: tuple) -> str:
                 clauses.append(
                     f"{quote(name)} IN ({', '.join(['%s'] * count)})" if count else "1 = 0"
                 )
+            elif operator in ("null", "notnull"):
+                clauses.append(f"{quote(name)} IS {'' if operator == 'null' else 'NOT '}NULL")
             else:
                 clauses.append(f"{quote(name)} {OPERATORS[operator]} %s")
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""

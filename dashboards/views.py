@@ -77,38 +77,16 @@ def learner_home(request: HttpRequest) -> HttpResponse:
     (one query), so a repeat visit costs the session, the user and that query."""
     now = timezone.now()
     stamp = selectors.learner_home_stamp(request.user)
-    if stamp is None or _has_pending_messages(request):
-        # In no cohort (a cheap page), or a flash message to show once: draw it afresh.
+    if stamp is None:  # in no cohort: a cheap page
         return _learner_home(request, now=now)[0]
-    user = request.user
-    html = fragments.cached_fragment(
+    return fragments.cached_page(
+        request,
         name="learner-home",
-        parts=(
-            user.pk,
-            user.email,
-            user.name,
-            user.is_staff,
-            user.time_zone,
-            bool(request.htmx),
-            request.GET.get("cohort", ""),
-            stamp,
-        ),
+        parts=(request.GET.get("cohort", ""), stamp),
         now=now,
         max_age=LEARNER_HOME_MAX_AGE,
-        build=lambda: _rendered(*_learner_home(request, now=now)),
-        request=request,
+        build=lambda: _learner_home(request, now=now),
     )
-    response = HttpResponse(html)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def _has_pending_messages(request: HttpRequest) -> bool:
-    return len(messages.get_messages(request)) > 0
-
-
-def _rendered(response: HttpResponse, ends_at):
-    return response.content.decode(), ends_at
 
 
 def _learner_home(request: HttpRequest, *, now) -> tuple[HttpResponse, dt.datetime | None]:

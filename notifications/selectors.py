@@ -15,6 +15,14 @@ def unread_count(user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
+def unread_stamp(user):
+    """Stamp source (core.fragments.Rows) for the bell: a cached page keys on the unread
+    count, which is what the bell shows."""
+    from core.fragments import Rows
+
+    return Rows(Notification, "id", {"recipient_id": user.pk, "read_at__isnull": True}, ("COUNT",))
+
+
 def notifications_for(user) -> QuerySet[Notification]:
     """The user's notifications, unread first, newest first within each group."""
     return (

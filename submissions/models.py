@@ -66,6 +66,9 @@ class Submission(models.Model):
                 condition=Q(state__in=["submitted", "in_review"]),
                 name="submission_open_queue_idx",
             ),
+            # Cached pages key on a cohort's count and newest change of submissions
+            # (core.fragments stamps): an index-only scan instead of reading every row.
+            models.Index(fields=["cohort", "updated_at"], name="submission_cohort_changed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership
 from cohorts.selectors import active_learner_memberships, active_membership_roles
-from core.fragments import Rows, change_stamp
+from core.fragments import Rows
 from curriculum.models import Lab
 
 from . import state as sm
@@ -324,13 +324,13 @@ def mentor_queue_counts(
     return _queue_base(user=user, cohort=cohort, lab=lab, state=state).aggregate(**aggregates)
 
 
-def queue_stamp(*, user, now: dt.datetime) -> tuple:
-    """What the review queue shows for ``user``, as facts that change whenever it must.
+def queue_stamp(*, user, now: dt.datetime) -> list[Rows]:
+    """What the review queue shows for ``user``, as stamp sources (core.fragments).
 
-    One query: the count and newest change of the submissions, cohorts and labs in the
-    user's scope (claims, releases, verdicts and reassignments all save the submission),
-    and the next review due time still to come, so the key changes when work turns
-    overdue. Staff see every cohort.
+    The count and newest change of the submissions, cohorts and labs in the user's scope
+    (claims, releases, verdicts and reassignments all save the submission), and the next
+    review due time still to come, so the key changes when work turns overdue. Staff see
+    every cohort.
     """
     if user.is_staff:
         scope: dict = {}
@@ -343,7 +343,7 @@ def queue_stamp(*, user, now: dt.datetime) -> tuple:
         )
         scope = {"cohort_id__in": ids}
         cohorts = {"id__in": ids}
-    return change_stamp(
+    return [
         Rows(Submission, "updated_at", scope),
         Rows(
             Submission,
@@ -353,7 +353,7 @@ def queue_stamp(*, user, now: dt.datetime) -> tuple:
         ),
         Rows(Cohort, "updated_at", cohorts),
         Rows(Lab, "updated_at", {}),
-    )
+    ]
 
 
 def queue_filter_choices(*, user) -> tuple[list[Cohort], list]:

@@ -19,14 +19,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from cohorts.models import Cohort
-from cohorts.selectors import active_mentor_memberships, schedule_entry, user_roles
+from cohorts.selectors import (
+    active_mentor_memberships,
+    membership_roles_stamp,
+    schedule_entry,
+    user_roles,
+)
 from core import fragments
 from core.exceptions import ApplicationError
 from curriculum.models import Lab
+from notifications.selectors import unread_stamp
 
 from . import selectors, services
 from .forms import (
@@ -549,28 +556,32 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not (request.user.is_staff or user_roles(request.user).is_mentor):
         raise PermissionDenied("The review queue is for mentors.")
     now = timezone.now()
-    queue_html = fragments.cached_fragment(
+    user = request.user
+    # One query for everything the page shows: the queue, the navigation and the bell.
+    stamp = fragments.change_stamp(
+        *selectors.queue_stamp(user=user, now=now),
+        *membership_roles_stamp(user),
+        unread_stamp(user),
+    )
+    return fragments.cached_page(
+        request,
         name="review-queue",
-        parts=(
-            request.user.pk,
-            request.user.is_staff,
-            request.user.time_zone,
-            request.get_full_path(),
-            selectors.queue_stamp(user=request.user, now=now),
-        ),
+        parts=(request.get_full_path(), stamp),
         now=now,
         max_age=QUEUE_MAX_AGE,
-        build=lambda: (_queue_body(request, now=now), None),
-        request=request,
+        build=lambda: (_queue_page(request, now=now), None),
     )
-    context = {"queue_html": queue_html}
-    return _render(request, QUEUE, context, partial="queue-panel")
 
 
 QUEUE = "submissions/queue.html"
 # "Submitted 5 minutes ago" ages by itself and names can change without touching the
-# submissions; a minute bounds both. Everything else is in the key (queue_stamp).
+# submissions; a minute bounds both. Everything else is in the key.
 QUEUE_MAX_AGE = 60
+
+
+def _queue_page(request: HttpRequest, *, now) -> HttpResponse:
+    context = {"queue_html": SafeString(_queue_body(request, now=now))}
+    return _render(request, QUEUE, context, partial="queue-panel")
 
 
 def _queue_body(request: HttpRequest, *, now) -> str:

@@ -6,7 +6,8 @@
 
 For each size it creates its own PostgreSQL database (cl_bench_load_<size>), migrates,
 imports the bundled curriculum, seeds with `manage.py seed_demo`, counts each page's queries
-(CaptureQueriesContext, second request), starts gunicorn (2 sync workers) on 127.0.0.1,
+(CaptureQueriesContext: drawn from scratch, then again from the cache), starts gunicorn
+(2 sync workers) on 127.0.0.1, times each page one request at a time (drawn and cached),
 and drives each page from a separate locust process over loopback with N concurrent users,
 bounded by time and by request count. Prints requests/s, p50/p95 latency and throughput as a
 ratio to /healthz measured in the same run, then the targets and whether they were met.
@@ -149,15 +150,25 @@ def warm(port: int, spec: dict) -> None:
         raise RuntimeError(f"{spec['url']} answered {response.status_code} when warming up")
 
 
-def service_time(port: int, spec: dict, requests_count: int = 40) -> float:
-    """Median milliseconds of one request at a time: the page's cost without queueing."""
+def service_time(port: int, spec: dict, redis_url: str, *, built: bool, count: int = 40) -> float:
+    """Median milliseconds of one request at a time: the page's cost without queueing.
+
+    `built`: drop the cached fragments before each request, so every one draws the page
+    from scratch (what a visit after a change costs); otherwise repeat visits (the cache).
+    """
+    import redis
     import requests
 
+    store = redis.Redis.from_url(redis_url)
     url = f"http://127.0.0.1:{port}{spec['url']}"
     sessions = spec["sessions"]
     times = []
     with requests.Session() as client:
-        for i in range(requests_count):
+        for i in range(count):
+            if built:
+                stale = list(store.scan_iter(match="*fragment:*", count=1000))
+                if stale:
+                    store.delete(*stale)
             cookies = {"sessionid": sessions[i % len(sessions)]} if sessions else {}
             started = time.perf_counter()
             client.get(url, cookies=cookies, allow_redirects=False)
@@ -243,9 +254,11 @@ def run_size(size: str, args) -> dict:
                 )
                 continue
             warm(args.port, spec)
-            serial_ms = service_time(args.port, spec)
+            built_ms = service_time(args.port, spec, args.redis, built=True)
+            warm(args.port, spec)
+            serial_ms = service_time(args.port, spec, args.redis, built=False)
             results[page] = drive(args.port, page, spec, args)
-            results[page]["serial_ms"] = serial_ms
+            results[page].update(serial_ms=serial_ms, built_ms=built_ms)
             results[page].update(queries.get(page, {}), url=spec["url"], who=spec.get("as"))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -278,15 +291,15 @@ def print_report(report: dict) -> None:
         f"think time {report.get('think') or 'none (closed loop)'}"
     )
     print(
-        "| page | one at a time ms | requests | failures | req/s | p50 ms | p95 ms "
-        "| x /healthz | queries |"
+        "| page | one at a time: drawn ms | cached ms | requests | failures | req/s "
+        "| p50 ms | p95 ms | x /healthz | queries: drawn | cached |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for page, r in report["pages"].items():
         ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
         print(
-            f"| {page} | {r.get('serial_ms', '-')} | {r['requests']} | {r['failures']} | {r['rps']:.0f} | {r['p50_ms']} | "
-            f"{r['p95_ms']} | {ratio} | {r.get('queries', '-')} |"
+            f"| {page} | {r.get('built_ms', '-')} | {r.get('serial_ms', '-')} | {r['requests']} | {r['failures']} | {r['rps']:.0f} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {ratio} | {r.get('queries_built', '-')} | {r.get('queries', '-')} |"
         )
         for error in r.get("errors", []):
             print(f"|   error: {error} |")
@@ -298,9 +311,10 @@ def print_verdicts(reports: dict, closed_loop: bool = True) -> None:
     if len(sizes) == 2:
         small, large = (reports[s]["pages"] for s in sizes)
         for page in small:
-            a, b = small[page].get("queries"), large.get(page, {}).get("queries")
-            verdict = "ok" if a == b else "DIFFERS"
-            print(f"- {page}: queries {a} ({sizes[0]}) vs {b} ({sizes[1]}): {verdict}")
+            for field, label in (("queries_built", "drawn"), ("queries", "cached")):
+                a, b = small[page].get(field), large.get(page, {}).get(field)
+                verdict = "ok" if a == b else "DIFFERS"
+                print(f"- {page}: queries {label} {a} ({sizes[0]}) vs {b} ({sizes[1]}): {verdict}")
     big = reports.get("large") or reports[sizes[-1]]
     for page, (p95_limit, ratio_min) in TARGETS.items():
         r = big["pages"].get(page)

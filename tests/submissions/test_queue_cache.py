@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import fragments
+from notifications.services import notifications_mark_all_read
 from submissions import services
 
 from .conftest import make_world
@@ -80,3 +81,25 @@ def test_a_cached_queue_carries_the_requests_own_csrf_token():
     assert response.status_code == 302
     submission.refresh_from_db()
     assert submission.assigned_to == world.mentor
+
+
+def test_a_message_after_a_release_shows_once(client):
+    world = make_world(mentors=1, capacity=0)
+    submission = world.submitted()
+    services.submission_claim(actor=world.mentor, submission=submission)
+    queue(client, world.mentor, tab="all")  # a cached page exists
+    release = reverse("submissions:release", kwargs={"pk": submission.pk})
+    response = client.post(release, follow=True)
+    flashed = [str(message) for message in response.context["messages"]]
+    assert flashed and flashed[0] in response.content.decode()
+    assert flashed[0] not in queue(client, world.mentor, tab="all")
+
+
+def test_the_bell_on_the_queue_follows_notifications(client, django_capture_on_commit_callbacks):
+    world = make_world(mentors=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        world.submitted()  # the mentor is told of new work
+    assert "has-unread" in queue(client, world.mentor, tab="all")
+    # Reading them changes nothing in the queue itself, only the bell.
+    notifications_mark_all_read(actor=world.mentor)
+    assert "has-unread" not in queue(client, world.mentor, tab="all")
