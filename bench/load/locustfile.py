@@ -1,9 +1,10 @@
 """One page under load: BENCH_URL, requested back to back by every simulated user.
 
 Driven by bench/load/run.py (one locust run per page, so each page's figures and the
-/healthz baseline come from the same server in the same session). Each user signs in once
-through the real login form (accounts rotate over BENCH_ACCOUNTS), then requests the page
-with no think time: a closed loop, the harshest load 20 users can make.
+/healthz baseline come from the same server in the same session). Each user holds a session
+made as login() makes it (accounts rotate over BENCH_SESSIONS); locust's client keeps the
+cookies responses set (the CSRF cookie), as a browser does. It requests the page with no
+think time (a closed loop, the harshest load 20 users can make) or BENCH_THINK seconds apart.
 """
 
 import itertools

@@ -245,6 +245,7 @@ def run_size(size: str, args) -> dict:
     results = {}
     try:
         wait_ready(args.port)
+        pages = {}
         for page, spec in plan.items():
             if args.pages and page not in args.pages and page != "healthz":
                 continue
@@ -256,16 +257,40 @@ def run_size(size: str, args) -> dict:
             warm(args.port, spec)
             built_ms = service_time(args.port, spec, args.redis, built=True)
             warm(args.port, spec)
-            serial_ms = service_time(args.port, spec, args.redis, built=False)
-            results[page] = drive(args.port, page, spec, args)
-            results[page].update(serial_ms=serial_ms, built_ms=built_ms)
-            results[page].update(queries.get(page, {}), url=spec["url"], who=spec.get("as"))
+            pages[page] = spec
+            results[page] = dict(
+                queries.get(page, {}),
+                url=spec["url"],
+                who=spec.get("as"),
+                built_ms=built_ms,
+                serial_ms=service_time(args.port, spec, args.redis, built=False),
+            )
+        # Rounds of every page in turn: the machine's speed drifts over minutes, so each
+        # page's ratio is taken against /healthz of the same round, then the median kept.
+        rounds = {page: [] for page in pages}
+        for _ in range(args.rounds):
+            for page, spec in pages.items():
+                rounds[page].append(drive(args.port, page, spec, args))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    base = results.get("healthz", {}).get("rps") or 0
-    for result in results.values():
-        result["ratio"] = result["rps"] / base if base else None
+    for page, runs in rounds.items():
+        ratios = [
+            run["rps"] / base["rps"]
+            for run, base in zip(runs, rounds.get("healthz", []), strict=False)
+            if base["rps"]
+        ]
+        results[page].update(
+            requests=sum(run["requests"] for run in runs),
+            failures=sum(run["failures"] for run in runs),
+            rps=statistics.median(run["rps"] for run in runs),
+            p50_ms=statistics.median(run["p50_ms"] or 0 for run in runs),
+            p95_ms=statistics.median(run["p95_ms"] or 0 for run in runs),
+            ratio=statistics.median(ratios) if ratios else None,
+            ratios=[round(r, 3) for r in ratios],
+            errors=[error for run in runs for error in run.get("errors", [])][:5],
+            rounds=runs,
+        )
     report = {
         "size": size,
         "think": args.think,
@@ -274,6 +299,7 @@ def run_size(size: str, args) -> dict:
         "users": args.users,
         "workers": args.workers,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "pages": results,
     }
     out = ROOT / "var" / "bench" / f"load-{size}{'-think' if args.think else ''}.json"
@@ -287,7 +313,8 @@ def print_report(report: dict) -> None:
     print(
         f"\n## {report['size']}: {rows.get('cohorts')} cohorts, {rows.get('learners')} learners, "
         f"{rows.get('submissions')} submissions; {report['users']} users, "
-        f"{report['workers']} gunicorn workers, {report['seconds']} s per page, "
+        f"{report['workers']} gunicorn workers, {report['rounds']} rounds of "
+        f"{report['seconds']} s per page (medians), "
         f"think time {report.get('think') or 'none (closed loop)'}"
     )
     print(
@@ -303,6 +330,9 @@ def print_report(report: dict) -> None:
         )
         for error in r.get("errors", []):
             print(f"|   error: {error} |")
+    for page, r in report["pages"].items():
+        if page != "healthz" and r.get("ratios"):
+            print(f"- {page}: x /healthz per round: {', '.join(f'{x:.2f}' for x in r['ratios'])}")
 
 
 def print_verdicts(reports: dict, closed_loop: bool = True) -> None:
@@ -334,7 +364,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["small", "large"], choices=list(SIZES))
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=int, default=15, help="time bound per page")
+    parser.add_argument("--seconds", type=int, default=10, help="time bound per page and round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of every page; medians are reported"
+    )
     parser.add_argument("--max-requests", type=int, default=20000, help="count bound per page")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
