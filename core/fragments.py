@@ -204,6 +204,14 @@ def change_stamp(*sources: Rows) -> tuple:
     and composing the same query with the ORM cost ~4 ms of Python each time. Callers
     filter on indexed columns (cohort, learner, track) so each part is an index lookup.
     """
+    sql, params = stamp_query(*sources)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def stamp_query(*sources: Rows) -> tuple[str, list]:
+    """The SQL and parameters `change_stamp` runs (tests EXPLAIN it)."""
     shape = []
     params = []
     for source in sources:
@@ -220,9 +228,7 @@ def change_stamp(*sources: Rows) -> tuple:
                 conditions.append((column, operator or "exact", 1))
                 params.append(value)
         shape.append((source.model, source.column, tuple(conditions), source.aggregates))
-    with connection.cursor() as cursor:
-        cursor.execute(_stamp_sql(tuple(shape)), params)
-        return cursor.fetchone()
+    return _stamp_sql(tuple(shape)), params
 
 
 OPERATORS = {"exact": "=", "gt": ">"}

@@ -268,22 +268,24 @@ def _learner_home_sql() -> str:
 
 
 def cohort_matrix_stamp(cohort: Cohort) -> tuple:
-    """The same for a whole cohort's matrix and stats (one query): its submissions (every
-    iteration and review saves its submission), extensions, overrides, labs, and the set of
-    active learners (count, newest join and sum of ids, so a swap shows)."""
+    """The same for a whole cohort's matrix and stats (one query)."""
+    return (_cohort_facts(cohort), change_stamp(*cohort_matrix_sources(cohort)))
+
+
+def cohort_matrix_sources(cohort: Cohort) -> list[Rows]:
+    """A cohort's submissions (every iteration and review saves its submission),
+    extensions, overrides, labs, and the set of active learners (count, newest join and
+    sum of ids, so a swap shows)."""
     ours = {"cohort_id": cohort.pk}
     learners = {"cohort_id": cohort.pk, "role": Membership.Role.LEARNER.value, "active": True}
-    return (
-        _cohort_facts(cohort),
-        change_stamp(
-            Rows(Submission, "updated_at", ours),
-            Rows(Extension, "created_at", ours),
-            Rows(ScheduleOverride, "updated_at", ours),
-            Rows(Lab, "updated_at", {"track_id": cohort.track_id}),
-            Rows(Membership, "joined_at", learners, ("COUNT", "MAX")),
-            Rows(Membership, "user_id", learners, ("SUM",)),
-        ),
-    )
+    return [
+        Rows(Submission, "updated_at", ours),
+        Rows(Extension, "created_at", ours),
+        Rows(ScheduleOverride, "updated_at", ours),
+        Rows(Lab, "updated_at", {"track_id": cohort.track_id}),
+        Rows(Membership, "joined_at", learners, ("COUNT", "MAX")),
+        Rows(Membership, "user_id", learners, ("SUM",)),
+    ]
 
 
 def _cohort_facts(cohort: Cohort) -> tuple:

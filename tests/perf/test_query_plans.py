@@ -90,3 +90,38 @@ def test_visible_submissions_filter_uses_indexes(large_world):
     mentor = large_world["mentor"]
     plan = _plan(Submission.objects.filter(submissions_visible_to(mentor)).order_by("-updated_at"))
     _assert_indexed(plan, "submissions visible to a mentor")
+
+
+def _explain_sql(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_page_stamps_use_indexes(large_world):
+    """The stamp queries run on every request of a cached page (core.fragments): each must
+    reach the submissions through an index, so a cached page's cost stays flat."""
+    from django.utils import timezone
+
+    from cohorts.models import Cohort, Membership
+    from cohorts.selectors import membership_roles_stamp
+    from core.fragments import stamp_query
+    from dashboards.selectors import _learner_home_sql, cohort_matrix_sources
+    from notifications.selectors import unread_stamp
+    from submissions.selectors import queue_stamp
+
+    learner = Membership.objects.filter(role="learner").select_related("user")[0].user
+    plan = _explain_sql(_learner_home_sql(), [learner.pk, True])
+    _assert_indexed(plan, "learner home stamp")
+
+    mentor = large_world["mentor"]
+    sources = [
+        *queue_stamp(user=mentor, now=timezone.now()),
+        *membership_roles_stamp(mentor),
+        unread_stamp(mentor),
+    ]
+    _assert_indexed(_explain_sql(*stamp_query(*sources)), "mentor queue stamp")
+
+    cohort = Cohort.objects.select_related("track").get(pk=large_world["cohort"].pk)
+    plan = _explain_sql(*stamp_query(*cohort_matrix_sources(cohort)))
+    _assert_indexed(plan, "cohort matrix stamp")
