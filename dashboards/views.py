@@ -90,45 +90,37 @@ def learner_home(request: HttpRequest) -> HttpResponse:
 
 
 def _learner_home(request: HttpRequest, *, now) -> tuple[HttpResponse, dt.datetime | None]:
+    """The page and the next instant it changes by itself (a release, a due time)."""
     memberships = selectors.learner_memberships(request.user)
     wanted = _int_param(request, "cohort")
     current = next((m for m in memberships if m.cohort_id == wanted), None)
     if current is None and memberships:
         current = memberships[0]
-    context = {"memberships": memberships, "current": current}
+    context = {"memberships": memberships, "current": None}
     ends_at = None
     if current is not None:
         current.user = request.user
-        context["panel"], ends_at = _learner_panel(
-            request, membership=current, zone=_user_zone(request.user), now=now
+        overview = selectors.learner_cohort(membership=current, now=now)
+        for row in overview.rows:
+            row.url = (
+                links.lab_url(cohort=current.cohort, lab=row.lab) if row.entry.is_released else ""
+            )
+        feedback = selectors.recent_feedback(learner=request.user, cohort=current.cohort)
+        for review in feedback:
+            review.url = links.lab_url(cohort=current.cohort, lab=review.submission.lab)
+        context.update(
+            current=overview,
+            feedback=feedback,
+            burn_up_svg=charts.burn_up_svg(
+                overview.burn_up, chart_id=f"burnup-{current.cohort_id}"
+            ),
+            now=now,
         )
+        ends_at = selectors.learner_panel_ends_at(overview, now)
     return _render(request, LEARNER_HOME, context, "cohort-panel"), ends_at
 
 
 LEARNER_HOME = "dashboards/learner_home.html"
-
-
-def _learner_panel(request, *, membership, zone, now) -> tuple[str, dt.datetime | None]:
-    """The learner's progress, next steps, feedback, burn-up and weeks, rendered."""
-    overview = selectors.learner_cohort(membership=membership, now=now)
-    for row in overview.rows:
-        row.url = (
-            links.lab_url(cohort=membership.cohort, lab=row.lab) if row.entry.is_released else ""
-        )
-    feedback = selectors.recent_feedback(learner=membership.user, cohort=membership.cohort)
-    for review in feedback:
-        review.url = links.lab_url(cohort=membership.cohort, lab=review.submission.lab)
-    context = {
-        "current": overview,
-        "feedback": feedback,
-        "burn_up_svg": charts.burn_up_svg(
-            overview.burn_up, chart_id=f"burnup-{membership.cohort_id}"
-        ),
-        "now": now,
-        "user_zone": zone,
-    }
-    html = render_to_string(f"{LEARNER_HOME}#cohort-body", context, request=request)
-    return SafeString(html), selectors.learner_panel_ends_at(overview, now)
 
 
 # --- mentor -------------------------------------------------------------------------------

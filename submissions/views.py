@@ -14,12 +14,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -580,12 +578,7 @@ QUEUE_MAX_AGE = 60
 
 
 def _queue_page(request: HttpRequest, *, now) -> HttpResponse:
-    context = {"queue_html": SafeString(_queue_body(request, now=now))}
-    return _render(request, QUEUE, context, partial="queue-panel")
-
-
-def _queue_body(request: HttpRequest, *, now) -> str:
-    """Filters, tabs with counts and one page of the queue, rendered."""
+    """Filters, tabs with counts and one page of the queue."""
     tab = request.GET.get("tab", "mine")
     if tab not in selectors.QUEUE_TABS:
         tab = "mine"
@@ -631,4 +624,4 @@ def _queue_body(request: HttpRequest, *, now) -> str:
         "next": request.get_full_path(),
         "is_filtered": bool(query),
     }
-    return render_to_string(f"{QUEUE}#queue-body", context, request=request)
+    return _render(request, QUEUE, context, partial="queue-panel")
