@@ -15,6 +15,21 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def email_clean(email: str) -> str:
+    """The email normalised, or ApplicationError (code "invalid", field "email")."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"“{email}” is not a valid email address.", code="invalid", extra={"field": "email"}
+        ) from exc
+    return email
+
+
 @transaction.atomic
 def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
     """Find a user by email (case-insensitive) or create one with an unusable password.
@@ -41,15 +56,8 @@ def user_register(*, email: str, name: str, password: str) -> User:
     """
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
 
-    email = normalize_email(email)
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise ApplicationError(
-            f"“{email}” is not a valid email address.", code="invalid", extra={"field": "email"}
-        ) from exc
+    email = email_clean(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ApplicationError(
             "An account with this email already exists. Sign in to join.",

@@ -28,7 +28,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from accounts.models import User
-from accounts.services import normalize_email, user_get_or_create, user_register
+from accounts.services import email_clean, normalize_email, user_get_or_create, user_register
 from core.exceptions import ApplicationError
 from curriculum.models import Lab, Track
 from notifications.events import record
@@ -306,13 +306,7 @@ def membership_add(*, actor, cohort: Cohort, email: str, name: str = "", role: s
     """
     _require_staff(actor)
     role = _validate_role(role)
-    email = normalize_email(email)
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise ApplicationError(
-            f"“{email}” is not a valid email address.", code="invalid", extra={"field": "email"}
-        ) from exc
+    email = email_clean(email)
     user, created = user_get_or_create(email=email, name=name or "")
     membership = Membership.objects.select_for_update().filter(user=user, cohort=cohort).first()
     if membership is not None and membership.active:

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyMixin:
     """Staff may look but not add, edit or delete here.
 
     For records whose history matters (iterations, reviews, assignments, extensions...):
@@ -21,18 +21,13 @@ class ViewOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ViewOnlyInline(admin.TabularInline):
+class ViewOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """A model's admin pages, read-only (see ViewOnlyMixin)."""
+
+
+class ViewOnlyInline(ViewOnlyMixin, admin.TabularInline):
     """A read-only table of related records on a parent's admin page."""
 
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

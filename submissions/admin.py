@@ -15,18 +15,22 @@ class IterationInline(ViewOnlyInline):
     readonly_fields = fields
 
 
+# An assignment's history, on the submission's page and in the assignments list.
+ASSIGNMENT_COLUMNS = (
+    "mentor",
+    "reason",
+    "assigned_at",
+    "due_at",
+    "ended_at",
+    "reminded_at",
+    "escalated_at",
+)
+
+
 class AssignmentInline(ViewOnlyInline):
     model = Assignment
     fk_name = "submission"
-    fields = (
-        "mentor",
-        "reason",
-        "assigned_at",
-        "due_at",
-        "ended_at",
-        "reminded_at",
-        "escalated_at",
-    )
+    fields = ASSIGNMENT_COLUMNS
     readonly_fields = fields
 
 
@@ -107,16 +111,7 @@ class CommentAdmin(ViewOnlyAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(ViewOnlyAdmin):
-    list_display = (
-        "submission",
-        "mentor",
-        "reason",
-        "assigned_at",
-        "due_at",
-        "ended_at",
-        "reminded_at",
-        "escalated_at",
-    )
+    list_display = ("submission", *ASSIGNMENT_COLUMNS)
     list_filter = ("reason", ("ended_at", admin.EmptyFieldListFilter))
     list_select_related = ("submission", "mentor")
     search_fields = ("mentor__email", "submission__learner__email")

@@ -154,6 +154,23 @@ class CohortScopedMixin:
             )
         return self._cohort
 
+    def cohort_if(self, allowed, message: str) -> Cohort:
+        """The URL's cohort when `allowed(user, cohort)`, else 403 with `message`."""
+        cohort = self.get_cohort()
+        if not allowed(self.request.user, cohort):
+            raise PermissionDenied(message)
+        return cohort
+
+    def get_queryset(self):
+        # Schema generation has no cohort in the URL: the class's empty queryset stands in.
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return self.cohort_queryset()
+
+    def cohort_queryset(self):
+        """The rows under this cohort the caller may list (views that list override it)."""
+        return super().get_queryset()
+
 
 @extend_schema_view(
     list=extend_schema(summary="Members of a cohort (its mentors and staff)"),
@@ -171,18 +188,15 @@ class MemberViewSet(
     ordering_fields = ["joined_at"]
     queryset = Membership.objects.none()  # for the schema; get_queryset is the truth
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Membership.objects.none()
-        cohort = self.get_cohort()
-        if not policy.can_view_cohort_members(self.request.user, cohort):
-            raise PermissionDenied("Only the cohort's mentors and staff can see its members.")
+    def cohort_queryset(self):
+        cohort = self.cohort_if(
+            policy.can_view_cohort_members,
+            "Only the cohort's mentors and staff can see its members.",
+        )
         return cohort_members(cohort)
 
     def create(self, request, *args, **kwargs):
-        cohort = self.get_cohort()
-        if not policy.can_manage_cohort(request.user, cohort):
-            raise PermissionDenied("Only staff can add members.")
+        cohort = self.cohort_if(policy.can_manage_cohort, "Only staff can add members.")
         serializer = MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = membership_add(actor=request.user, cohort=cohort, **serializer.validated_data)
@@ -268,21 +282,20 @@ class ExtensionViewSet(
     filter_backends: list = []
     queryset = Extension.objects.none()
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Extension.objects.none()
-        cohort = self.get_cohort()
-        if not policy.can_grant_extension(self.request.user, cohort):
-            raise PermissionDenied("Only the cohort's mentors and staff can see its extensions.")
+    def cohort_queryset(self):
+        cohort = self.cohort_if(
+            policy.can_grant_extension,
+            "Only the cohort's mentors and staff can see its extensions.",
+        )
         return cohort_extensions(cohort)
 
     def get_object(self):
         return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
     def create(self, request, *args, **kwargs):
-        cohort = self.get_cohort()
-        if not policy.can_grant_extension(request.user, cohort):
-            raise PermissionDenied("Only the cohort's mentors and staff can grant extensions.")
+        cohort = self.cohort_if(
+            policy.can_grant_extension, "Only the cohort's mentors and staff can grant extensions."
+        )
         serializer = ExtensionGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -326,18 +339,15 @@ class OverrideViewSet(
     filter_backends: list = []
     queryset = ScheduleOverride.objects.none()
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return ScheduleOverride.objects.none()
-        cohort = self.get_cohort()
-        if not policy.can_view_full_schedule(self.request.user, cohort):
-            raise PermissionDenied("Only the cohort's mentors and staff can see its overrides.")
+    def cohort_queryset(self):
+        cohort = self.cohort_if(
+            policy.can_view_full_schedule,
+            "Only the cohort's mentors and staff can see its overrides.",
+        )
         return ScheduleOverride.objects.filter(cohort=cohort).order_by("lab__week", "pk")
 
     def create(self, request, *args, **kwargs):
-        cohort = self.get_cohort()
-        if not policy.can_manage_cohort(request.user, cohort):
-            raise PermissionDenied("Only staff can change the schedule.")
+        cohort = self.cohort_if(policy.can_manage_cohort, "Only staff can change the schedule.")
         serializer = OverrideSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -351,9 +361,7 @@ class OverrideViewSet(
         return Response(OverrideSerializer(override).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
-        cohort = self.get_cohort()
-        if not policy.can_manage_cohort(request.user, cohort):
-            raise PermissionDenied("Only staff can change the schedule.")
+        cohort = self.cohort_if(policy.can_manage_cohort, "Only staff can change the schedule.")
         lab = Lab.objects.filter(pk=self.kwargs["pk"], track_id=cohort.track_id).first()
         if lab is None or not schedule_override_clear(actor=request.user, cohort=cohort, lab=lab):
             raise NotFound()
@@ -385,18 +393,12 @@ class JoinLinkViewSet(
     queryset = JoinLink.objects.none()
     http_method_names = ["get", "post", "patch", "options"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return JoinLink.objects.none()
-        cohort = self.get_cohort()
-        if not policy.can_manage_cohort(self.request.user, cohort):
-            raise PermissionDenied("Only staff can manage join links.")
+    def cohort_queryset(self):
+        cohort = self.cohort_if(policy.can_manage_cohort, "Only staff can manage join links.")
         return cohort_join_links(cohort).order_by("-created_at", "-pk")
 
     def create(self, request, *args, **kwargs):
-        cohort = self.get_cohort()
-        if not policy.can_manage_cohort(request.user, cohort):
-            raise PermissionDenied("Only staff can manage join links.")
+        cohort = self.cohort_if(policy.can_manage_cohort, "Only staff can manage join links.")
         serializer = JoinLinkCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         link = join_link_create(
@@ -449,10 +451,7 @@ class EnrollmentViewSet(CohortScopedMixin, viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser]
 
     def _require_staff(self) -> Cohort:
-        cohort = self.get_cohort()
-        if not policy.can_manage_cohort(self.request.user, cohort):
-            raise PermissionDenied("Only staff can enroll members.")
-        return cohort
+        return self.cohort_if(policy.can_manage_cohort, "Only staff can enroll members.")
 
     @extend_schema(
         summary="Preview a CSV of members (email, name, role): what applying it would do",

@@ -1,10 +1,7 @@
 """Races that only a real database with parallel transactions can show (PostgreSQL)."""
 
-import threading
-
 import pytest
 from django.core import mail
-from django.db import connection, connections
 
 from cohorts.models import Invitation, JoinLink
 from cohorts.services import (
@@ -14,35 +11,9 @@ from cohorts.services import (
     join_cohort_via_link,
 )
 from tests.factories import CohortFactory, StaffFactory, UserFactory
+from tests.parallel import postgres_only, run_in_parallel  # noqa: F401 - autouse fixture
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL for real parallel transactions")
-
-
-def run_in_parallel(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # reported to the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_workers_send_an_invitation_once():
