@@ -1,18 +1,40 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils import timezone
 
+from .identity import email_canonical, email_key
 from .models import ApiToken, User
 
 
-class UserCreationForm(AdminUserCreationForm):
+class _CanonicalEmailMixin:
+    """The admin's address field follows the one e-mail rule (accounts.identity): a new or
+    changed address must be accepted by `email_canonical`, and no other account may have its
+    canonical key. The key is set with the address."""
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if self.instance.pk and "email" not in self.changed_data:
+            return email  # unchanged: an older address stays as it is
+        email = email_canonical(email)
+        key = email_key(email)
+        if User.objects.filter(email_key=key).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(
+                "Another account already has this address (spelled the same or differently).",
+                code="unique",
+            )
+        self.instance.email_key = key
+        return email
+
+
+class UserCreationForm(_CanonicalEmailMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email",)
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(_CanonicalEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

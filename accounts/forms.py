@@ -1,7 +1,11 @@
 import datetime as dt
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.utils import timezone
+
+from .identity import email_key
+from .models import User
 
 EXPIRY_CHOICES = [
     ("30", "30 days"),
@@ -24,3 +28,15 @@ class ApiTokenForm(forms.Form):
         if value == "never":
             return None
         return timezone.now() + dt.timedelta(days=int(value))
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Django's reset form, finding the account by its canonical e-mail key (accounts.identity)
+    instead of a case-insensitive match: one way to compare addresses everywhere."""
+
+    def get_users(self, email):
+        return (
+            user
+            for user in User.objects.filter(email_key=email_key(email), is_active=True)
+            if user.has_usable_password()
+        )

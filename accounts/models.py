@@ -1,7 +1,8 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
+
+from .identity import email_canonical, email_key, validate_display_name
 
 
 class UserManager(BaseUserManager):
@@ -10,7 +11,8 @@ class UserManager(BaseUserManager):
     def _create_user(self, email: str, password: str | None, **extra):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        email = email_canonical(email)  # ValidationError for an address we do not accept
+        user = self.model(email=email, email_key=email_key(email), **extra)
         user.set_password(password)  # None gives an unusable password
         user.save(using=self._db)
         return user
@@ -26,14 +28,17 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, email: str):
-        return self.get(email__iexact=email)
+        """The account whose canonical key matches: sign-in and the API token use this."""
+        return self.get(email_key=email_key(email))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Email is the login; roles in cohorts come from cohorts.Membership."""
 
     email = models.EmailField(unique=True)
-    name = models.CharField(max_length=150, blank=True)
+    # The identity: accounts.identity.email_key(email). Every lookup by address uses it.
+    email_key = models.CharField(max_length=320, unique=True, editable=False)
+    name = models.CharField(max_length=150, blank=True, validators=[validate_display_name])
     time_zone = models.CharField(max_length=64, default="UTC")
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -47,7 +52,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+        constraints = [
+            # A row written without its key would block the next one; refuse it outright.
+            models.CheckConstraint(
+                condition=~models.Q(email_key=""), name="user_email_key_not_empty"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name

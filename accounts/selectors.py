@@ -1,8 +1,10 @@
+from .identity import email_key
 from .models import ApiToken, User
 
 
-def user_by_email(email: str) -> User | None:
-    return User.objects.filter(email__iexact=(email or "").strip()).first()
+def user_by_email_key(email: str) -> User | None:
+    """The account that `email`, however spelled, identifies (same canonical key), or None."""
+    return User.objects.filter(email_key=email_key(email)).first()
 
 
 def api_tokens_of(user: User):

@@ -2,47 +2,49 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
 
+from .identity import email_canonical, validate_display_name
 from .models import ApiToken, User
-
-
-def normalize_email(email: str) -> str:
-    return (email or "").strip().lower()
+from .selectors import user_by_email_key
 
 
 def email_clean(email: str) -> str:
-    """The email normalised, or ApplicationError (code "invalid", field "email")."""
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    email = normalize_email(email)
+    """The address as it will be stored (accounts.identity.email_canonical), or
+    ApplicationError (code "invalid", field "email") saying why it is refused."""
     try:
-        validate_email(email)
+        return email_canonical(email)
     except ValidationError as exc:
-        raise ApplicationError(
-            f"“{email}” is not a valid email address.", code="invalid", extra={"field": "email"}
-        ) from exc
-    return email
+        raise ApplicationError(exc.messages[0], code="invalid", extra={"field": "email"}) from exc
+
+
+def name_clean(name: str) -> str:
+    """A display name trimmed to 150 characters, or ApplicationError (field "name") when it
+    is not one line of text (a name goes into e-mail subjects)."""
+    try:
+        validate_display_name(name or "")
+    except ValidationError as exc:
+        raise ApplicationError(exc.messages[0], code="invalid", extra={"field": "name"}) from exc
+    return (name or "").strip()[:150]
 
 
 @transaction.atomic
 def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
-    """Find a user by email (case-insensitive) or create one with an unusable password.
+    """The account of an address (`email_clean` must accept it), found by its canonical key
+    whatever the spelling, or a new one with an unusable password.
 
     Side effects: may insert a User. Sends nothing: callers decide whether to invite.
     """
-    email = normalize_email(email)
-    if not email or "@" not in email:
-        raise ApplicationError(f"“{email}” is not a valid email address.", code="invalid_email")
-    user = User.objects.filter(email__iexact=email).first()
+    email = email_clean(email)
+    user = user_by_email_key(email)
     if user is not None:
         return user, False
-    user = User.objects.create_user(email=email, password=None, name=name.strip()[:150])
+    user = User.objects.create_user(email=email, password=None, name=name_clean(name))
     return user, True
 
 
@@ -50,21 +52,21 @@ def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
 def user_register(*, email: str, name: str, password: str) -> User:
     """Create an account that signs in with a password the person chose.
 
-    Refuses an email that already has an account (its owner must sign in: registering must
-    never let someone take over an account) and a password Django's validators reject.
-    Side effects: inserts a User.
+    Refuses an address whose canonical key already has an account, however it is spelled
+    (its owner must sign in: registering must never let someone take over an account), an
+    address `email_clean` refuses, a name on more than one line and a password Django's
+    validators reject. Side effects: inserts a User.
     """
     from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
 
     email = email_clean(email)
-    if User.objects.filter(email__iexact=email).exists():
+    if user_by_email_key(email) is not None:
         raise ApplicationError(
             "An account with this email already exists. Sign in to join.",
             code="conflict",
             extra={"field": "email"},
         )
-    name = (name or "").strip()[:150]
+    name = name_clean(name)
     try:
         validate_password(password, user=User(email=email, name=name))
     except ValidationError as exc:

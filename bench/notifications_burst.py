@@ -60,6 +60,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from accounts.identity import email_key
     from accounts.models import User
     from cohorts.models import Cohort, Membership
     from notifications.models import EmailDelivery, Event, Notification
@@ -81,8 +82,14 @@ def main() -> int:
     )
     lab = LabFactory(track=cohort.track, week=1)
     users = User.objects.bulk_create(
-        [User(email=f"learner{i}@bench.example", name=f"Learner {i}") for i in range(n)]
-        + [User(email=f"mentor{i}@bench.example", name=f"Mentor {i}") for i in range(args.mentors)]
+        [
+            User(email=e, email_key=email_key(e), name=f"Learner {i}")
+            for i, e in enumerate(f"learner{i}@bench.example" for i in range(n))
+        ]
+        + [
+            User(email=e, email_key=email_key(e), name=f"Mentor {i}")
+            for i, e in enumerate(f"mentor{i}@bench.example" for i in range(args.mentors))
+        ]
     )
     learners, mentors = users[:n], users[n:]
     Membership.objects.bulk_create(

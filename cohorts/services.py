@@ -17,9 +17,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -27,8 +25,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
+from accounts.identity import email_canonical, email_key, single_line, validate_display_name
 from accounts.models import User
-from accounts.services import email_clean, normalize_email, user_get_or_create, user_register
+from accounts.services import user_get_or_create, user_register
 from core.exceptions import ApplicationError
 from curriculum.models import Lab, Track
 from notifications.events import record
@@ -306,7 +305,6 @@ def membership_add(*, actor, cohort: Cohort, email: str, name: str = "", role: s
     """
     _require_staff(actor)
     role = _validate_role(role)
-    email = email_clean(email)
     user, created = user_get_or_create(email=email, name=name or "")
     membership = Membership.objects.select_for_update().filter(user=user, cohort=cohort).first()
     if membership is not None and membership.active:
@@ -405,7 +403,8 @@ def invitation_send(*, invitation_id: int) -> bool:
             "expires_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
             "site_url": settings.SITE_URL,
         }
-        subject = render_to_string("cohorts/email/invitation_subject.txt", context).strip()
+        # One line whatever the cohort's or inviter's name holds (no header injection).
+        subject = single_line(render_to_string("cohorts/email/invitation_subject.txt", context))
         body = render_to_string("cohorts/email/invitation_body.txt", context)
         send_mail(subject, body, None, [user.email])
         invitation.sent_at = timezone.now()
@@ -760,22 +759,28 @@ def _parse_enrollment_csv(source: bytes) -> tuple[list[EnrollmentRow], list[tupl
             if len(cells) != len(columns):
                 errors.append((line, f"Expected 3 values, found {len(cells)}."))
                 continue
-            email = normalize_email(cells[index["email"]])
+            email = cells[index["email"]].strip()
             name = cells[index["name"]].strip()
             role = cells[index["role"]].strip().lower()
             problems = []
             try:
-                validate_email(email)
-            except ValidationError:
-                problems.append(f"“{email or '(empty)'}” is not a valid email address.")
+                email = email_canonical(email)
+            except ValidationError as exc:
+                problems.append(exc.messages[0] if email else "“(empty)” is not a valid email address.")
+                email = ""
             if role not in ROLE_VALUES:
                 problems.append(f"Unknown role “{role or '(empty)'}” (use learner or mentor).")
             if len(name) > 150:
                 problems.append("The name is longer than 150 characters.")
-            if email and email in seen:
-                problems.append(f"Duplicate of line {seen[email]} ({email}).")
-            elif email:
-                seen[email] = line
+            try:
+                validate_display_name(name)
+            except ValidationError as exc:
+                problems.append(exc.messages[0])
+            key = email_key(email) if email else ""
+            if key and key in seen:  # two spellings of one account clash too
+                problems.append(f"Duplicate of line {seen[key]} ({email}).")
+            elif key:
+                seen[key] = line
             if problems:
                 errors.extend((line, problem) for problem in problems)
                 continue
@@ -789,16 +794,13 @@ def _parse_enrollment_csv(source: bytes) -> tuple[list[EnrollmentRow], list[tupl
 
 def _classify(cohort: Cohort, rows: list[EnrollmentRow]) -> None:
     """Say what applying would do to each row (two queries, whatever the number of rows)."""
-    emails = [r.email for r in rows]
-    users = {
-        u.email_lower: u
-        for u in User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=emails)
-    }
+    keys = {row.line: email_key(row.email) for row in rows}
+    users = {u.email_key: u for u in User.objects.filter(email_key__in=keys.values())}
     memberships = {
         m.user_id: m for m in Membership.objects.filter(cohort=cohort, user__in=users.values())
     }
     for row in rows:
-        user = users.get(row.email)
+        user = users.get(keys[row.line])
         row.user = user
         if user is None:
             row.action = "new_account"

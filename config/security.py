@@ -55,9 +55,12 @@ def lockout_response(
 
 
 def lockout_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
-    """The submitted login, normalised as the user model compares it (case-insensitive)."""
+    """The submitted login as its canonical e-mail key, the one sign-in looks accounts up by:
+    every spelling of one account (case, full-width letters, Unicode domain) is one bucket."""
+    from accounts.identity import email_key
+
     username = (credentials or {}).get("username")
     if username is None:
         data = getattr(request, "data", None) or request.POST
         username = data.get(settings.AXES_USERNAME_FORM_FIELD)
-    return username.strip().lower() if isinstance(username, str) else username
+    return email_key(username) if isinstance(username, str) else username

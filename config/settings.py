@@ -265,7 +265,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no start-up banner; the "axes" logger below keeps only warnings
 AXES_USERNAME_FORM_FIELD = "username"
-# The login form takes any case ("ADA@example.com"); count failures per account, not per spelling.
+# Failures count per account, not per spelling: the canonical e-mail key (accounts.identity).
 AXES_USERNAME_CALLABLE = "config.security.lockout_username"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"

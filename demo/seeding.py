@@ -24,7 +24,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.identity import email_canonical, email_key
 from accounts.models import User
+from accounts.selectors import user_by_email_key
 from cohorts.models import Cohort, Membership
 from curriculum.models import Lab, Track
 from submissions.models import Assignment, Iteration, Review, Submission
@@ -618,7 +620,7 @@ class _LazyHash:
 
 def _ensure_admin() -> User:
     email = f"admin@{DEMO_EMAIL_DOMAIN}"
-    admin = User.objects.filter(email=email).first()
+    admin = user_by_email_key(email)
     if admin is None:
         admin = User.objects.create_superuser(
             email=email, password=PASSWORDS["admin"], name="Demo Admin"
@@ -649,18 +651,19 @@ def _ensure_users(
     role: str, count: int, cohort_number: int, password_hash: _LazyHash, rng
 ) -> list[User]:
     """The cohort's demo users of `role`, creating the missing ones with one bulk insert."""
-    emails = [demo_email(role, n, cohort_number) for n in range(1, count + 1)]
+    emails = [email_canonical(demo_email(role, n, cohort_number)) for n in range(1, count + 1)]
     names = [_person_name(rng) for _ in emails]  # drawn for all, so names do not depend on reruns
-    existing = {u.email: u for u in User.objects.filter(email__in=emails)}
+    keys = [email_key(email) for email in emails]
+    existing = {u.email_key: u for u in User.objects.filter(email_key__in=keys)}
     missing = [
-        User(email=email, name=name, password=str(password_hash))
-        for email, name in zip(emails, names, strict=True)
-        if email not in existing
+        User(email=email, email_key=key, name=name, password=str(password_hash))
+        for email, key, name in zip(emails, keys, names, strict=True)
+        if key not in existing
     ]
     if missing:
         User.objects.bulk_create(missing, batch_size=BATCH)
-        existing = {u.email: u for u in User.objects.filter(email__in=emails)}
-    return [existing[email] for email in emails]
+        existing = {u.email_key: u for u in User.objects.filter(email_key__in=keys)}
+    return [existing[key] for key in keys]
 
 
 def _ensure_memberships(cohort: Cohort, users: list[User], role: str) -> None:

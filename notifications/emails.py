@@ -8,6 +8,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from accounts.identity import single_line
+
 from .handlers import KINDS
 
 
@@ -34,8 +36,14 @@ def _render_pair(name: str, context: dict) -> tuple[str, str]:
 
 
 def _message(*, to: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+    """Every notification e-mail is built here. Subjects name people and cohorts, whose
+    names are typed by users: the subject is made one line whatever they contain, so no
+    name can add a header or stop the e-mail from being sent."""
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+        subject=single_line(subject),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
     )
     message.attach_alternative(html, "text/html")
     return message

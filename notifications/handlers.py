@@ -23,6 +23,8 @@ from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
 
+from accounts.selectors import user_by_email_key
+
 from .models import Event, Preference
 
 logger = logging.getLogger(__name__)
@@ -496,12 +498,8 @@ def on_invitation_sent(event: Event, target) -> list[Message]:
         if target._meta.label_lower == "cohorts.cohort":
             cohort = target
     if not user_id and data.get("email"):
-        user_id = (
-            get_user_model()
-            .objects.filter(email__iexact=data["email"])
-            .values_list("pk", flat=True)
-            .first()
-        )
+        invitee = user_by_email_key(data["email"])
+        user_id = invitee.pk if invitee is not None else None
     name = cohort.name if cohort is not None else "a cohort"
     link = _url("cohorts:detail", cohort.slug) if cohort is not None else ""
     text = f"{_name(event.actor)} invited you to {name}."

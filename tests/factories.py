@@ -6,6 +6,7 @@ import hashlib
 import factory
 from django.utils import timezone
 
+from accounts.identity import email_key
 from accounts.models import User
 from cohorts.models import Cohort, Membership
 from curriculum.models import Lab, LabRevision, Track
@@ -20,6 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
+    email_key = factory.LazyAttribute(lambda user: email_key(user.email))
     name = factory.Faker("name")
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 

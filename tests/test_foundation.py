@@ -1,4 +1,7 @@
+import logging
+
 import pytest
+from django.db import OperationalError, connection
 from django.urls import reverse
 
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
@@ -13,20 +16,44 @@ def test_healthz_needs_no_database(client, django_assert_num_queries):
 
 
 @pytest.mark.django_db
-def test_readyz_reports_database_and_broker(client):
+def test_readyz_reports_database_cache_and_broker(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+
+
+SECRET_IN_ERROR = "password authentication failed for user cl_secret_owner at 10.9.8.7"
+
+
+def _failing_database(execute, sql, params, many, context):
+    raise OperationalError(SECRET_IN_ERROR)
 
 
 @pytest.mark.django_db
-def test_readyz_names_the_failing_part(client, settings, monkeypatch):
-    from core import views
-
-    monkeypatch.setattr(views, "_check_broker", lambda: "OperationalError: connection refused")
-    response = client.get("/readyz")
+def test_readyz_names_a_failing_database_but_not_its_error(client, caplog):
+    with connection.execute_wrapper(_failing_database), caplog.at_level(logging.ERROR):
+        response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["failing"] == ["broker"]
+    assert response.json() == {"status": "unavailable", "failing": ["database"]}
+    assert "cl_secret_owner" not in response.content.decode()
+    # The operator still finds out why, in the log.
+    assert SECRET_IN_ERROR in caplog.text
+
+
+@pytest.mark.django_db
+def test_readyz_names_an_unreachable_broker_but_not_its_address(client, monkeypatch, caplog):
+    from config.celery import app
+
+    # A real connection attempt to a port where nothing listens.
+    monkeypatch.setattr(app.conf, "broker_url", "redis://cl-broker-user:s3cret@127.0.0.1:1/0")
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "failing": ["broker"]}
+    body = response.content.decode()
+    for leak in ("127.0.0.1", ":1", "s3cret", "cl-broker-user", "refused", "Error"):
+        assert leak not in body
+    assert "broker" in caplog.text
 
 
 @pytest.mark.django_db
