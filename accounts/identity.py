@@ -81,9 +81,7 @@ def email_canonical(address: str) -> str:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise ValidationError(
-            f"“{address}” is not a valid email address.", code="invalid"
-        ) from exc
+        raise ValidationError(f"“{address}” is not a valid email address.", code="invalid") from exc
     return email
 
 

@@ -766,7 +766,9 @@ def _parse_enrollment_csv(source: bytes) -> tuple[list[EnrollmentRow], list[tupl
             try:
                 email = email_canonical(email)
             except ValidationError as exc:
-                problems.append(exc.messages[0] if email else "“(empty)” is not a valid email address.")
+                problems.append(
+                    exc.messages[0] if email else "“(empty)” is not a valid email address."
+                )
                 email = ""
             if role not in ROLE_VALUES:
                 problems.append(f"Unknown role “{role or '(empty)'}” (use learner or mentor).")
