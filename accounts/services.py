@@ -3,13 +3,13 @@ import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
 
-from .identity import email_canonical, validate_display_name
+from .identity import email_canonical, email_key, validate_display_name
 from .models import ApiToken, User
 from .selectors import user_by_email_key
 
@@ -44,7 +44,12 @@ def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
     user = user_by_email_key(email)
     if user is not None:
         return user, False
-    user = User.objects.create_user(email=email, password=None, name=name_clean(name))
+    name = name_clean(name)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=None, name=name)
+    except IntegrityError:  # a concurrent request created this address's account first
+        return User.objects.get(email_key=email_key(email)), False
     return user, True
 
 
@@ -73,7 +78,15 @@ def user_register(*, email: str, name: str, password: str) -> User:
         raise ApplicationError(
             " ".join(exc.messages), code="invalid", extra={"field": "password"}
         ) from exc
-    return User.objects.create_user(email=email, password=password, name=name)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password, name=name)
+    except IntegrityError as exc:  # a concurrent request registered the same address
+        raise ApplicationError(
+            "An account with this email already exists. Sign in to join.",
+            code="conflict",
+            extra={"field": "email"},
+        ) from exc
 
 
 # --- API tokens -------------------------------------------------------------------------
