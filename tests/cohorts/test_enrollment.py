@@ -229,7 +229,7 @@ def test_apply_is_all_or_nothing(staff, cohort, monkeypatch, django_capture_on_c
     monkeypatch.setattr(services, "user_get_or_create", failing_second)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         enrollment_apply(actor=staff, upload=preview.upload)
-    assert not User.objects.filter(email__in=["a@example.com", "b@example.com"]).exists()
+    assert not User.objects.filter(email_key__in=["a@example.com", "b@example.com"]).exists()
     assert not cohort.memberships.exists()
     assert not Invitation.objects.exists()
     assert len(mail.outbox) == 0
