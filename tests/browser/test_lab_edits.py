@@ -2,6 +2,7 @@
 learner's "what changed", and a re-import that lists the edit as a conflict."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.management import call_command
@@ -107,3 +108,49 @@ def test_steps_once_edit_with_preview_what_changed_and_conflict(new_page, course
     expect(staff_page.locator(".import-track", has_text=lab.title)).to_contain_text(
         "The app edit was kept."
     )
+
+
+def test_export_download_round_trips_and_preview_lists_changes_first(new_page, course, tmp_path):
+    page = new_page()
+    sign_in(page, course["staff"].email, DEFAULT_PASSWORD)
+    page.goto("/curriculum/")
+    page.locator(".export-menu summary").click()
+    screenshot(page, "curriculum-export-menu")
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile("^YAML")).click()
+    exported = tmp_path / info.value.suggested_filename
+    info.value.save_as(exported)
+    assert exported.name == "curriculum.yaml"
+
+    # The export comes back unchanged.
+    page.goto("/curriculum/imports/new/")
+    page.get_by_label("Curriculum file").set_input_files(str(exported))
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.locator("#import-status")).to_contain_text("Review the changes below")
+    expect(page.locator(".import-summary")).to_contain_text("187 unchanged")
+    expect(page.locator(".import-quiet")).to_contain_text("8 paths unchanged")
+    page.get_by_role("button", name="Discard").click()
+
+    # One changed lab: its path comes first, the other paths are one line, and
+    # the diff sits above Apply.
+    text = exported.read_text(encoding="utf-8")
+    marker = "Write a shell script"
+    assert marker in text
+    (tmp_path / "changed.yaml").write_text(text.replace(marker, "Write a POSIX shell script", 1))
+    page.goto("/curriculum/imports/new/")
+    page.get_by_label("Curriculum file").set_input_files(str(tmp_path / "changed.yaml"))
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.locator("#import-status")).to_contain_text("Review the changes below")
+    tracks = page.locator(".import-track")
+    expect(tracks).to_have_count(1)
+    heading = tracks.first.locator("h2")
+    expect(heading).to_contain_text("labs changed")
+    expect(heading).not_to_contain_text("unchanged")
+    expect(page.locator(".import-quiet")).to_contain_text("7 paths unchanged")
+    diff = page.locator("details", has_text="Text changes").first
+    diff.locator("summary").click()
+    expect(diff).to_contain_text("POSIX")
+    apply_button = page.get_by_role("button", name="Apply this import")
+    assert diff.bounding_box()["y"] < apply_button.bounding_box()["y"]
+    assert tracks.first.bounding_box()["y"] < page.locator(".import-quiet").bounding_box()["y"]
+    screenshot(page, "import-preview-changes-first")

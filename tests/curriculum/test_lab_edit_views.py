@@ -180,3 +180,14 @@ def test_import_preview_conflict_choice_is_honoured(client, staff, lab):
     assert "`ls`" not in lab.body and "`ls`" in other.body
     applied = client.get(reverse("curriculum:import_detail", args=[record.pk])).content.decode()
     assert "The file's text was taken." in applied and "The app edit was kept." in applied
+
+
+def test_admin_lists_revisions_with_editor_and_note(client, staff, lab):
+    lab_edit(
+        actor=staff, lab=lab, title=lab.title, body="Fixed:\n- Run `ls`.\n", note="Code marked"
+    )
+    client.force_login(staff)
+    listing = client.get(reverse("admin:curriculum_labrevision_changelist")).content.decode()
+    assert "Code marked" in listing and staff.display_name in listing
+    inline = client.get(reverse("admin:curriculum_lab_change", args=[lab.pk])).content.decode()
+    assert "Code marked" in inline and "Edited in the app" in inline
