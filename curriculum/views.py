@@ -92,33 +92,32 @@ def lab_edit(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpRespon
     """Staff correct a lab: Markdown with a preview (htmx live, or the Preview button)."""
     lab = _staff_lab(request, track_slug, lab_slug)
     initial = {"title": lab.title, "body": lab.body}
-    form = LabEditForm(request.POST or None, initial=initial)
-    preview = None
-    if request.method == "POST" and form.is_valid():
+    previewing = request.method == "POST" and request.POST.get("action") == "preview"
+    # Previewing (the no-JS path) re-shows the form as typed, without judging it yet.
+    form = LabEditForm(None if previewing else request.POST or None, initial=initial)
+    if previewing:
+        form.initial.update({key: request.POST.get(key, "") for key in ("title", "body", "note")})
+    preview = request.POST.get("body", "") if request.method == "POST" else None
+    if request.method == "POST" and not previewing and form.is_valid():
         data = form.cleaned_data
-        if request.POST.get("action") == "preview":
-            preview = data["body"]
+        try:
+            revision = services.lab_edit(
+                actor=request.user,
+                lab=lab,
+                title=data["title"],
+                body=data["body"],
+                note=data["note"],
+            )
+        except ApplicationError as exc:
+            errors = (exc.extra or {}).get("errors") or {None: exc.message}
+            for field, message in errors.items():
+                form.add_error(field if field in form.fields else None, message)
         else:
-            try:
-                revision = services.lab_edit(
-                    actor=request.user,
-                    lab=lab,
-                    title=data["title"],
-                    body=data["body"],
-                    note=data["note"],
-                )
-            except ApplicationError as exc:
-                errors = (exc.extra or {}).get("errors") or {None: exc.message}
-                for field, message in errors.items():
-                    form.add_error(field if field in form.fields else None, message)
-            else:
-                messages.success(
-                    request,
-                    f"Saved as revision {revision.number}. Learners working on this lab are told.",
-                )
-                return redirect(lab.get_absolute_url())
-    elif request.method == "POST":
-        preview = request.POST.get("body", "")
+            messages.success(
+                request,
+                f"Saved as revision {revision.number}. Learners working on this lab are told.",
+            )
+            return redirect(lab.get_absolute_url())
     return render(
         request,
         "curriculum/lab_edit.html",

@@ -191,3 +191,16 @@ def test_admin_lists_revisions_with_editor_and_note(client, staff, lab):
     assert "Code marked" in listing and staff.display_name in listing
     inline = client.get(reverse("admin:curriculum_lab_change", args=[lab.pk])).content.decode()
     assert "Code marked" in inline and "Edited in the app" in inline
+
+
+def test_preview_button_keeps_what_was_typed_without_judging_it(client, staff, lab):
+    client.force_login(staff)
+    edit_url, _ = urls(lab)
+    response = client.post(
+        edit_url,
+        {"title": "Typed title", "body": "Typed:\n- `x`\n", "note": "", "action": "preview"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "field-error" not in page
+    assert 'value="Typed title"' in page and "Typed:\n- `x`" in page and "<code>x</code>" in page
+    assert lab.revisions.count() == 1
