@@ -74,6 +74,10 @@ def test_steps_once_edit_with_preview_what_changed_and_conflict(new_page, course
     staff_page = new_page()
     sign_in(staff_page, course["staff"].email, DEFAULT_PASSWORD)
     staff_page.goto(lab.get_absolute_url())
+    expect(
+        staff_page.locator(".lab-deliverables .step-label", has_text=LONG_STEP_START)
+    ).to_have_text("Test on a tiny MLP")
+    screenshot(staff_page, "catalog-lab-steps")
     staff_page.get_by_role("link", name="Edit this lab").click()
     body = staff_page.get_by_label("Lab text (Markdown)")
     text = body.input_value()
