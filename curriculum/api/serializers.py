@@ -77,8 +77,8 @@ class ImportApplySerializer(serializers.Serializer):
 
 
 class ImportSerializer(serializers.ModelSerializer):
-    """An import and its diff. `applied`, `totals`, `tracks` and `labs` are exactly the
-    object `manage.py import_curriculum --json` prints."""
+    """An import and its diff. `applied`, `totals`, `tracks`, `labs` and `resolution` are
+    exactly the object `manage.py import_curriculum --json` prints."""
 
     applied = serializers.SerializerMethodField()
     totals = serializers.SerializerMethodField()
