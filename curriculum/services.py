@@ -521,6 +521,10 @@ def lab_edit(*, actor, lab: Lab, title: str, body: str, note: str) -> LabRevisio
         errors["note"] = f"The note is longer than {MAX_NOTE_CHARS} characters."
     if errors:
         raise ApplicationError(" ".join(errors.values()), code="invalid", extra={"errors": errors})
+    # The track row first, as an import apply locks every track before reading the labs:
+    # an edit and an import never interleave, so an import cannot write over an edit it
+    # did not see as a conflict.
+    Track.objects.select_for_update().filter(pk=lab.track_id).first()
     locked = Lab.objects.select_for_update().get(pk=lab.pk)
     if not locked.active:
         raise ApplicationError("This lab is archived; import it again first.", code="invalid")
