@@ -55,3 +55,73 @@ def render_markdown(text: str | None) -> SafeString:
         strip_comments=True,
     )
     return mark_safe(clean)  # noqa: S308 - sanitized by nh3 above
+
+
+_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.S)
+# A sentence ends at . ! ? : or ; followed by a space (or the end), outside code spans.
+_SENTENCE_END = re.compile(r"[.!?:;](?=\s|$)")
+STEP_LABEL_WORDS = 12
+
+
+def render_markdown_inline(text: str | None) -> SafeString:
+    """One line of Markdown (a label): rendered and sanitized like `render_markdown`, without
+    the paragraph around it."""
+    html = str(render_markdown(text)).strip()
+    match = _PARAGRAPH.match(html)
+    if match and "<p>" not in match.group(1):
+        html = match.group(1)
+    return mark_safe(html)  # noqa: S308 - sanitized by render_markdown
+
+
+def _outside_code(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` outside backtick code spans (an unclosed backtick opens no span)."""
+    spans, start, pos = [], 0, 0
+    while True:
+        opening = text.find("`", pos)
+        if opening < 0:
+            break
+        run = len(text[opening:]) - len(text[opening:].lstrip("`"))
+        closing = text.find("`" * run, opening + run)
+        if closing < 0:
+            break
+        spans.append((start, opening))
+        start = pos = closing + run
+    spans.append((start, len(text)))
+    return spans
+
+
+def step_label(text: str, *, max_words: int = STEP_LABEL_WORDS) -> tuple[str, bool]:
+    """A short Markdown label for a step, and whether it is the whole step.
+
+    The label is the step's first sentence, cut to `max_words` words with "…"; a cut never
+    falls inside a code span, so the label renders like the step does.
+    """
+    source = " ".join((text or "").split())
+    end = len(source)
+    found = False
+    for start, stop in _outside_code(source):
+        for match in _SENTENCE_END.finditer(source, start, stop):
+            # "e.g." or "Note:" is not a sentence: a label has at least three words.
+            if len(source[: match.start()].split()) >= 3:
+                end = match.end() if source[match.start()] in ".!?" else match.start()
+                found = True
+                break
+        if found:
+            break
+    label = source[:end].strip()
+    words, cut = 0, None
+    for start, stop in _outside_code(label):
+        for match in re.finditer(r"\S+", label[start:stop]):
+            words += 1
+            if words > max_words:
+                cut = start + match.start()
+                break
+        if cut is not None:
+            break
+        words += 0 if stop == len(label) else 1  # the code span after this stretch
+        if words > max_words:
+            cut = stop
+            break
+    if cut is not None:
+        label = label[:cut].rstrip(" ,;:") + "…"
+    return label, label == source

@@ -22,11 +22,14 @@ class TrackAdmin(admin.ModelAdmin):
 
 class LabRevisionInline(admin.TabularInline):
     model = LabRevision
-    fields = ["number", "title", "content_hash", "source_import", "created_at"]
+    fields = ["number", "title", "origin", "edited_by", "note", "source_import", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("edited_by", "source_import")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -46,8 +49,8 @@ class LabAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # Lab content changes only through an import, which makes a new revision and tells
-        # learners; an edit here would change what submitted work answered.
+        # Lab content changes only through an import or the staff edit page, which make a new
+        # revision and tell learners; an edit here would change what submitted work answered.
         return False
 
     def has_delete_permission(self, request, obj=None):
@@ -59,9 +62,19 @@ class LabAdmin(admin.ModelAdmin):
 class LabRevisionAdmin(admin.ModelAdmin):
     """Revisions are immutable snapshots: read-only here."""
 
-    list_display = ["lab", "number", "title", "created_at", "source_import"]
-    list_select_related = ["lab__track", "source_import"]
-    search_fields = ["title", "lab__title"]
+    list_display = [
+        "lab",
+        "number",
+        "title",
+        "origin",
+        "edited_by",
+        "note",
+        "created_at",
+        "source_import",
+    ]
+    list_filter = ["origin"]
+    list_select_related = ["lab__track", "source_import", "edited_by"]
+    search_fields = ["title", "lab__title", "note"]
     readonly_fields = [f.name for f in LabRevision._meta.fields]
 
     def has_add_permission(self, request):

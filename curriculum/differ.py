@@ -12,6 +12,10 @@ Identity rules, per track and then per lab within a matched track:
 Categories: added, changed (content), renamed (new title, mostly the same text), moved
 (another week number), removed (archived), unchanged. Inserting a week therefore shows
 as one added lab and the later labs moved, not as a cascade of changed labs.
+
+A lab whose current text is a staff correction made in the app (`LabSnapshot.edit`) and
+whose file text differs is a conflict: `resolve_conflicts` keeps the edit unless staff
+chose the file's text for that lab, so nothing is overwritten silently.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class LabSnapshot:
     deliverables: list[str]
     position: int
     active: bool
+    # The current revision when it is an app edit: {"revision", "by", "at", "note"}.
+    edit: dict | None = None
 
     @property
     def hash(self) -> str:
@@ -74,6 +80,16 @@ class LabPlan:
     position: int = 0
     content_changed: bool = False
     restored: bool = False
+
+    @property
+    def conflict(self) -> bool:
+        """The file's text differs from a correction staff made in the app."""
+        return bool(
+            self.old is not None
+            and self.new is not None
+            and self.old.edit is not None
+            and self.content_changed
+        )
 
     @property
     def needs_write(self) -> bool:
@@ -138,6 +154,7 @@ class ImportPlan:
             "moved": [],
             "removed": [],
             "unchanged": 0,
+            "conflicts": [],
         }
         for track in self.tracks:
             if track.status == "unchanged":
@@ -150,6 +167,8 @@ class ImportPlan:
                     continue
                 entry = _lab_ref(track, lab)
                 labs[lab.status].append(entry)
+                if lab.conflict:
+                    labs["conflicts"].append({**entry, "lab_id": lab.old.id})
         return {"totals": dict(self.totals), "tracks": tracks, "labs": labs}
 
     def detail(self) -> list[dict]:
@@ -169,6 +188,7 @@ class ImportPlan:
                 item["status"] = lab.status
                 item["lab_id"] = lab.old.id if lab.old else None
                 item["content_changed"] = lab.content_changed
+                item["conflict"] = dict(lab.old.edit) if lab.conflict else None
                 if lab.old and lab.new and lab.old.title != lab.new.title:
                     item["from_title"] = lab.old.title
                 if lab.content_changed or lab.status in ("added", "removed"):
@@ -181,6 +201,37 @@ class ImportPlan:
                 entry["labs"].append(item)
             out.append(entry)
         return out
+
+
+def resolve_conflicts(plan: ImportPlan, *, take_file: set[int]) -> list[dict]:
+    """Keep the app edit of every conflicting lab whose id is not in `take_file`.
+
+    A kept lab still follows the file's week and position; only its text stays. Returns
+    one entry per conflict: the lab reference, its id and the choice ("edit" or "file").
+    """
+    resolution = []
+    for track in plan.tracks:
+        for lab in track.labs:
+            if not lab.conflict:
+                continue
+            choice = "file" if lab.old.id in take_file else "edit"
+            resolution.append({**_lab_ref(track, lab), "lab_id": lab.old.id, "choice": choice})
+            if choice == "file":
+                continue
+            old, new = lab.old, lab.new
+            lab.new = ParsedLab(
+                week=new.week,
+                module_title=old.module_title,
+                title=old.title,
+                body=old.body,
+                deliverables=list(old.deliverables),
+                slug=new.slug,
+                line=new.line,
+            )
+            lab.content_changed = False
+            if lab.status != "added":
+                lab.status = "moved" if old.week != new.week else "unchanged"
+    return resolution
 
 
 def _content(lab) -> dict:

@@ -32,3 +32,20 @@ class CurriculumUploadForm(forms.Form):
         if uploaded.size == 0:
             raise forms.ValidationError("The file is empty.")
         return uploaded
+
+
+class LabEditForm(forms.Form):
+    """Shape of the staff edit page; the rules (non-empty, changed, note) live in `lab_edit`."""
+
+    title = forms.CharField(label="Title", max_length=300)
+    body = forms.CharField(
+        label="Lab text (Markdown)",
+        widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "true"}),
+        help_text="Mark code with backticks. The top-level list items are the learner's steps "
+        "and checklist.",
+    )
+    note = forms.CharField(
+        label="What did you correct?",
+        max_length=500,
+        help_text="Learners working on this lab see this note with the changes.",
+    )

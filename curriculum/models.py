@@ -62,6 +62,10 @@ class Lab(models.Model):
 class LabRevision(models.Model):
     """An immutable snapshot of a lab's content. Submissions point at the one they answered."""
 
+    class Origin(models.TextChoices):
+        IMPORT = "import", "Import"
+        EDIT = "edit", "Edited in the app"
+
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="revisions")
     number = models.PositiveIntegerField()
     module_title = models.CharField(max_length=300)
@@ -72,6 +76,13 @@ class LabRevision(models.Model):
     source_import = models.ForeignKey(
         "CurriculumImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A correction made in the app (`lab_edit`) records who and why; a later import whose
+    # text differs from the lab's current app edit lists the lab as a conflict.
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.IMPORT)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from .differ import LabSnapshot, TrackSnapshot
-from .models import CurriculumImport, Lab, Track
+from .models import CurriculumImport, Lab, LabRevision, Track
 
 CURRICULUM_LOCK_KEY = 0x43_55_52_52  # "CURR": one curriculum import applies at a time
 
@@ -69,21 +69,40 @@ def curriculum_snapshot(*, lock: bool = False) -> tuple[list[TrackSnapshot], lis
         TrackSnapshot(id=t.id, name=t.name, slug=t.slug, position=t.position, active=t.active)
         for t in track_rows
     ]
-    labs = [
-        LabSnapshot(**row)
-        for row in Lab.objects.order_by("id").values(
-            "id",
-            "track_id",
-            "week",
-            "module_title",
-            "title",
-            "slug",
-            "body",
-            "deliverables",
-            "position",
-            "active",
-        )
-    ]
+    rows = Lab.objects.order_by("id").values(
+        "id",
+        "track_id",
+        "week",
+        "module_title",
+        "title",
+        "slug",
+        "body",
+        "deliverables",
+        "position",
+        "active",
+        "current_revision__origin",
+        "current_revision__number",
+        "current_revision__created_at",
+        "current_revision__note",
+        "current_revision__edited_by__name",
+        "current_revision__edited_by__email",
+    )
+    labs = []
+    for row in rows:
+        origin = row.pop("current_revision__origin")
+        number = row.pop("current_revision__number")
+        at = row.pop("current_revision__created_at")
+        note = row.pop("current_revision__note")
+        name = row.pop("current_revision__edited_by__name")
+        email = row.pop("current_revision__edited_by__email")
+        if origin == LabRevision.Origin.EDIT:
+            row["edit"] = {
+                "revision": number,
+                "by": name or (email or "").split("@")[0] or "a former user",
+                "at": at.isoformat(),
+                "note": note,
+            }
+        labs.append(LabSnapshot(**row))
     return tracks, labs
 
 
@@ -102,4 +121,14 @@ def import_for_view(import_id: int) -> CurriculumImport | None:
         .defer("source")
         .filter(pk=import_id)
         .first()
+    )
+
+
+def lab_revisions(lab: Lab) -> QuerySet[LabRevision]:
+    """A lab's revisions, newest first, with their editor."""
+    return (
+        LabRevision.objects.filter(lab=lab)
+        .select_related("edited_by")
+        .defer("body", "deliverables")
+        .order_by("-number")
     )

@@ -5,12 +5,17 @@ applied in one transaction with bulk writes: new and updated tracks, labs moved,
 changed or archived (never deleted), one new `LabRevision` per lab whose content changed,
 and one `lab.updated` event per changed lab that already existed. Applying re-plans against
 the database under a lock and refuses if the result differs from what the preview showed.
+
+Staff may also correct a lab in the app (`lab_edit`): a new revision that records the
+editor and a note. A later import whose text for that lab differs lists it as a conflict;
+the apply keeps the app edit unless staff chose the file's text for that lab.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +26,8 @@ from django.utils import timezone
 from core.exceptions import ApplicationError
 
 from . import selectors
-from .differ import ImportPlan, LabPlan, content_hash, plan_import
+from .cleaner import markdown_deliverables
+from .differ import ImportPlan, LabPlan, content_hash, plan_import, resolve_conflicts
 from .models import CurriculumImport, Lab, LabRevision, Track
 from .parsers import FORMATS, CurriculumParseError, ParsedCurriculum, parse_curriculum
 
@@ -58,6 +64,12 @@ def summarize(diff: dict) -> str:
     if lab_parts:
         sections.append("labs " + ", ".join(lab_parts))
     text = "; ".join(sections) or "no changes"
+    resolution = diff.get("resolution") or []
+    kept = sum(1 for item in resolution if item["choice"] == "edit")
+    if kept:
+        text += f"; {kept} app edit{'s' if kept != 1 else ''} kept"
+    elif labs.get("conflicts"):
+        text += f"; {len(labs['conflicts'])} edited in the app"
     totals = diff.get("totals") or {}
     if totals:
         text += f" ({totals.get('tracks', 0)} paths, {totals.get('labs', 0)} labs)"
@@ -175,14 +187,21 @@ def _comparable(diff: dict) -> dict:
 
 
 @transaction.atomic
-def import_apply(*, actor, curriculum_import: CurriculumImport) -> CurriculumImport:
+def import_apply(
+    *, actor, curriculum_import: CurriculumImport, take_file: Collection[int] = ()
+) -> CurriculumImport:
     """Apply a previewed import in one transaction.
+
+    `take_file`: ids of labs edited in the app (conflicts of the preview) whose text the
+    file replaces; every other conflicting lab keeps its app edit (the default).
 
     Side effects: creates/updates tracks and labs (bulk), archives removed ones, creates a
     `LabRevision` per lab whose content changed (and per new lab), records `lab.updated`
     (target: the lab; data: revision_id, import_id) for each existing lab whose content
-    changed, and marks the import applied. Refuses (code "conflict") when the curriculum
-    changed since the preview, and when the import is not in the previewed state.
+    changed, and marks the import applied with the per-lab choices in `diff["resolution"]`.
+    Refuses (code "conflict") when the curriculum changed since the preview, and when the
+    import is not in the previewed state; (code "invalid") when `take_file` names a lab that
+    is not a conflict of this import.
     """
     locked = CurriculumImport.objects.select_for_update().filter(pk=curriculum_import.pk).first()
     if locked is None:
@@ -204,12 +223,34 @@ def import_apply(*, actor, curriculum_import: CurriculumImport) -> CurriculumImp
             code="conflict",
         )
     return _apply_plan(
-        actor=actor, record=locked, plan=plan, diff=fresh, original=curriculum_import
+        actor=actor,
+        record=locked,
+        plan=plan,
+        diff=fresh,
+        take_file=take_file,
+        original=curriculum_import,
     )
 
 
-def _apply_plan(*, actor, record: CurriculumImport, plan: ImportPlan, diff: dict, original=None):
+def _apply_plan(
+    *,
+    actor,
+    record: CurriculumImport,
+    plan: ImportPlan,
+    diff: dict,
+    take_file: Collection[int] = (),
+    original=None,
+):
     from notifications.events import record as record_event
+
+    take_file = set(take_file)
+    conflict_ids = {lab.old.id for lab in plan.lab_plans if lab.conflict}
+    if take_file - conflict_ids:
+        raise ApplicationError(
+            "Only labs edited in the app that this import would change can take the file's text.",
+            code="invalid",
+        )
+    diff = {**diff, "resolution": resolve_conflicts(plan, take_file=take_file)}
 
     if plan.has_changes:
         for lab, revision in _write_plan(plan, record):
@@ -249,10 +290,17 @@ def import_discard(*, actor, curriculum_import: CurriculumImport) -> CurriculumI
 
 
 def import_curriculum_file(
-    *, actor, source: bytes, filename: str, requested_format: str = "auto", dry_run: bool = False
+    *,
+    actor,
+    source: bytes,
+    filename: str,
+    requested_format: str = "auto",
+    dry_run: bool = False,
+    take_file: Collection[int] = (),
 ) -> CurriculumImport:
     """Preview and apply in one transaction (the management command): parse and plan once.
 
+    Labs edited in the app keep their edit unless their id is in `take_file`.
     Side effects: as `import_apply`, plus the import record; with `dry_run`, none.
     Raises `CurriculumParseError` (nothing written) when the file cannot be imported.
     """
@@ -266,7 +314,9 @@ def import_curriculum_file(
         plan = _plan(parsed, lock=True)
         record = _previewed_record(actor, source, filename, requested_format, parsed.format, plan)
         record.save()
-        return _apply_plan(actor=actor, record=record, plan=plan, diff=record.diff)
+        return _apply_plan(
+            actor=actor, record=record, plan=plan, diff=record.diff, take_file=take_file
+        )
 
 
 def import_default_curriculum(*, actor=None) -> CurriculumImport:
@@ -425,3 +475,97 @@ def _free_slug(slug: str, taken: set[str]) -> str:
         counter += 1
     taken.add(candidate)
     return candidate
+
+
+MAX_BODY_CHARS = 100_000
+MAX_NOTE_CHARS = 500
+
+
+def normalize_body(body: str) -> str:
+    """The stored form of an edited body: Unix line ends, no trailing spaces, one final newline."""
+    lines = [line.rstrip() for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+@transaction.atomic
+def lab_edit(*, actor, lab: Lab, title: str, body: str, note: str) -> LabRevision:
+    """Correct a lab in the app: a new `LabRevision` (origin edit) with the editor and a note.
+
+    The deliverables are the body's top-level steps, as an import derives them. Side effects:
+    updates the lab's title, body, deliverables and current revision, and records
+    `lab.updated` (target: the lab; data: revision_id, edited: true), so learners with open
+    work on the lab are told after commit. A later import whose text for this lab differs
+    shows it as a conflict. Refuses (code "forbidden") for non-staff, (code "invalid") for
+    an empty title or body, a missing note, or a text identical to the current one.
+    """
+    from notifications.events import record as record_event
+
+    from .permissions import can_manage_curriculum
+
+    if not can_manage_curriculum(actor):
+        raise ApplicationError("Only staff can edit labs.", code="forbidden")
+    title, note = (title or "").strip(), (note or "").strip()
+    body = normalize_body(body or "")
+    errors = {}
+    if not title:
+        errors["title"] = "Give the lab a title."
+    elif len(title) > 300:
+        errors["title"] = "The title is longer than 300 characters."
+    if not body.strip():
+        errors["body"] = "The lab needs its text."
+    elif len(body) > MAX_BODY_CHARS:
+        errors["body"] = f"The text is longer than {MAX_BODY_CHARS:,} characters."
+    if not note:
+        errors["note"] = "Say in a few words what you corrected; learners see it."
+    elif len(note) > MAX_NOTE_CHARS:
+        errors["note"] = f"The note is longer than {MAX_NOTE_CHARS} characters."
+    if errors:
+        raise ApplicationError(" ".join(errors.values()), code="invalid", extra={"errors": errors})
+    # The track row first, as an import apply locks every track before reading the labs:
+    # an edit and an import never interleave, so an import cannot write over an edit it
+    # did not see as a conflict.
+    Track.objects.select_for_update().filter(pk=lab.track_id).first()
+    locked = Lab.objects.select_for_update().get(pk=lab.pk)
+    if not locked.active:
+        raise ApplicationError("This lab is archived; import it again first.", code="invalid")
+    deliverables = markdown_deliverables(body, fallback=title)
+    new_hash = content_hash(
+        module_title=locked.module_title, title=title, body=body, deliverables=deliverables
+    )
+    old_hash = content_hash(
+        module_title=locked.module_title,
+        title=locked.title,
+        body=locked.body,
+        deliverables=locked.deliverables,
+    )
+    if new_hash == old_hash:
+        raise ApplicationError(
+            "Nothing changed: the text is the same as the current revision.",
+            code="invalid",
+            extra={"errors": {"body": "Nothing changed: the text is the same as now."}},
+        )
+    last = LabRevision.objects.filter(lab=locked).aggregate(last=Max("number"))["last"] or 0
+    revision = LabRevision.objects.create(
+        lab=locked,
+        number=last + 1,
+        module_title=locked.module_title,
+        title=title,
+        body=body,
+        deliverables=deliverables,
+        content_hash=new_hash,
+        origin=LabRevision.Origin.EDIT,
+        edited_by=actor,
+        note=note,
+    )
+    locked.title, locked.body, locked.deliverables = title, body, deliverables
+    locked.current_revision = revision
+    locked.save(update_fields=["title", "body", "deliverables", "current_revision", "updated_at"])
+    record_event(
+        "lab.updated",
+        actor=actor,
+        target=locked,
+        data={"revision_id": revision.pk, "edited": True},
+    )
+    lab.title, lab.body, lab.deliverables = title, body, deliverables
+    lab.current_revision = revision
+    return revision

@@ -16,9 +16,16 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.exceptions import ApplicationError
 
 from . import selectors, services
-from .forms import CurriculumUploadForm
+from .exporter import EXPORTERS, curriculum_data
+from .forms import CurriculumUploadForm, LabEditForm
 from .models import CurriculumImport
 from .permissions import can_manage_curriculum
+
+EXPORT_FILES = {
+    "yaml": ("curriculum.yaml", "application/yaml"),
+    "json": ("curriculum.json", "application/json"),
+    "markdown": ("curriculum.md", "text/markdown"),
+}
 
 STALE_PENDING = dt.timedelta(seconds=20)
 
@@ -61,8 +68,92 @@ def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResp
     return render(
         request,
         "curriculum/lab.html",
-        {"lab": lab, "track": lab.track, "previous": previous, "following": following},
+        {
+            "lab": lab,
+            "track": lab.track,
+            "previous": previous,
+            "following": following,
+            "can_manage": can_manage_curriculum(request.user),
+        },
     )
+
+
+def _staff_lab(request: HttpRequest, track_slug: str, lab_slug: str):
+    _require_staff(request)
+    lab = selectors.lab_by_slugs(track_slug=track_slug, lab_slug=lab_slug)
+    if lab is None:
+        raise Http404("No such lab.")
+    return lab
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lab_edit(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResponse:
+    """Staff correct a lab: Markdown with a preview (htmx live, or the Preview button)."""
+    lab = _staff_lab(request, track_slug, lab_slug)
+    initial = {"title": lab.title, "body": lab.body}
+    previewing = request.method == "POST" and request.POST.get("action") == "preview"
+    # Previewing (the no-JS path) re-shows the form as typed, without judging it yet.
+    form = LabEditForm(None if previewing else request.POST or None, initial=initial)
+    if previewing:
+        form.initial.update({key: request.POST.get(key, "") for key in ("title", "body", "note")})
+    preview = request.POST.get("body", "") if request.method == "POST" else None
+    if request.method == "POST" and not previewing and form.is_valid():
+        data = form.cleaned_data
+        try:
+            revision = services.lab_edit(
+                actor=request.user,
+                lab=lab,
+                title=data["title"],
+                body=data["body"],
+                note=data["note"],
+            )
+        except ApplicationError as exc:
+            errors = (exc.extra or {}).get("errors") or {None: exc.message}
+            for field, message in errors.items():
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(
+                request,
+                f"Saved as revision {revision.number}. Learners working on this lab are told.",
+            )
+            return redirect(lab.get_absolute_url())
+    return render(
+        request,
+        "curriculum/lab_edit.html",
+        {
+            "lab": lab,
+            "track": lab.track,
+            "form": form,
+            "preview": lab.body if preview is None else preview,
+            "revisions": selectors.lab_revisions(lab),
+        },
+    )
+
+
+@login_required
+@require_POST
+def lab_preview(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResponse:
+    """The rendered (sanitized) preview of the edit page's text, for htmx."""
+    _staff_lab(request, track_slug, lab_slug)
+    body = request.POST.get("body", "")[: services.MAX_BODY_CHARS]
+    response = render(request, "curriculum/lab_edit.html#preview", {"preview": body})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+@require_safe
+def export_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The current curriculum as a file that the import page takes back unchanged."""
+    _require_staff(request)
+    if fmt not in EXPORTERS:
+        raise Http404("No such format.")
+    filename, content_type = EXPORT_FILES[fmt]
+    text = EXPORTERS[fmt](curriculum_data(selectors.tracks_with_labs()))
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required
@@ -91,7 +182,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             form.add_error("file", exc.message)
         else:
             return redirect("curriculum:import_detail", import_id=record.pk)
-    return render(request, "curriculum/import_upload.html", {"form": form})
+    return render(request, "curriculum/import_upload.html", {"form": form, "formats": EXPORT_FILES})
 
 
 def _text_diff(old: str, new: str) -> list[tuple[str, str]]:
@@ -113,13 +204,24 @@ def _text_diff(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
-def _preview_tracks(diff: dict) -> list[dict]:
-    tracks = []
+CHANGE_ORDER = ("changed", "renamed", "moved", "added", "removed")
+
+
+def _preview_tracks(diff: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """(paths with changes, paths without any, labs edited in the app that conflict).
+
+    Changed paths come first; within a path, changed labs come first and unchanged ones are
+    only counted.
+    """
+    changed_tracks, quiet_tracks, conflicts = [], [], []
+    resolution = {item["lab_id"]: item["choice"] for item in diff.get("resolution") or []}
     for track in diff.get("detail", []):
         labs = []
         counts: dict[str, int] = {}
         for lab in track.get("labs", []):
             counts[lab["status"]] = counts.get(lab["status"], 0) + 1
+            if lab["status"] == "unchanged" and not lab.get("conflict"):
+                continue
             item = dict(lab)
             old, new = lab.get("old"), lab.get("new")
             if old and new:
@@ -128,9 +230,28 @@ def _preview_tracks(diff: dict) -> list[dict]:
                     "\n".join(old["deliverables"]), "\n".join(new["deliverables"])
                 )
                 item["module_changed"] = old["module_title"] != new["module_title"]
+            if item.get("conflict"):
+                item["choice"] = resolution.get(item["lab_id"])
+                conflicts.append(item)
             labs.append(item)
-        tracks.append({**track, "labs": labs, "counts": counts})
-    return tracks
+        labs.sort(
+            key=lambda item: (
+                CHANGE_ORDER.index(item["status"]) if item["status"] in CHANGE_ORDER else 9
+            )
+        )
+        unchanged = counts.get("unchanged", 0)
+        changes = {status: counts[status] for status in CHANGE_ORDER if counts.get(status)}
+        entry = {**track, "labs": labs, "changes": changes, "unchanged": unchanged}
+        # The badge speaks of the path itself; "unchanged" would contradict "1 changed" below.
+        entry["badge"] = (
+            track["status"]
+            if track["status"] != "unchanged"
+            else ("changed" if changes else "unchanged")
+        )
+        (changed_tracks if changes or track["status"] != "unchanged" else quiet_tracks).append(
+            entry
+        )
+    return changed_tracks, quiet_tracks, conflicts
 
 
 def _staff_import(request: HttpRequest, import_id: int):
@@ -157,7 +278,10 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
             response["HX-Refresh"] = "true"
     else:
         if record.status != CurriculumImport.Status.FAILED and record.diff:
-            context["tracks"] = _preview_tracks(record.diff)
+            tracks, quiet, conflicts = _preview_tracks(record.diff)
+            context.update(
+                {"tracks": tracks, "quiet_tracks": quiet, "conflicts": conflicts, "shown": True}
+            )
         response = render(request, "curriculum/import_detail.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -167,8 +291,12 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 @require_POST
 def import_apply(request: HttpRequest, import_id: int) -> HttpResponse:
     record = _staff_import(request, import_id)
+    take_file = []
+    for key, value in request.POST.items():
+        if key.startswith("choice-") and value == "file" and key[7:].isdigit():
+            take_file.append(int(key[7:]))
     try:
-        services.import_apply(actor=request.user, curriculum_import=record)
+        services.import_apply(actor=request.user, curriculum_import=record, take_file=take_file)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from cohorts.models import Cohort, Extension, Membership
 from cohorts.selectors import active_learner_memberships, active_membership_roles
 from core.fragments import Rows
-from curriculum.models import Lab
+from curriculum.models import Lab, LabRevision
 
 from . import state as sm
 from ._cohorts import ScheduleEntry, cohort_schedule, mentor_cohort_ids
@@ -513,4 +513,49 @@ def iteration_diff(previous: Iteration | None, current: Iteration) -> IterationD
         checklist=changes,
         repo_changed=previous.repo_url != current.repo_url,
         commit_changed=previous.commit_sha != current.commit_sha,
+    )
+
+
+@dataclass(frozen=True)
+class LabChange:
+    """The lab changed since the learner started or last handed in (the lab page says so)."""
+
+    current: LabRevision
+    baseline: LabRevision
+    answered: Iteration | None  # the last iteration (it answered `baseline`), if any
+    title_changed: bool
+    body_diff: list
+
+
+def lab_change(*, submission: Submission | None, lab: Lab, iterations: list) -> LabChange | None:
+    """What changed in `lab` since the revision the learner's work answered (one query).
+
+    Only for open work (a draft, or handed in and not yet approved). The baseline is the
+    revision the last iteration answered; for a draft never handed in, the revision that was
+    current when the draft was started.
+    """
+    from curriculum.textdiff import word_diff
+
+    current = lab.current_revision
+    if submission is None or current is None or submission.state == Submission.State.APPROVED:
+        return None
+    answered = iterations[0] if iterations else None  # newest first
+    if answered is not None and answered.lab_revision_id:
+        baseline = answered.lab_revision
+    elif answered is None:
+        baseline = (
+            LabRevision.objects.filter(lab=lab, created_at__lte=submission.created_at)
+            .order_by("-number")
+            .first()
+        )
+    else:
+        baseline = None
+    if baseline is None or baseline.number >= current.number:
+        return None
+    return LabChange(
+        current=current,
+        baseline=baseline,
+        answered=answered,
+        title_changed=baseline.title != current.title,
+        body_diff=word_diff(baseline.body, current.body),
     )

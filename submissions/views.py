@@ -118,6 +118,9 @@ def _lab_context(request, *, cohort, lab, entry, submission, form=None, attachme
     history = selectors.submission_history(submission) if submission else {}
     editable = submission is None or submission.state in EDITABLE_STATES
     return {
+        "lab_change": selectors.lab_change(
+            submission=submission, lab=lab, iterations=history.get("iterations", [])
+        ),
         "cohort": cohort,
         "lab": lab,
         "revision": lab.current_revision,

@@ -1,6 +1,6 @@
 from django import template
 
-from core.markdown import render_markdown
+from core.markdown import render_markdown, render_markdown_inline, step_label
 
 register = template.Library()
 
@@ -9,3 +9,21 @@ register = template.Library()
 def markdown_filter(text):
     """{{ value|markdown }}: the shared, sanitized Markdown renderer."""
     return render_markdown(text)
+
+
+@register.filter(name="markdown_inline")
+def markdown_inline_filter(text):
+    """{{ value|markdown_inline }}: one line of Markdown, e.g. a label."""
+    return render_markdown_inline(text)
+
+
+@register.filter(name="step_label")
+def step_label_filter(text):
+    """{{ step|step_label }}: the rendered short label of a lab step (first sentence)."""
+    return render_markdown_inline(step_label(str(text))[0])
+
+
+@register.filter(name="step_is_whole")
+def step_is_whole_filter(text) -> bool:
+    """Whether `step_label` shows the whole step (then no "full step" is needed)."""
+    return step_label(str(text))[1]

@@ -66,14 +66,25 @@ class ImportCreateSerializer(serializers.Serializer):
     )
 
 
+class ImportApplySerializer(serializers.Serializer):
+    take_file = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        help_text="Ids of labs edited in the app (the preview's labs.conflicts) that take the "
+        "file's text; every other conflict keeps its app edit.",
+    )
+
+
 class ImportSerializer(serializers.ModelSerializer):
-    """An import and its diff. `applied`, `totals`, `tracks` and `labs` are exactly the
-    object `manage.py import_curriculum --json` prints."""
+    """An import and its diff. `applied`, `totals`, `tracks`, `labs` and `resolution` are
+    exactly the object `manage.py import_curriculum --json` prints."""
 
     applied = serializers.SerializerMethodField()
     totals = serializers.SerializerMethodField()
     tracks = serializers.SerializerMethodField()
     labs = serializers.SerializerMethodField()
+    resolution = serializers.SerializerMethodField()
     format = serializers.CharField(source="detected_format", read_only=True)
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
     applied_by = serializers.EmailField(source="applied_by.email", read_only=True, default=None)
@@ -94,6 +105,7 @@ class ImportSerializer(serializers.ModelSerializer):
             "totals",
             "tracks",
             "labs",
+            "resolution",
         ]
         read_only_fields = fields
 
@@ -108,3 +120,7 @@ class ImportSerializer(serializers.ModelSerializer):
 
     def get_labs(self, record) -> dict:
         return (record.diff or {}).get("labs") or {}
+
+    def get_resolution(self, record) -> list:
+        """Per lab edited in the app: the choice made at apply ("edit" kept, or "file")."""
+        return (record.diff or {}).get("resolution") or []

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -14,7 +14,7 @@ from curriculum.parsers import CurriculumParseError
 from curriculum.permissions import can_manage_curriculum
 from curriculum.services import import_apply, import_discard, import_preview
 
-from .serializers import ImportCreateSerializer, ImportSerializer
+from .serializers import ImportApplySerializer, ImportCreateSerializer, ImportSerializer
 
 
 class CanManageCurriculum(BasePermission):
@@ -85,11 +85,20 @@ class ImportViewSet(
         return ImportSerializer(self.get_queryset().get(pk=record.pk)).data
 
     @extend_schema(
-        summary="Apply a previewed import (staff)", request=None, responses=ImportSerializer
+        summary="Apply a previewed import (staff); labs edited in the app keep their edit "
+        "unless listed in take_file",
+        request={"multipart/form-data": ImportApplySerializer},
+        responses=ImportSerializer,
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser, FormParser])
     def apply(self, request, pk=None):
-        record = import_apply(actor=request.user, curriculum_import=self.get_object())
+        serializer = ImportApplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = import_apply(
+            actor=request.user,
+            curriculum_import=self.get_object(),
+            take_file=serializer.validated_data["take_file"],
+        )
         return Response(self._fresh(record))
 
     @extend_schema(

@@ -137,7 +137,9 @@ def test_command_json_output_shape(tmp_path, capsys, seed_bytes):
     assert out["applied"] is False
     assert out["totals"] == {"tracks": 8, "labs": 187}
     assert set(out["tracks"]) == {"added", "renamed", "removed", "unchanged"}
-    assert set(out["labs"]) == {"added", "changed", "renamed", "moved", "removed", "unchanged"}
+    assert set(out["labs"]) == {
+        "added", "changed", "renamed", "moved", "removed", "unchanged", "conflicts"
+    }  # fmt: skip
     assert out["labs"]["added"][0] == {"track": "AI Systems", "week": 1, "title": "Roofline Sketch"}
     assert not Lab.objects.exists() and not CurriculumImport.objects.exists()  # dry run
 
@@ -157,7 +159,9 @@ def test_command_json_output_shape(tmp_path, capsys, seed_bytes):
             "moved": [],
             "removed": [],
             "unchanged": 187,
+            "conflicts": [],
         },
+        "resolution": [],
     }
     lines = path.read_text().split("\n")
     lines.insert(lines.index("Week 2 - Linear Algebra Refresh, BLAS, NumPy - Three Matmuls¶"), "")

@@ -83,6 +83,18 @@ PAGE_ROUTES: dict[str, Case] = {
     "curriculum:import_discard": Case(
         kwargs=lambda w: {"import_id": w.extra["curriculum_import"].pk}
     ),
+    "curriculum:lab_edit": Case(
+        kwargs=lambda w: {"track_slug": w.track.slug, "lab_slug": w.labs[0].slug},
+        why="staff correct a lab in the app; everyone else is refused",
+    ),
+    "curriculum:lab_preview": Case(
+        kwargs=lambda w: {"track_slug": w.track.slug, "lab_slug": w.labs[0].slug},
+        why="the edit page's preview: staff only, even though it writes nothing",
+    ),
+    "curriculum:export": Case(
+        kwargs=lambda w: {"fmt": "yaml"},
+        why="the whole curriculum as a file, for staff who re-import it",
+    ),
     "curriculum:track": Case(
         kwargs=lambda w: {"track_slug": w.track.slug},
         refused=("anonymous",),

@@ -243,5 +243,5 @@ def snapshot(world: World) -> dict:
             ScheduleOverride.objects.filter(cohort=world.cohort), "pk", "release_at", "due_at"
         ),
         "imports": rows(CurriculumImport.objects.all(), "pk", "status"),
-        "labs": rows(Lab.objects.all(), "pk", "title", "active"),
+        "labs": rows(Lab.objects.all(), "pk", "title", "body", "active", "current_revision_id"),
     }

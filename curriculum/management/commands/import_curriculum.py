@@ -1,4 +1,7 @@
-"""python manage.py import_curriculum FILE [--format ...] [--dry-run] [--json]
+"""python manage.py import_curriculum FILE [--format ...] [--dry-run] [--json] [--take-file LAB_ID ...]
+
+Labs corrected in the app whose text the file changes are conflicts: they keep the app
+edit unless `--take-file LAB_ID` names them; the output lists each conflict and the choice.
 
 Exit 0 on success; on bad input exit 2 with one `FILE:LINE: problem` line per problem on
 stderr, and nothing written. Idempotent: importing the same file again writes only the
@@ -32,6 +35,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", help="print one JSON object instead of a summary"
         )
+        parser.add_argument(
+            "--take-file",
+            type=int,
+            action="append",
+            default=[],
+            metavar="LAB_ID",
+            help="for this lab edited in the app, take the file's text (default: keep the edit)",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
@@ -54,6 +65,7 @@ class Command(BaseCommand):
                 filename=path.name,
                 requested_format=options["format"],
                 dry_run=options["dry_run"],
+                take_file=options["take_file"],
             )
         except CurriculumParseError as exc:
             self._fail(exc.lines(name))
@@ -65,6 +77,7 @@ class Command(BaseCommand):
             "totals": diff["totals"],
             "tracks": diff["tracks"],
             "labs": diff["labs"],
+            "resolution": diff.get("resolution", []),
         }
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False))
@@ -89,6 +102,15 @@ class Command(BaseCommand):
                 lines.append(
                     f"  {key:8} {lab['track']} · Week {lab['week']}{moved} · {lab['title']}"
                 )
+        conflicts = result["resolution"] or labs.get("conflicts", [])
+        for lab in conflicts:
+            choice = {"file": "took the file's text", "edit": "kept the app edit"}.get(
+                lab.get("choice"), "edited in the app"
+            )
+            lines.append(
+                f"  conflict lab {lab['lab_id']}: {lab['track']} · Week {lab['week']} · "
+                f"{lab['title']} ({choice})"
+            )
         changes = sum(len(labs[k]) for k in ("added", "changed", "renamed", "moved", "removed"))
         changes += sum(len(tracks[k]) for k in ("added", "renamed", "removed"))
         if not changes:
