@@ -75,6 +75,21 @@ BEAT_SCHEDULE = {
 }
 
 
+def redis_transport_options() -> dict:
+    from django.conf import settings
+
+    return {
+        # Longer than the longest countdown/eta we schedule (email retries back off to
+        # at most 1 h, see notifications.tasks.EMAIL_BACKOFF_CAP), so Redis never
+        # redelivers a task that is merely waiting.
+        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
+        # A hung broker (paused, half-open connection) fails a publish within a second
+        # instead of hanging the web request that enqueues after commit.
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": settings.REDIS_SOCKET_TIMEOUT,
+    }
+
+
 def _configure() -> None:
     from django.conf import settings
 
@@ -91,16 +106,7 @@ def _configure() -> None:
             "control_folder": str(broker_dir / "control"),
         }
     else:
-        conf.broker_transport_options = {
-            # Longer than the longest countdown/eta we schedule (email retries back off to
-            # at most 1 h, see notifications.tasks.EMAIL_BACKOFF_CAP), so Redis never
-            # redelivers a task that is merely waiting.
-            "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
-            # A hung broker (paused, half-open connection) fails a publish within seconds
-            # instead of hanging the web request that enqueues after commit.
-            "socket_timeout": 2,
-            "socket_connect_timeout": 2,
-        }
+        conf.broker_transport_options = redis_transport_options()
     conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -116,7 +122,7 @@ def _configure() -> None:
         # retry (it heals a stale pooled connection), then give up; the outbox sweeper
         # delivers what could not be enqueued, and notifications.tasks skips the broker
         # for a cooldown after a failure. Measured in tests/notifications/test_worker.py.
-        broker_connection_timeout=2,
+        broker_connection_timeout=settings.REDIS_SOCKET_TIMEOUT,
         broker_connection_max_retries=1,
         task_publish_retry_policy={
             "max_retries": 1,
