@@ -1,4 +1,7 @@
-"""Build the emails: plain text plus HTML, from templates per kind, links made absolute."""
+"""Build the emails: plain text plus HTML, from templates per kind, links made absolute.
+
+Every email carries a one-click unsubscribe link for its kind (`unsubscribe.py`), in the
+footer and in the List-Unsubscribe headers (RFC 8058)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from . import unsubscribe
 from .handlers import KINDS
 
 
@@ -19,11 +23,12 @@ def absolute(link: str) -> str:
     return settings.SITE_URL + link
 
 
-def _common_context() -> dict:
+def _common_context(*, user, kind: str) -> dict:
     return {
         "site_url": settings.SITE_URL,
         "preferences_url": settings.SITE_URL + reverse("notifications:preferences"),
         "notifications_url": settings.SITE_URL + reverse("notifications:list"),
+        "unsubscribe_url": unsubscribe.url(user_id=user.pk, kind=kind),
     }
 
 
@@ -33,9 +38,13 @@ def _render_pair(name: str, context: dict) -> tuple[str, str]:
     return text, html
 
 
-def _message(*, to: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+def _message(*, user, kind: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers=unsubscribe.headers(user_id=user.pk, kind=kind),
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -46,7 +55,7 @@ def notification_email(notification) -> EmailMultiAlternatives:
     slug = notification.kind.replace(".", "_")
     info = KINDS.get(notification.kind)
     context = {
-        **_common_context(),
+        **_common_context(user=notification.recipient, kind=notification.kind),
         "notification": notification,
         "recipient": notification.recipient,
         "link": absolute(notification.link),
@@ -62,12 +71,14 @@ def notification_email(notification) -> EmailMultiAlternatives:
     subject = f"Cohort Labs · {notification.text}"
     if len(subject) > 150:
         subject = subject[:149] + "…"
-    return _message(to=notification.recipient.email, subject=subject, text=text, html=html)
+    return _message(
+        user=notification.recipient, kind=notification.kind, subject=subject, text=text, html=html
+    )
 
 
 def digest_email(*, user, items: list, more: int, day) -> EmailMultiAlternatives:
     context = {
-        **_common_context(),
+        **_common_context(user=user, kind=unsubscribe.DIGEST),
         "recipient": user,
         "items": [(n, absolute(n.link)) for n in items],
         "more": more,
@@ -77,9 +88,12 @@ def digest_email(*, user, items: list, more: int, day) -> EmailMultiAlternatives
     text, html = _render_pair("digest", context)
     noun = "update" if context["count"] == 1 else "updates"
     subject = f"Cohort Labs · your daily digest: {context['count']} {noun}"
-    return _message(to=user.email, subject=subject, text=text, html=html)
+    return _message(user=user, kind=unsubscribe.DIGEST, subject=subject, text=text, html=html)
 
 
 def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiAlternatives:
-    text, html = _render_pair(name, {**_common_context(), "recipient": user, **context})
-    return _message(to=user.email, subject=subject, text=text, html=html)
+    """A weekly summary; `name` is its template and, after "digest.", its kind."""
+    kind = f"digest.{name}"
+    common = _common_context(user=user, kind=kind)
+    text, html = _render_pair(name, {**common, "recipient": user, **context})
+    return _message(user=user, kind=kind, subject=subject, text=text, html=html)

@@ -638,6 +638,38 @@ def notifications_mark_all_read(*, actor) -> int:
 
 
 @transaction.atomic
+def email_unsubscribe(*, user, kind: str) -> list[str]:
+    """Stop one kind of email for `user` (the one-click link in every email; no sign-in).
+
+    A kind emailed at once or in the digest becomes in-app only; a weekly summary is
+    turned off; `unsubscribe.DIGEST` moves every kind waiting for the daily digest to
+    in-app only. Notifications of those kinds still waiting for an email are not emailed.
+    Idempotent: returns the kinds that changed (none the second time).
+    Side effects: writes the user's `Preference` rows and notifications' email status.
+    """
+    from .unsubscribe import DIGEST
+
+    if kind != DIGEST and kind not in KINDS:
+        raise ApplicationError(f"Unknown notification kind {kind!r}.")
+    chosen = dict(Preference.objects.filter(user=user).values_list("kind", "channel"))
+    current = {k: chosen.get(k, info.default) for k, info in KINDS.items()}
+    if kind == DIGEST:
+        changes = {k: Channel.IN_APP for k, ch in current.items() if ch == Channel.DIGEST}
+    elif current[kind] in (Channel.EMAIL, Channel.DIGEST):
+        changes = {kind: Channel.OFF if KINDS[kind].email_only else Channel.IN_APP}
+    else:
+        changes = {}
+    if changes:
+        preferences_update(actor=user, channels=changes)
+        Notification.objects.filter(
+            recipient=user,
+            kind__in=list(changes),
+            email_status__in=[EmailStatus.PENDING, EmailStatus.DIGEST],
+        ).update(email_status=EmailStatus.NONE)
+    return sorted(changes)
+
+
+@transaction.atomic
 def preferences_update(*, actor, channels: dict[str, str]) -> None:
     """Set the actor's channel per kind. A kind set to its default stores no row."""
     valid = set(Channel.values)
