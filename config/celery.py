@@ -29,7 +29,8 @@ SCHEDULING_TASKS = (
 )
 
 # The default schedule. Every job is safe to run twice (unique keys decide), so two beat
-# processes or a manual "run now" in the admin do no harm. Times are UTC.
+# processes or a manual "run now" in the admin do no harm. Times are UTC; the digest jobs
+# run hourly and decide by each recipient's own time zone.
 BEAT_SCHEDULE = {
     "notifications: sweep the outbox": {
         "task": "notifications.sweep_outbox",
@@ -51,26 +52,33 @@ BEAT_SCHEDULE = {
         "schedule": 10 * 60.0,
         "options": {"expires": 9 * 60},
     },
-    "learners: due in 24 hours": {
+    # Every 5 minutes, so that a reminder leaves within minutes of its lead time
+    # (settings.DUE_SOON_REMINDER_HOURS before the due time).
+    "learners: due-soon reminders": {
         "task": "notifications.remind_due_soon",
-        "schedule": crontab(minute=5),
-        "options": {"expires": 50 * 60},
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
     },
     "learners: lab released": {
         "task": "notifications.announce_released_labs",
         "schedule": crontab(minute=15, hour=6),
     },
-    "everyone: daily digest": {
+    # Digests go out at 07:00 on each recipient's own clock (User.time_zone): the jobs run
+    # every hour and pick the people for whom it is 07:xx (Monday for the weekly ones).
+    "everyone: daily digest at 07:00 local": {
         "task": "notifications.send_daily_digests",
-        "schedule": crontab(minute=0, hour=7),
+        "schedule": crontab(minute=0),
+        "options": {"expires": 50 * 60},
     },
-    "mentors: weekly digest": {
+    "mentors: weekly digest, Monday 07:00 local": {
         "task": "notifications.send_mentor_weekly_digests",
-        "schedule": crontab(minute=30, hour=7, day_of_week="mon"),
+        "schedule": crontab(minute=0),
+        "options": {"expires": 50 * 60},
     },
-    "staff: weekly SLA digest": {
+    "staff: weekly SLA digest, Monday 07:00 local": {
         "task": "notifications.send_staff_weekly_digests",
-        "schedule": crontab(minute=45, hour=7, day_of_week="mon"),
+        "schedule": crontab(minute=0),
+        "options": {"expires": 50 * 60},
     },
 }
 

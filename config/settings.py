@@ -198,6 +198,16 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cohort Labs <noreply@cohortlabs.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Due-soon reminders: hours before a lab's due time (each learner's own, extensions
+# included) at which a learner who has not handed it in is reminded, once per lead time.
+DUE_SOON_REMINDER_HOURS = sorted(
+    env.list("DUE_SOON_REMINDER_HOURS", cast=float, default=[24.0, 2.0])
+)
+if not DUE_SOON_REMINDER_HOURS or DUE_SOON_REMINDER_HOURS[0] <= 0:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DUE_SOON_REMINDER_HOURS must list positive hours, e.g. 24,2.")
+
 # Cache: Redis when configured, else the database-free local-memory cache.
 REDIS_URL = env.str("REDIS_URL", default="")
 # Seconds a cache or broker call may wait on Redis (connect, then each reply). Redis answers

@@ -145,11 +145,11 @@ def send_digest(self, user_id: int, day: str) -> None:
 
 @shared_task(name="notifications.send_daily_digests")
 def send_daily_digests() -> int:
-    day = timezone.now().date().isoformat()
-    ids = services.digest_recipient_ids()
-    for pk in ids:
-        send_digest.apply_async(args=(pk, day))
-    return len(ids)
+    """Hourly: the digests of people whose own clock says 07:xx, each for their local day."""
+    recipients = services.digest_recipients(now=timezone.now())
+    for pk, day in recipients:
+        send_digest.apply_async(args=(pk, day.isoformat()))
+    return len(recipients)
 
 
 @shared_task(bind=True, name="notifications.send_mentor_weekly", max_retries=EMAIL_MAX_RETRIES)
@@ -162,7 +162,7 @@ def send_mentor_weekly(self, user_id: int) -> None:
 
 @shared_task(name="notifications.send_mentor_weekly_digests")
 def send_mentor_weekly_digests() -> int:
-    ids = services.mentor_weekly_recipient_ids()
+    ids = services.mentor_weekly_recipient_ids(now=timezone.now())
     for pk in ids:
         send_mentor_weekly.apply_async(args=(pk,))
     return len(ids)
@@ -178,7 +178,7 @@ def send_staff_weekly(self, user_id: int) -> None:
 
 @shared_task(name="notifications.send_staff_weekly_digests")
 def send_staff_weekly_digests() -> int:
-    ids = services.staff_weekly_recipient_ids()
+    ids = services.staff_weekly_recipient_ids(now=timezone.now())
     for pk in ids:
         send_staff_weekly.apply_async(args=(pk,))
     return len(ids)

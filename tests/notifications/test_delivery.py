@@ -13,6 +13,8 @@ from notifications.events import record
 from notifications.models import EmailDelivery, Event, Notification, Preference
 from tests.factories import LabFactory, UserFactory
 
+from .conftest import freeze_at_seven_utc
+
 pytestmark = pytest.mark.django_db
 
 EmailStatus = Notification.EmailStatus
@@ -165,11 +167,12 @@ def test_daily_digest_groups_everything_in_one_email_once_a_day(
 
 
 def test_digest_task_enqueues_only_people_with_waiting_items(
-    world, django_capture_on_commit_callbacks
+    world, django_capture_on_commit_callbacks, monkeypatch
 ):
     LabFactory(track=world.cohort.track, week=2)
     with django_capture_on_commit_callbacks(execute=True):
         services.lab_released_record()
+    freeze_at_seven_utc(monkeypatch)
     assert tasks.send_daily_digests.apply().get() == 1
     assert [m.to for m in mail.outbox] == [[world.learner.email]]
     assert tasks.send_daily_digests.apply().get() == 0
