@@ -28,9 +28,11 @@ EMAIL_BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes (+ jitter), capped be
 EMAIL_BACKOFF_CAP = 3600  # keep below the broker's visibility_timeout (config/celery.py)
 
 # After a failed publish, web processes skip the broker for a while instead of making
-# every request wait for a timeout: the outbox sweeper delivers what was skipped.
+# every request wait for a timeout: the outbox sweeper delivers what was skipped. The
+# outage is logged once, when it starts, and once when a publish succeeds again.
 BROKER_COOLDOWN_SECONDS = 30
 _broker_down_until = 0.0
+_broker_down_since: float | None = None
 _broker_lock = threading.Lock()
 
 
@@ -39,8 +41,8 @@ def email_backoff(retries: int) -> int:
 
 
 def _publish(task, *args, countdown: int | None = None) -> bool:
-    """Send a task to the broker; on failure log, back off, and return False (never raises)."""
-    global _broker_down_until
+    """Send a task to the broker; on failure back off and return False (never raises)."""
+    global _broker_down_until, _broker_down_since
     if time.monotonic() < _broker_down_until:
         return False
     try:
@@ -48,15 +50,31 @@ def _publish(task, *args, countdown: int | None = None) -> bool:
     except Exception as exc:  # the broker is down or unreachable
         with _broker_lock:
             _broker_down_until = time.monotonic() + BROKER_COOLDOWN_SECONDS
-        logger.warning("Could not enqueue %s%r (%s); the sweeper will retry", task.name, args, exc)
+            started, _broker_down_since = _broker_down_since is None, _broker_down_since
+            if started:
+                _broker_down_since = time.monotonic()
+        if started:
+            logger.error(
+                "Could not enqueue %s%r (%s): the broker is unreachable; work waits in the "
+                "outbox and the sweeper enqueues it once the broker is back (logged once "
+                "per outage)",
+                task.name,
+                args,
+                exc,
+            )
         return False
+    if _broker_down_since is not None:
+        with _broker_lock:
+            lasted, _broker_down_since = time.monotonic() - (_broker_down_since or 0), None
+        logger.warning("The broker is back: enqueued %s after %.0f s", task.name, lasted)
     return True
 
 
 def broker_reset_cooldown() -> None:
     """Forget a recorded broker failure (tests and the sweeper, which runs in a worker)."""
-    global _broker_down_until
+    global _broker_down_until, _broker_down_since
     _broker_down_until = 0.0
+    _broker_down_since = None
 
 
 def enqueue_event(event_id: int) -> bool:
