@@ -8,6 +8,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from core import broker
 from notifications import services, tasks
 from notifications.events import record
 from notifications.models import EmailDelivery, Event, Notification, Preference
@@ -307,13 +308,13 @@ def test_enqueue_with_the_broker_down_returns_false_and_backs_off(monkeypatch):
         raise ConnectionRefusedError("broker down")
 
     monkeypatch.setattr(tasks.process_event, "apply_async", refuse)
-    tasks.broker_reset_cooldown()
+    broker.reset_cooldown()
     try:
         assert tasks.enqueue_event(1) is False
         assert tasks.enqueue_event(2) is False  # within the cooldown: the broker is not tried
         assert len(calls) == 1
     finally:
-        tasks.broker_reset_cooldown()
+        broker.reset_cooldown()
 
 
 def test_inactive_recipient_gets_no_email(world):
