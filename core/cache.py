@@ -77,6 +77,13 @@ _breakers: dict[str, Breaker] = {}
 _breakers_lock = threading.Lock()
 
 
+def reset_breakers() -> None:
+    """Forget every recorded failure (tests)."""
+    for breaker in list(_breakers.values()):
+        with breaker._lock:
+            breaker.skip_until, breaker.down_since, breaker.skipped = 0.0, None, 0
+
+
 def breaker_for(name: str) -> Breaker:
     breaker = _breakers.get(name)
     if breaker is None:
@@ -101,6 +108,9 @@ class FailFastRedis(Redis):
         return result
 
     def _breaker(self) -> Breaker:
-        kwargs = self.connection_pool.connection_kwargs
-        name = f"{kwargs.get('host', kwargs.get('path', '?'))}:{kwargs.get('port', '')}"
-        return breaker_for(name)
+        breaker = self.__dict__.get("_fail_fast_breaker")
+        if breaker is None:
+            kwargs = self.connection_pool.connection_kwargs
+            name = f"{kwargs.get('host', kwargs.get('path', '?'))}:{kwargs.get('port', '')}"
+            breaker = self._fail_fast_breaker = breaker_for(name)
+        return breaker

@@ -109,12 +109,12 @@ def redis_server(tmp_path, settings):
     point_celery_at(server.url, redis_transport_options())
     app.conf.task_always_eager = False
     broker.reset_cooldown()
-    fail_fast._breakers.clear()
+    fail_fast.reset_breakers()
     yield server
     server.stop()
     point_celery_at(*original)
     broker.reset_cooldown()
-    fail_fast._breakers.clear()
+    fail_fast.reset_breakers()
 
 
 def sign_in(user) -> Client:
@@ -275,7 +275,7 @@ def test_the_cache_fails_open_fast_and_logs_each_outage_once(
 
     # A second outage, with a short cooldown so that the test need not wait for it.
     monkeypatch.setattr(fail_fast, "COOLDOWN_SECONDS", 0.2)
-    fail_fast._breakers.clear()
+    fail_fast.reset_breakers()
     caplog.clear()
     redis_server.stop()
     assert cache.get("greeting") is None
