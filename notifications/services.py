@@ -612,32 +612,45 @@ def lab_due_soon_record(
             .exclude(state=Submission.State.DRAFT)
             .values_list("learner_id", "lab_id")
         )
+        reminders = {}
+        for lab_id, entry in entries.items():
+            for learner_id in learners:
+                if (learner_id, lab_id) in handed_in:
+                    continue
+                due = extensions.get((learner_id, lab_id), entry.due_at)
+                if not (now < due <= horizon):
+                    continue
+                lead = next(h for h in leads if due - now <= dt.timedelta(hours=h))
+                key = (
+                    f"lab.due_soon:{cohort.pk}:{lab_id}:{learner_id}"
+                    f":{lead:g}h:{int(due.timestamp())}"
+                )
+                reminders[key] = (entry.lab, learner_id, due, lead)
+        # The job runs every few minutes: skip the reminders already recorded in one query
+        # (the key's unique constraint still decides between two concurrent runs).
+        sent = set(
+            Event.objects.filter(dedupe_key__in=list(reminders)).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        todo = {key: reminder for key, reminder in reminders.items() if key not in sent}
+        if not todo:
+            continue
         with transaction.atomic():
-            for lab_id, entry in entries.items():
-                for learner_id in learners:
-                    if (learner_id, lab_id) in handed_in:
-                        continue
-                    due = extensions.get((learner_id, lab_id), entry.due_at)
-                    if not (now < due <= horizon):
-                        continue
-                    left = due - now
-                    lead = next(h for h in leads if left <= dt.timedelta(hours=h))
-                    event = record(
-                        "lab.due_soon",
-                        actor=None,
-                        target=entry.lab,
-                        data={
-                            "cohort_id": cohort.pk,
-                            "learner_id": learner_id,
-                            "due_at": due.isoformat(),
-                            "lead_hours": lead,
-                        },
-                        dedupe_key=(
-                            f"lab.due_soon:{cohort.pk}:{lab_id}:{learner_id}"
-                            f":{lead:g}h:{int(due.timestamp())}"
-                        ),
-                    )
-                    recorded += event is not None
+            for key, (lab, learner_id, due, lead) in todo.items():
+                event = record(
+                    "lab.due_soon",
+                    actor=None,
+                    target=lab,
+                    data={
+                        "cohort_id": cohort.pk,
+                        "learner_id": learner_id,
+                        "due_at": due.isoformat(),
+                        "lead_hours": lead,
+                    },
+                    dedupe_key=key,
+                )
+                recorded += event is not None
     return recorded
 
 

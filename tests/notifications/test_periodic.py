@@ -17,6 +17,10 @@ from .conftest import freeze_at_seven_utc, process_all
 
 pytestmark = pytest.mark.django_db
 
+# One active cohort: cohorts, its schedule (labs, overrides), extensions, learners,
+# hand-ins, reminders already recorded.
+DUE_SOON_RUN_QUERIES = 7
+
 
 def _due_in(world, lab, hours: float) -> dt.datetime:
     """Move `lab`'s due time for the cohort to `hours` from now (a staff override)."""
@@ -195,3 +199,19 @@ def test_beat_seeds_missing_rows_and_keeps_staff_edits(db, monkeypatch):
     CodeDefaultsScheduler(app=app, lazy=True).setup_schedule()
     sweep.refresh_from_db()
     assert sweep.interval.every == 5  # the staff edit survived a restart
+
+
+@pytest.mark.parametrize("learners", [2, 40])
+def test_due_soon_runs_cost_the_same_queries_for_any_cohort_size(world, learners):
+    """Beat runs the job every 5 minutes: a run with nothing new to record must not try
+    each learner's reminder again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _due_in(world, world.lab, 5)
+    for _ in range(learners):
+        world.add_learner()
+    assert services.lab_due_soon_record() == learners + 1
+    with CaptureQueriesContext(connection) as queries:
+        assert services.lab_due_soon_record() == 0
+    assert len(queries) <= DUE_SOON_RUN_QUERIES, [q["sql"][:60] for q in queries]
