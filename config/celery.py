@@ -37,6 +37,12 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Invitations whose enqueue was lost (the broker was down when staff enrolled people).
+    "cohorts: send pending invitations": {
+        "task": "cohorts.send_pending_invitations",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
     "reviews: remind overdue reviews": {
         "task": "submissions.remind_overdue_reviews",
         "schedule": 5 * 60.0,

@@ -172,6 +172,15 @@ def test_review_scheduling_jobs_twice_notify_once(world):
     assert Notification.objects.filter(kind="assignment.reassigned").count() == 2
 
 
+def test_every_sweep_of_lost_enqueues_is_on_the_beat_schedule():
+    """What could not be enqueued while the broker was down is sent once it is back only
+    if beat runs the sweep that finds it."""
+    from config.celery import BEAT_SCHEDULE
+
+    scheduled = {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    assert {"notifications.sweep_outbox", "cohorts.send_pending_invitations"} <= scheduled
+
+
 def test_beat_schedule_names_tasks_that_exist():
     from config.celery import BEAT_SCHEDULE, app
 
