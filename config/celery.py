@@ -134,8 +134,9 @@ def _configure() -> None:
         broker_connection_retry_on_startup=True,
         # A web request that enqueues while the broker is down must not hang: one quick
         # retry (it heals a stale pooled connection), then give up; the outbox sweeper
-        # delivers what could not be enqueued, and notifications.tasks skips the broker
-        # for a cooldown after a failure. Measured in tests/notifications/test_worker.py.
+        # delivers what could not be enqueued, and core.broker skips the broker for a
+        # cooldown after a failure. Measured in tests/notifications/test_worker.py and
+        # tests/core/test_redis_outage.py.
         broker_connection_timeout=settings.REDIS_SOCKET_TIMEOUT,
         broker_connection_max_retries=1,
         task_publish_retry_policy={
