@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import logging
 import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -28,6 +27,7 @@ from django.utils.text import slugify
 from accounts.identity import email_canonical, email_key, single_line, validate_display_name
 from accounts.models import User
 from accounts.services import user_get_or_create, user_register
+from core import broker
 from core.exceptions import ApplicationError
 from curriculum.models import Lab, Track
 from notifications.events import record
@@ -43,8 +43,6 @@ from .models import (
 )
 from .permissions import can_grant_extension, can_manage_cohort
 from .selectors import clear_role_cache, schedule_entry
-
-logger = logging.getLogger(__name__)
 
 MAX_PACE_DAYS = 365
 # Each new account costs a few queries through accounts.services.user_get_or_create
@@ -287,12 +285,11 @@ def _invite(*, actor, cohort: Cohort, user: User) -> Invitation | None:
 
 
 def _enqueue_invitation(invitation_id: int) -> None:
+    """Never raises nor waits long: with the broker down the periodic sweep
+    (`cohorts.send_pending_invitations`) sends pending invitations later."""
     from .tasks import send_invitation
 
-    try:
-        send_invitation.delay(invitation_id)
-    except Exception:  # broker down: the periodic sweep sends pending invitations later
-        logger.warning("Could not enqueue invitation %s; it will be swept later", invitation_id)
+    broker.publish(send_invitation, invitation_id)
 
 
 @transaction.atomic

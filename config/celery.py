@@ -29,12 +29,19 @@ SCHEDULING_TASKS = (
 )
 
 # The default schedule. Every job is safe to run twice (unique keys decide), so two beat
-# processes or a manual "run now" in the admin do no harm. Times are UTC.
+# processes or a manual "run now" in the admin do no harm. Times are UTC; the digest jobs
+# run hourly and decide by each recipient's own time zone.
 BEAT_SCHEDULE = {
     "notifications: sweep the outbox": {
         "task": "notifications.sweep_outbox",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Invitations whose enqueue was lost (the broker was down when staff enrolled people).
+    "cohorts: send pending invitations": {
+        "task": "cohorts.send_pending_invitations",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
     },
     "reviews: remind overdue reviews": {
         "task": "submissions.remind_overdue_reviews",
@@ -51,28 +58,50 @@ BEAT_SCHEDULE = {
         "schedule": 10 * 60.0,
         "options": {"expires": 9 * 60},
     },
-    "learners: due in 24 hours": {
+    # Every 5 minutes, so that a reminder leaves within minutes of its lead time
+    # (settings.DUE_SOON_REMINDER_HOURS before the due time).
+    "learners: due-soon reminders": {
         "task": "notifications.remind_due_soon",
-        "schedule": crontab(minute=5),
-        "options": {"expires": 50 * 60},
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
     },
     "learners: lab released": {
         "task": "notifications.announce_released_labs",
         "schedule": crontab(minute=15, hour=6),
     },
-    "everyone: daily digest": {
+    # Digests go out at 07:00 on each recipient's own clock (User.time_zone): the jobs run
+    # every hour and pick the people for whom it is 07:xx (Monday for the weekly ones).
+    "everyone: daily digest at 07:00 local": {
         "task": "notifications.send_daily_digests",
-        "schedule": crontab(minute=0, hour=7),
+        "schedule": crontab(minute=0),
+        "options": {"expires": 50 * 60},
     },
-    "mentors: weekly digest": {
+    "mentors: weekly digest, Monday 07:00 local": {
         "task": "notifications.send_mentor_weekly_digests",
-        "schedule": crontab(minute=30, hour=7, day_of_week="mon"),
+        "schedule": crontab(minute=0),
+        "options": {"expires": 50 * 60},
     },
-    "staff: weekly SLA digest": {
+    "staff: weekly SLA digest, Monday 07:00 local": {
         "task": "notifications.send_staff_weekly_digests",
-        "schedule": crontab(minute=45, hour=7, day_of_week="mon"),
+        "schedule": crontab(minute=0),
+        "options": {"expires": 50 * 60},
     },
 }
+
+
+def redis_transport_options() -> dict:
+    from django.conf import settings
+
+    return {
+        # Longer than the longest countdown/eta we schedule (email retries back off to
+        # at most 1 h, see notifications.tasks.EMAIL_BACKOFF_CAP), so Redis never
+        # redelivers a task that is merely waiting.
+        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
+        # A hung broker (paused, half-open connection) fails a publish within a second
+        # instead of hanging the web request that enqueues after commit.
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": settings.REDIS_SOCKET_TIMEOUT,
+    }
 
 
 def _configure() -> None:
@@ -91,16 +120,7 @@ def _configure() -> None:
             "control_folder": str(broker_dir / "control"),
         }
     else:
-        conf.broker_transport_options = {
-            # Longer than the longest countdown/eta we schedule (email retries back off to
-            # at most 1 h, see notifications.tasks.EMAIL_BACKOFF_CAP), so Redis never
-            # redelivers a task that is merely waiting.
-            "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
-            # A hung broker (paused, half-open connection) fails a publish within seconds
-            # instead of hanging the web request that enqueues after commit.
-            "socket_timeout": 2,
-            "socket_connect_timeout": 2,
-        }
+        conf.broker_transport_options = redis_transport_options()
     conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -114,9 +134,10 @@ def _configure() -> None:
         broker_connection_retry_on_startup=True,
         # A web request that enqueues while the broker is down must not hang: one quick
         # retry (it heals a stale pooled connection), then give up; the outbox sweeper
-        # delivers what could not be enqueued, and notifications.tasks skips the broker
-        # for a cooldown after a failure. Measured in tests/notifications/test_worker.py.
-        broker_connection_timeout=2,
+        # delivers what could not be enqueued, and core.broker skips the broker for a
+        # cooldown after a failure. Measured in tests/notifications/test_worker.py and
+        # tests/core/test_redis_outage.py.
+        broker_connection_timeout=settings.REDIS_SOCKET_TIMEOUT,
         broker_connection_max_retries=1,
         task_publish_retry_policy={
             "max_retries": 1,

@@ -198,13 +198,42 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cohort Labs <noreply@cohortlabs.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Due-soon reminders: hours before a lab's due time (each learner's own, extensions
+# included) at which a learner who has not handed it in is reminded, once per lead time.
+DUE_SOON_REMINDER_HOURS = sorted(
+    env.list("DUE_SOON_REMINDER_HOURS", cast=float, default=[24.0, 2.0])
+)
+if not DUE_SOON_REMINDER_HOURS or DUE_SOON_REMINDER_HOURS[0] <= 0:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DUE_SOON_REMINDER_HOURS must list positive hours, e.g. 24,2.")
+
 # Cache: Redis when configured, else the database-free local-memory cache.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
+# Seconds a cache or broker call may wait on Redis (connect, then each reply). Redis answers
+# in well under a millisecond, so this only bounds how long a hung Redis can stall a request.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+
+
+def redis_cache(url: str) -> dict:
+    """The cache on Redis at `url`, failing open: while Redis is unreachable or hangs every
+    cache call is a miss (pages are drawn, throttles let requests through) instead of an
+    error, logged once per outage (core/cache.py)."""
+    return {
         # django-redis rather than Django's own backend: see pyproject.toml.
-        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "REDIS_CLIENT_CLASS": "core.cache.FailFastRedis",
+        },
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -292,13 +321,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Sessions: server-side rows (the database is the truth, so any web process serves any
-# user); with Redis the row is also cached, so a page view does not read the session table.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if REDIS_URL
-    else "django.contrib.sessions.backends.db"
-)
+# Sessions: server-side rows in the database, so any web process serves any user and a
+# Redis outage signs nobody out. Not cached in Redis: a sign-out while Redis is unreachable
+# could not delete the cached copy, which would sign the session back in once Redis returns.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Two weeks from sign-in, then sign in again. Not sliding: SESSION_SAVE_EVERY_REQUEST

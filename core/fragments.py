@@ -20,7 +20,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import logging
 import math
 import re
 from collections.abc import Callable
@@ -34,8 +33,6 @@ from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
-
-logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "fragment:v1"
 TEMPLATES_DIR = settings.BASE_DIR / "templates"
@@ -159,11 +156,8 @@ def cached_page(
 
 def _cached_fragment(*, name, parts, now, max_age, build) -> str:
     key = fragment_key(name=name, parts=parts)
-    try:
-        hit = cache.get(key)
-    except Exception:  # noqa: BLE001 - a cache outage must not take the page down
-        logger.warning("fragment cache unavailable; building %s", name, exc_info=True)
-        hit = None
+    # A Redis outage is a miss here, not an error: the cache fails open (core/cache.py).
+    hit = cache.get(key)
     if hit is not None:
         html, valid_until = hit
         if now.timestamp() < valid_until:
@@ -175,10 +169,7 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
         valid_until = ends_at
     timeout = math.ceil((valid_until - now).total_seconds())
     if timeout > 0:
-        try:
-            cache.set(key, (html, valid_until.timestamp()), timeout)
-        except Exception:  # noqa: BLE001
-            logger.warning("fragment cache unavailable; not storing %s", name, exc_info=True)
+        cache.set(key, (html, valid_until.timestamp()), timeout)
     return html
 
 

@@ -14,7 +14,6 @@ the apply keeps the app edit unless staff chose the file's text for that lab.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Collection
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import broker
 from core.exceptions import ApplicationError
 
 from . import selectors
@@ -32,7 +32,6 @@ from .models import CurriculumImport, Lab, LabRevision, Track
 from .parsers import FORMATS, CurriculumParseError, ParsedCurriculum, parse_curriculum
 
 DEFAULT_CURRICULUM = Path(__file__).resolve().parent / "data" / "000_534dd0f80d9aa631.txt"
-logger = logging.getLogger(__name__)
 ACTIVE_STATUSES = (CurriculumImport.Status.PENDING, CurriculumImport.Status.PARSING)
 
 
@@ -141,12 +140,11 @@ def import_upload(
 
 
 def _enqueue_parse(import_id: int) -> None:
+    """Never raises nor waits long: with the broker down the progress page parses a stale
+    upload itself."""
     from .tasks import import_parse as import_parse_task
 
-    try:
-        import_parse_task.delay(import_id)
-    except Exception:  # broker down: the progress page parses a stale upload itself
-        logger.exception("could not enqueue curriculum.import_parse for import %s", import_id)
+    broker.publish(import_parse_task, import_id)
 
 
 def import_parse(*, import_id: int) -> CurriculumImport | None:

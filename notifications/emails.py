@@ -1,4 +1,7 @@
-"""Build the emails: plain text plus HTML, from templates per kind, links made absolute."""
+"""Build the emails: plain text plus HTML, from templates per kind, links made absolute.
+
+Every email carries a one-click unsubscribe link for its kind (`unsubscribe.py`), in the
+footer and in the List-Unsubscribe headers (RFC 8058)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from django.urls import reverse
 
 from accounts.identity import single_line
 
+from . import unsubscribe
 from .handlers import KINDS
 
 
@@ -21,11 +25,12 @@ def absolute(link: str) -> str:
     return settings.SITE_URL + link
 
 
-def _common_context() -> dict:
+def _common_context(*, user, kind: str) -> dict:
     return {
         "site_url": settings.SITE_URL,
         "preferences_url": settings.SITE_URL + reverse("notifications:preferences"),
         "notifications_url": settings.SITE_URL + reverse("notifications:list"),
+        "unsubscribe_url": unsubscribe.url(user_id=user.pk, kind=kind),
     }
 
 
@@ -35,7 +40,7 @@ def _render_pair(name: str, context: dict) -> tuple[str, str]:
     return text, html
 
 
-def _message(*, to: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+def _message(*, user, kind: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
     """Every notification e-mail is built here. Subjects name people and cohorts, whose
     names are typed by users: the subject is made one line whatever they contain, so no
     name can add a header or stop the e-mail from being sent."""
@@ -43,7 +48,8 @@ def _message(*, to: str, subject: str, text: str, html: str) -> EmailMultiAltern
         subject=single_line(subject),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
+        to=[user.email],
+        headers=unsubscribe.headers(user_id=user.pk, kind=kind),
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -54,7 +60,7 @@ def notification_email(notification) -> EmailMultiAlternatives:
     slug = notification.kind.replace(".", "_")
     info = KINDS.get(notification.kind)
     context = {
-        **_common_context(),
+        **_common_context(user=notification.recipient, kind=notification.kind),
         "notification": notification,
         "recipient": notification.recipient,
         "link": absolute(notification.link),
@@ -70,12 +76,14 @@ def notification_email(notification) -> EmailMultiAlternatives:
     subject = f"Cohort Labs · {notification.text}"
     if len(subject) > 150:
         subject = subject[:149] + "…"
-    return _message(to=notification.recipient.email, subject=subject, text=text, html=html)
+    return _message(
+        user=notification.recipient, kind=notification.kind, subject=subject, text=text, html=html
+    )
 
 
 def digest_email(*, user, items: list, more: int, day) -> EmailMultiAlternatives:
     context = {
-        **_common_context(),
+        **_common_context(user=user, kind=unsubscribe.DIGEST),
         "recipient": user,
         "items": [(n, absolute(n.link)) for n in items],
         "more": more,
@@ -85,9 +93,12 @@ def digest_email(*, user, items: list, more: int, day) -> EmailMultiAlternatives
     text, html = _render_pair("digest", context)
     noun = "update" if context["count"] == 1 else "updates"
     subject = f"Cohort Labs · your daily digest: {context['count']} {noun}"
-    return _message(to=user.email, subject=subject, text=text, html=html)
+    return _message(user=user, kind=unsubscribe.DIGEST, subject=subject, text=text, html=html)
 
 
 def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiAlternatives:
-    text, html = _render_pair(name, {**_common_context(), "recipient": user, **context})
-    return _message(to=user.email, subject=subject, text=text, html=html)
+    """A weekly summary; `name` is its template and, after "digest.", its kind."""
+    kind = f"digest.{name}"
+    common = _common_context(user=user, kind=kind)
+    text, html = _render_pair(name, {**common, "recipient": user, **context})
+    return _message(user=user, kind=kind, subject=subject, text=text, html=html)

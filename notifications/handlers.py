@@ -79,10 +79,12 @@ KINDS: dict[str, KindInfo] = {
     "lab.released": KindInfo(
         "Labs released", "A new lab opened in your cohort.", DIGEST, audience="learner"
     ),
+    # Emailed at once by default: a reminder kept for the next digest could arrive after
+    # the due time (or an hour before it, in Los Angeles with a 07:00 UTC digest).
     "lab.due_soon": KindInfo(
         "Due soon",
-        "A lab you have not submitted is due within 24 hours.",
-        DIGEST,
+        "A lab you have not submitted is due soon (a day and two hours before, by default).",
+        EMAIL,
         audience="learner",
     ),
     "lab.updated": KindInfo(
@@ -196,6 +198,13 @@ def _when(value: dt.datetime, user=None) -> str:
         zone = ZoneInfo("UTC")
     local = value.astimezone(zone)
     return local.strftime("%a %d %b %H:%M ") + (local.tzname() or "UTC")
+
+
+def _duration(hours: float) -> str:
+    if hours < 1:
+        minutes = round(hours * 60)
+        return f"{minutes} minute" + ("" if minutes == 1 else "s")
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
 
 
 def _name(user) -> str:
@@ -480,7 +489,8 @@ def on_lab_due_soon(event: Event, lab) -> list[Message]:
         return []
     parsed = parse_datetime(data.get("due_at") or "")
     when = f" ({_when(parsed, learner)})" if parsed is not None else ""
-    text = f"Week {lab.week} · {lab.title} is due within 24 hours{when}, and you have not submitted it yet."
+    within = _duration(float(data.get("lead_hours") or 24))
+    text = f"Week {lab.week} · {lab.title} is due within {within}{when}, and you have not submitted it yet."
     return [Message(learner.pk, _clip(text), lab_link(lab, cohort))]
 
 

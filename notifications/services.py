@@ -19,7 +19,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -39,6 +41,10 @@ MAX_EVENT_ATTEMPTS = 5
 SWEEP_GRACE = dt.timedelta(minutes=1)
 SWEEP_BATCH = 1000
 DIGEST_MAX_ITEMS = 50
+# Digests and weekly summaries go out in this hour of each recipient's own day (beat runs
+# the jobs hourly; each picks the people whose local clock is in this hour).
+DIGEST_LOCAL_HOUR = 7
+MONDAY = 0
 
 Channel = Preference.Channel
 EmailStatus = Notification.EmailStatus
@@ -281,13 +287,39 @@ def notification_email_retry(*, actor, notification: Notification) -> None:
 # --- Digests ----------------------------------------------------------------------------
 
 
-def digest_recipient_ids() -> list[int]:
-    return list(
+def local_time(now: dt.datetime, time_zone: str) -> dt.datetime:
+    """`now` on the wall clock of `time_zone` (UTC when the name is unknown)."""
+    try:
+        zone = ZoneInfo(time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return now.astimezone(zone)
+
+
+def _at_digest_hour(
+    rows, now: dt.datetime, *, weekday: int | None = None
+) -> list[tuple[int, dt.date]]:
+    """(user id, their local date) for the `(id, time_zone)` rows whose local clock is in
+    DIGEST_LOCAL_HOUR now (and on `weekday`, when given)."""
+    due = []
+    for pk, time_zone in rows:
+        local = local_time(now, time_zone)
+        if local.hour == DIGEST_LOCAL_HOUR and weekday in (None, local.weekday()):
+            due.append((pk, local.date()))
+    return due
+
+
+def digest_recipients(*, now: dt.datetime) -> list[tuple[int, dt.date]]:
+    """Who gets a daily digest in this hour, with the local day it is for: people with
+    updates waiting whose own clock says 07:xx. Beat runs this hourly; the digest's key
+    (one per person per local day) makes a second run in the same hour a no-op."""
+    rows = (
         Notification.objects.filter(email_status=EmailStatus.DIGEST)
-        .values_list("recipient_id", flat=True)
+        .values_list("recipient_id", "recipient__time_zone")
         .distinct()
         .order_by("recipient_id")
     )
+    return _at_digest_hour(rows, now)
 
 
 def digest_send(*, user_id: int, day: dt.date) -> bool:
@@ -334,30 +366,34 @@ def _wants_weekly(user_ids: list[int], kind: str) -> list[int]:
     return [pk for pk in user_ids if channels[pk] != Channel.OFF]
 
 
-def mentor_weekly_recipient_ids() -> list[int]:
+def mentor_weekly_recipient_ids(*, now: dt.datetime) -> list[int]:
+    """Mentors of active cohorts whose own clock says Monday 07:xx (beat runs hourly)."""
     from cohorts.models import Cohort, Membership
 
-    ids = list(
+    rows = (
         Membership.objects.filter(
             role=Membership.Role.MENTOR,
             active=True,
             user__is_active=True,
             cohort__status=Cohort.Status.ACTIVE,
         )
-        .values_list("user_id", flat=True)
+        .values_list("user_id", "user__time_zone")
         .distinct()
         .order_by("user_id")
     )
+    ids = [pk for pk, _day in _at_digest_hour(rows, now, weekday=MONDAY)]
     return _wants_weekly(ids, "digest.mentor_weekly")
 
 
-def staff_weekly_recipient_ids() -> list[int]:
-    ids = list(
+def staff_weekly_recipient_ids(*, now: dt.datetime) -> list[int]:
+    """Active staff whose own clock says Monday 07:xx (beat runs hourly)."""
+    rows = (
         get_user_model()
         .objects.filter(is_staff=True, is_active=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "time_zone")
         .order_by("pk")
     )
+    ids = [pk for pk, _day in _at_digest_hour(rows, now, weekday=MONDAY)]
     return _wants_weekly(ids, "digest.staff_weekly")
 
 
@@ -405,7 +441,7 @@ def _cohort_progress(cohorts, now: dt.datetime) -> list[CohortProgress]:
 
 def mentor_weekly_send(*, user_id: int, now: dt.datetime | None = None) -> bool:
     """The mentor's weekly summary: their queue, what is overdue, progress of their cohorts.
-    At most once per mentor per ISO week."""
+    At most once per mentor per ISO week of their own calendar."""
     from cohorts.models import Cohort
     from submissions.models import Submission
 
@@ -438,7 +474,7 @@ def mentor_weekly_send(*, user_id: int, now: dt.datetime | None = None) -> bool:
             "overdue": counts["overdue"],
             "unassigned": unassigned,
             "progress": _cohort_progress(cohorts, now),
-            "week": _iso_week(now.date()),
+            "week": _iso_week(local_time(now, user.time_zone).date()),
         }
         return _claim_and_send(
             key=f"mentor_weekly:{user.pk}:{context['week']}",
@@ -511,14 +547,15 @@ def sla_compliance(*, now: dt.datetime, days: int = 7) -> list[CohortSla]:
 
 
 def staff_weekly_send(*, user_id: int, now: dt.datetime | None = None) -> bool:
-    """Staff's weekly summary of review SLA compliance per cohort; once per ISO week."""
+    """Staff's weekly summary of review SLA compliance per cohort; once per ISO week of
+    their own calendar."""
     now = now or timezone.now()
     with transaction.atomic():
         user = get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
         if user is None or not user.email:
             return False
         rows = sla_compliance(now=now)
-        week = _iso_week(now.date())
+        week = _iso_week(local_time(now, user.time_zone).date())
         return _claim_and_send(
             key=f"staff_weekly:{user.pk}:{week}",
             kind=EmailDelivery.Kind.STAFF_WEEKLY,
@@ -536,16 +573,26 @@ def staff_weekly_send(*, user_id: int, now: dt.datetime | None = None) -> bool:
 # --- Periodic reminders (events with a dedupe key) -----------------------------------------
 
 
-def lab_due_soon_record(*, now: dt.datetime | None = None, within_hours: int = 24) -> int:
-    """Record `lab.due_soon` for each learner who has not submitted a lab due within the
-    next `within_hours` (their extension's due time when they have one). Once per learner
-    per lab, by the event's dedupe key. Returns how many events were recorded."""
+def lab_due_soon_record(
+    *, now: dt.datetime | None = None, leads_hours: list[float] | None = None
+) -> int:
+    """Record `lab.due_soon` for each learner who has not handed in a released lab, a fixed
+    time before its due time (their extension's when they have one): each of `leads_hours`
+    (settings.DUE_SOON_REMINDER_HOURS, e.g. 24 and 2 hours). Beat runs this every few
+    minutes, so a reminder leaves within minutes of its lead time.
+
+    Once per learner, lab, lead and due time, by the event's dedupe key (a new due time
+    reminds again). A run that finds several lead times passed (a learner who joined late,
+    an extension, beat was down) records only the nearest one. Returns how many events
+    were recorded.
+    """
     from cohorts.models import Cohort, Extension, Membership
     from cohorts.selectors import cohort_schedule
     from submissions.models import Submission
 
     now = now or timezone.now()
-    horizon = now + dt.timedelta(hours=within_hours)
+    leads = sorted(leads_hours or settings.DUE_SOON_REMINDER_HOURS)
+    horizon = now + dt.timedelta(hours=leads[-1])
     recorded = 0
     for cohort in Cohort.objects.filter(status=Cohort.Status.ACTIVE).select_related("track"):
         entries = {e.lab.pk: e for e in cohort_schedule(cohort=cohort, now=now) if e.is_released}
@@ -565,26 +612,45 @@ def lab_due_soon_record(*, now: dt.datetime | None = None, within_hours: int = 2
             .exclude(state=Submission.State.DRAFT)
             .values_list("learner_id", "lab_id")
         )
+        reminders = {}
+        for lab_id, entry in entries.items():
+            for learner_id in learners:
+                if (learner_id, lab_id) in handed_in:
+                    continue
+                due = extensions.get((learner_id, lab_id), entry.due_at)
+                if not (now < due <= horizon):
+                    continue
+                lead = next(h for h in leads if due - now <= dt.timedelta(hours=h))
+                key = (
+                    f"lab.due_soon:{cohort.pk}:{lab_id}:{learner_id}"
+                    f":{lead:g}h:{int(due.timestamp())}"
+                )
+                reminders[key] = (entry.lab, learner_id, due, lead)
+        # The job runs every few minutes: skip the reminders already recorded in one query
+        # (the key's unique constraint still decides between two concurrent runs).
+        sent = set(
+            Event.objects.filter(dedupe_key__in=list(reminders)).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        todo = {key: reminder for key, reminder in reminders.items() if key not in sent}
+        if not todo:
+            continue
         with transaction.atomic():
-            for lab_id, entry in entries.items():
-                for learner_id in learners:
-                    if (learner_id, lab_id) in handed_in:
-                        continue
-                    due = extensions.get((learner_id, lab_id), entry.due_at)
-                    if not (now < due <= horizon):
-                        continue
-                    event = record(
-                        "lab.due_soon",
-                        actor=None,
-                        target=entry.lab,
-                        data={
-                            "cohort_id": cohort.pk,
-                            "learner_id": learner_id,
-                            "due_at": due.isoformat(),
-                        },
-                        dedupe_key=f"lab.due_soon:{cohort.pk}:{lab_id}:{learner_id}",
-                    )
-                    recorded += event is not None
+            for key, (lab, learner_id, due, lead) in todo.items():
+                event = record(
+                    "lab.due_soon",
+                    actor=None,
+                    target=lab,
+                    data={
+                        "cohort_id": cohort.pk,
+                        "learner_id": learner_id,
+                        "due_at": due.isoformat(),
+                        "lead_hours": lead,
+                    },
+                    dedupe_key=key,
+                )
+                recorded += event is not None
     return recorded
 
 
@@ -635,6 +701,38 @@ def notifications_mark_all_read(*, actor) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+@transaction.atomic
+def email_unsubscribe(*, user, kind: str) -> list[str]:
+    """Stop one kind of email for `user` (the one-click link in every email; no sign-in).
+
+    A kind emailed at once or in the digest becomes in-app only; a weekly summary is
+    turned off; `unsubscribe.DIGEST` moves every kind waiting for the daily digest to
+    in-app only. Notifications of those kinds still waiting for an email are not emailed.
+    Idempotent: returns the kinds that changed (none the second time).
+    Side effects: writes the user's `Preference` rows and notifications' email status.
+    """
+    from .unsubscribe import DIGEST
+
+    if kind != DIGEST and kind not in KINDS:
+        raise ApplicationError(f"Unknown notification kind {kind!r}.")
+    chosen = dict(Preference.objects.filter(user=user).values_list("kind", "channel"))
+    current = {k: chosen.get(k, info.default) for k, info in KINDS.items()}
+    if kind == DIGEST:
+        changes = {k: Channel.IN_APP for k, ch in current.items() if ch == Channel.DIGEST}
+    elif current[kind] in (Channel.EMAIL, Channel.DIGEST):
+        changes = {kind: Channel.OFF if KINDS[kind].email_only else Channel.IN_APP}
+    else:
+        changes = {}
+    if changes:
+        preferences_update(actor=user, channels=changes)
+        Notification.objects.filter(
+            recipient=user,
+            kind__in=list(changes),
+            email_status__in=[EmailStatus.PENDING, EmailStatus.DIGEST],
+        ).update(email_status=EmailStatus.NONE)
+    return sorted(changes)
 
 
 @transaction.atomic

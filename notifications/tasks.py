@@ -10,11 +10,11 @@ import datetime as dt
 import logging
 import random
 import smtplib
-import threading
-import time
 
 from celery import shared_task
 from django.utils import timezone
+
+from core import broker
 
 from . import services
 
@@ -27,45 +27,18 @@ EMAIL_MAX_RETRIES = 5
 EMAIL_BACKOFF_BASE = 60  # seconds: 1, 2, 4, 8, 16 minutes (+ jitter), capped below
 EMAIL_BACKOFF_CAP = 3600  # keep below the broker's visibility_timeout (config/celery.py)
 
-# After a failed publish, web processes skip the broker for a while instead of making
-# every request wait for a timeout: the outbox sweeper delivers what was skipped.
-BROKER_COOLDOWN_SECONDS = 30
-_broker_down_until = 0.0
-_broker_lock = threading.Lock()
-
 
 def email_backoff(retries: int) -> int:
     return min(EMAIL_BACKOFF_CAP, EMAIL_BACKOFF_BASE * 2**retries) + random.randint(0, 15)
 
 
-def _publish(task, *args, countdown: int | None = None) -> bool:
-    """Send a task to the broker; on failure log, back off, and return False (never raises)."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        task.apply_async(args=args, countdown=countdown)
-    except Exception as exc:  # the broker is down or unreachable
-        with _broker_lock:
-            _broker_down_until = time.monotonic() + BROKER_COOLDOWN_SECONDS
-        logger.warning("Could not enqueue %s%r (%s); the sweeper will retry", task.name, args, exc)
-        return False
-    return True
-
-
-def broker_reset_cooldown() -> None:
-    """Forget a recorded broker failure (tests and the sweeper, which runs in a worker)."""
-    global _broker_down_until
-    _broker_down_until = 0.0
-
-
 def enqueue_event(event_id: int) -> bool:
     """Enqueue processing of one outbox row (called after commit); never raises."""
-    return _publish(process_event, event_id)
+    return broker.publish(process_event, event_id)
 
 
 def enqueue_notification_email(notification_id: int) -> bool:
-    return _publish(send_notification_email, notification_id)
+    return broker.publish(send_notification_email, notification_id)
 
 
 @shared_task(name="notifications.process_event")
@@ -85,7 +58,7 @@ def process_event(event_id: int) -> None:
         except EMAIL_ERRORS as exc:
             countdown = _after_email_failure(notification_id, exc)
             if countdown is not None:
-                _publish(send_notification_email, notification_id, countdown=countdown)
+                broker.publish(send_notification_email, notification_id, countdown=countdown)
 
 
 def _after_email_failure(notification_id: int, exc: Exception) -> int | None:
@@ -122,7 +95,7 @@ def send_notification_email(self, notification_id: int) -> None:
 
 @shared_task(name="notifications.sweep_outbox")
 def sweep_outbox() -> dict:
-    broker_reset_cooldown()
+    broker.reset_cooldown()
     result = services.outbox_sweep()
     for pk in result.event_ids:
         process_event.apply_async(args=(pk,))
@@ -145,11 +118,11 @@ def send_digest(self, user_id: int, day: str) -> None:
 
 @shared_task(name="notifications.send_daily_digests")
 def send_daily_digests() -> int:
-    day = timezone.now().date().isoformat()
-    ids = services.digest_recipient_ids()
-    for pk in ids:
-        send_digest.apply_async(args=(pk, day))
-    return len(ids)
+    """Hourly: the digests of people whose own clock says 07:xx, each for their local day."""
+    recipients = services.digest_recipients(now=timezone.now())
+    for pk, day in recipients:
+        send_digest.apply_async(args=(pk, day.isoformat()))
+    return len(recipients)
 
 
 @shared_task(bind=True, name="notifications.send_mentor_weekly", max_retries=EMAIL_MAX_RETRIES)
@@ -162,7 +135,7 @@ def send_mentor_weekly(self, user_id: int) -> None:
 
 @shared_task(name="notifications.send_mentor_weekly_digests")
 def send_mentor_weekly_digests() -> int:
-    ids = services.mentor_weekly_recipient_ids()
+    ids = services.mentor_weekly_recipient_ids(now=timezone.now())
     for pk in ids:
         send_mentor_weekly.apply_async(args=(pk,))
     return len(ids)
@@ -178,7 +151,7 @@ def send_staff_weekly(self, user_id: int) -> None:
 
 @shared_task(name="notifications.send_staff_weekly_digests")
 def send_staff_weekly_digests() -> int:
-    ids = services.staff_weekly_recipient_ids()
+    ids = services.staff_weekly_recipient_ids(now=timezone.now())
     for pk in ids:
         send_staff_weekly.apply_async(args=(pk,))
     return len(ids)

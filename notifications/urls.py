@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:notification_id>/read/", views.mark_read, name="mark_read"),
     path("<int:notification_id>/open/", views.open_notification, name="open"),
     path("preferences/", views.preferences, name="preferences"),
+    path("unsubscribe/<str:token>/", views.unsubscribe_page, name="unsubscribe"),
 ]

@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.exceptions import ApplicationError
 
-from . import selectors, services
+from . import selectors, services, unsubscribe
 from .forms import PreferencesForm
 
 PAGE_SIZE = 25
@@ -126,3 +127,25 @@ def preferences(request: HttpRequest) -> HttpResponse:
             return redirect("notifications:preferences")
     status = 400 if form.errors else 200
     return render(request, "notifications/preferences.html", {"form": form}, status=status)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The unsubscribe link of an email: no sign-in, the signed token says who and what.
+
+    GET asks for confirmation (link scanners fetch links; they must not unsubscribe
+    anyone). POST unsubscribes: the page's button, or a mail client's one-click request
+    (RFC 8058, `List-Unsubscribe=One-Click`), which carries no CSRF token; the token in the
+    URL is the only credential this view accepts, so the exemption lends no session power.
+    """
+    target = unsubscribe.read(token)
+    if target is None:
+        raise Http404("This unsubscribe link is not valid.")
+    user, kind = target
+    context = {"kind_label": unsubscribe.label(kind), "is_digest": kind == unsubscribe.DIGEST}
+    if request.method == "POST":
+        services.email_unsubscribe(user=user, kind=kind)
+        return render(request, "notifications/unsubscribed.html", context)
+    return render(request, "notifications/unsubscribe.html", context)

@@ -15,6 +15,27 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PORT = os.environ.get("PORT", "8000")
 
+
+def child_env(environ: dict[str, str], dotenv: Path, port: str) -> dict[str, str]:
+    """The environment of the three processes. Links in emails (SITE_URL) point at the
+    port served here unless SITE_URL is set, in the environment or in `.env`."""
+    env = {**environ, "PYTHONUNBUFFERED": "1"}
+    if "SITE_URL" not in env and "SITE_URL" not in _dotenv_names(dotenv):
+        env["SITE_URL"] = f"http://127.0.0.1:{port}"
+    return env
+
+
+def _dotenv_names(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    names = set()
+    for line in path.read_text().splitlines():
+        name, equals, _ = line.strip().removeprefix("export ").partition("=")
+        if equals and not name.startswith("#"):
+            names.add(name.strip())
+    return names
+
+
 COMMANDS = {
     "web": [PYTHON, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
     "worker": [
@@ -29,7 +50,7 @@ COMMANDS = {
 
 
 def main() -> int:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = child_env(dict(os.environ), ROOT / ".env", PORT)
     processes: dict[str, subprocess.Popen] = {}
     for name, command in COMMANDS.items():
         # Own process group, so Ctrl-C reaches them only through us, in order.

@@ -185,20 +185,6 @@ def test_the_staff_overview_follows_reviews(client, world):
     assert "1 hand-in reviewed, 0 waiting" in client.get(url).content.decode()
 
 
-def test_pages_still_work_when_the_cache_is_down(client, world, monkeypatch):
-    class Unreachable:
-        def get(self, *args, **kwargs):
-            raise ConnectionError("cache unreachable")
-
-        set = get
-
-    # Only the page cache's handle: sessions keep their own (with cached_db they fall back
-    # to the database).
-    monkeypatch.setattr(fragments, "cache", Unreachable())
-    world.submitted()
-    assert "Submitted" in week_row(learner_home(client, world.learner), world.lab)
-
-
 # --- the helper itself ----------------------------------------------------------------------
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 LEARNER_HOME_MAX = 10
 MATRIX_MAX = 11
 STAFF_COHORT_MAX = 13
-# Cached: session (none with cached_db sessions, as with REDIS_URL), user, the page's stamp.
+# Cached: session, user, the page's stamp.
 LEARNER_HOME_CACHED = 3
 # Cached: session, user, cohorts, roles, stamp, unread count.
 MATRIX_CACHED = 6

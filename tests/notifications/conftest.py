@@ -68,6 +68,17 @@ def world(db) -> World:
     return make_world()
 
 
+def freeze_at_seven_utc(monkeypatch, *, monday: bool = False) -> dt.datetime:
+    """Make it 07:10 UTC today (on this ISO week's Monday with `monday`), the hour the
+    digest jobs pick people on UTC (every factory user's zone) in."""
+    today = timezone.now().date()
+    if monday:
+        today -= dt.timedelta(days=today.weekday())
+    frozen = dt.datetime.combine(today, dt.time(7, 10), tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+    return frozen
+
+
 def process_all() -> None:
     """Process every outbox row now (what the worker does after commit)."""
     for pk in Event.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):

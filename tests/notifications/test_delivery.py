@@ -8,10 +8,13 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from core import broker
 from notifications import services, tasks
 from notifications.events import record
 from notifications.models import EmailDelivery, Event, Notification, Preference
 from tests.factories import LabFactory, UserFactory
+
+from .conftest import freeze_at_seven_utc
 
 pytestmark = pytest.mark.django_db
 
@@ -165,11 +168,12 @@ def test_daily_digest_groups_everything_in_one_email_once_a_day(
 
 
 def test_digest_task_enqueues_only_people_with_waiting_items(
-    world, django_capture_on_commit_callbacks
+    world, django_capture_on_commit_callbacks, monkeypatch
 ):
     LabFactory(track=world.cohort.track, week=2)
     with django_capture_on_commit_callbacks(execute=True):
         services.lab_released_record()
+    freeze_at_seven_utc(monkeypatch)
     assert tasks.send_daily_digests.apply().get() == 1
     assert [m.to for m in mail.outbox] == [[world.learner.email]]
     assert tasks.send_daily_digests.apply().get() == 0
@@ -304,13 +308,13 @@ def test_enqueue_with_the_broker_down_returns_false_and_backs_off(monkeypatch):
         raise ConnectionRefusedError("broker down")
 
     monkeypatch.setattr(tasks.process_event, "apply_async", refuse)
-    tasks.broker_reset_cooldown()
+    broker.reset_cooldown()
     try:
         assert tasks.enqueue_event(1) is False
         assert tasks.enqueue_event(2) is False  # within the cooldown: the broker is not tried
         assert len(calls) == 1
     finally:
-        tasks.broker_reset_cooldown()
+        broker.reset_cooldown()
 
 
 def test_inactive_recipient_gets_no_email(world):

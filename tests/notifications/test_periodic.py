@@ -13,9 +13,13 @@ from notifications.models import EmailDelivery, Event, Notification
 from submissions import services as submissions
 from tests.factories import LabFactory
 
-from .conftest import process_all
+from .conftest import freeze_at_seven_utc, process_all
 
 pytestmark = pytest.mark.django_db
+
+# One active cohort: cohorts, its schedule (labs, overrides), extensions, learners,
+# hand-ins, reminders already recorded.
+DUE_SOON_RUN_QUERIES = 7
 
 
 def _due_in(world, lab, hours: float) -> dt.datetime:
@@ -87,10 +91,11 @@ def test_lab_released_once_per_cohort_and_lab(world):
     assert not Notification.objects.filter(kind="lab.released", recipient=world.mentor).exists()
 
 
-def test_daily_digest_task_twice_sends_once(world, django_capture_on_commit_callbacks):
+def test_daily_digest_task_twice_sends_once(world, django_capture_on_commit_callbacks, monkeypatch):
     LabFactory(track=world.cohort.track, week=2)
     with django_capture_on_commit_callbacks(execute=True):
         services.lab_released_record()
+    freeze_at_seven_utc(monkeypatch)
     tasks.send_daily_digests.apply()
     # A second run the same day finds nothing waiting; even forcing the task again does
     # nothing because the day's key is taken.
@@ -100,7 +105,7 @@ def test_daily_digest_task_twice_sends_once(world, django_capture_on_commit_call
     assert EmailDelivery.objects.filter(kind="digest").count() == 1
 
 
-def test_mentor_weekly_digest_counts_queue_overdue_and_progress_once(world):
+def test_mentor_weekly_digest_counts_queue_overdue_and_progress_once(world, monkeypatch):
     submission = world.submit()
     second_learner = world.add_learner()
     approved = world.submit(learner=second_learner)
@@ -120,6 +125,7 @@ def test_mentor_weekly_digest_counts_queue_overdue_and_progress_once(world):
     assert "Overdue: 1" in body
     # Two learners, one lab released, one approved.
     assert f"{world.cohort.name}: 1 of 2 learners x 1 labs (50%)" in body
+    freeze_at_seven_utc(monkeypatch, monday=True)  # this week's Monday, 07:10 on their clock
     assert tasks.send_mentor_weekly_digests.apply().get() == 2  # both mentors asked
     assert len(mail.outbox) == 2  # the other mentor's; this mentor's week is already sent
 
@@ -127,11 +133,13 @@ def test_mentor_weekly_digest_counts_queue_overdue_and_progress_once(world):
 def test_weekly_digests_honour_the_off_preference(world):
     services.preferences_update(actor=world.mentor, channels={"digest.mentor_weekly": "off"})
     services.preferences_update(actor=world.staff, channels={"digest.staff_weekly": "off"})
-    assert world.mentor.pk not in services.mentor_weekly_recipient_ids()
-    assert world.staff.pk not in services.staff_weekly_recipient_ids()
+    monday_seven = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
+    assert world.other_mentor.pk in services.mentor_weekly_recipient_ids(now=monday_seven)
+    assert world.mentor.pk not in services.mentor_weekly_recipient_ids(now=monday_seven)
+    assert world.staff.pk not in services.staff_weekly_recipient_ids(now=monday_seven)
 
 
-def test_staff_weekly_sla_compliance_per_cohort_once(world):
+def test_staff_weekly_sla_compliance_per_cohort_once(world, monkeypatch):
     on_time = world.submit()
     submissions.review_create(actor=world.mentor, submission=on_time, verdict="approve", body="")
     late = world.submit(learner=world.add_learner())
@@ -146,6 +154,7 @@ def test_staff_weekly_sla_compliance_per_cohort_once(world):
     assert (row.reviews, row.on_time, row.percent) == (2, 1, 50)
     assert services.staff_weekly_send(user_id=world.staff.pk) is True
     assert services.staff_weekly_send(user_id=world.staff.pk) is False
+    freeze_at_seven_utc(monkeypatch, monday=True)
     assert tasks.send_staff_weekly_digests.apply().get() == 1
     assert len(mail.outbox) == 1
     assert f"{world.cohort.name}: 1 of 2 on time (50%)" in mail.outbox[0].body
@@ -161,6 +170,15 @@ def test_review_scheduling_jobs_twice_notify_once(world):
     assert Notification.objects.filter(kind="review.overdue").count() == 1
     assert Notification.objects.filter(kind="review.escalated").count() == 1
     assert Notification.objects.filter(kind="assignment.reassigned").count() == 2
+
+
+def test_every_sweep_of_lost_enqueues_is_on_the_beat_schedule():
+    """What could not be enqueued while the broker was down is sent once it is back only
+    if beat runs the sweep that finds it."""
+    from config.celery import BEAT_SCHEDULE
+
+    scheduled = {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    assert {"notifications.sweep_outbox", "cohorts.send_pending_invitations"} <= scheduled
 
 
 def test_beat_schedule_names_tasks_that_exist():
@@ -190,3 +208,19 @@ def test_beat_seeds_missing_rows_and_keeps_staff_edits(db, monkeypatch):
     CodeDefaultsScheduler(app=app, lazy=True).setup_schedule()
     sweep.refresh_from_db()
     assert sweep.interval.every == 5  # the staff edit survived a restart
+
+
+@pytest.mark.parametrize("learners", [2, 40])
+def test_due_soon_runs_cost_the_same_queries_for_any_cohort_size(world, learners):
+    """Beat runs the job every 5 minutes: a run with nothing new to record must not try
+    each learner's reminder again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _due_in(world, world.lab, 5)
+    for _ in range(learners):
+        world.add_learner()
+    assert services.lab_due_soon_record() == learners + 1
+    with CaptureQueriesContext(connection) as queries:
+        assert services.lab_due_soon_record() == 0
+    assert len(queries) <= DUE_SOON_RUN_QUERIES, [q["sql"][:60] for q in queries]

@@ -28,6 +28,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
+from core import broker
 from notifications import tasks
 from notifications.models import EmailDelivery, Event, Notification
 
@@ -144,7 +145,7 @@ def live(transactional_db, tmp_path):
     app.conf.task_always_eager = False
     original_broker = app.conf.broker_url
     use_broker(REDIS_URL)
-    tasks.broker_reset_cooldown()
+    broker.reset_cooldown()
     worker = LiveWorker(tmp_path)
     yield worker
     worker.stop()
@@ -152,7 +153,7 @@ def live(transactional_db, tmp_path):
         for path in tmp_path.glob("worker-*.log"):
             print(path.read_text()[-6000:])
     use_broker(original_broker)
-    tasks.broker_reset_cooldown()
+    broker.reset_cooldown()
 
 
 def _sweep_now() -> None:
@@ -251,7 +252,7 @@ def test_submit_while_the_broker_is_unreachable_succeeds_and_is_delivered_later(
     assert Event.objects.filter(kind="submission.submitted", processed_at__isnull=True).count() == 2
     assert live.emails_to(world.mentor.email) == 0
 
-    tasks.broker_reset_cooldown()
+    broker.reset_cooldown()
     _sweep_now()
     wait_for(lambda: live.emails_to(world.mentor.email) == 1, what="delivery after the outage")
     wait_for(lambda: live.emails_to(world.other_mentor.email) == 1, what="the second delivery")
