@@ -212,7 +212,7 @@ def test_the_product_keeps_answering_while_redis_is_down(
 
         # A load balancer keeps routing here: the site answers, the broker is named.
         ready = Client().get("/readyz")
-        assert ready.status_code == 200 and ready.json()["failing"] == ["broker"]
+        assert ready.status_code == 200 and ready.json()["failing"] == ["cache", "broker"]
 
         # Many calls, one log line for the outage of each part.
         assert len(outage_logs(caplog, "core.cache")) == 1, outage_logs(caplog, "core.cache")
