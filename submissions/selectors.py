@@ -327,10 +327,10 @@ def mentor_queue_counts(
 def queue_stamp(*, user, now: dt.datetime) -> list[Rows]:
     """What the review queue shows for ``user``, as stamp sources (core.fragments).
 
-    The count and newest change of the submissions, cohorts and labs in the user's scope
-    (claims, releases, verdicts and reassignments all save the submission), and the next
-    review due time still to come, so the key changes when work turns overdue. Staff see
-    every cohort.
+    Digests of the submissions (every write saves ``updated_at``: claims, releases,
+    verdicts and reassignments included), cohorts and labs in the user's scope (the rows
+    and the filter menus), and the next review due time still to come, so the key changes
+    when work turns overdue. Staff see every cohort.
     """
     if user.is_staff:
         scope: dict = {}
@@ -344,15 +344,15 @@ def queue_stamp(*, user, now: dt.datetime) -> list[Rows]:
         scope = {"cohort_id__in": ids}
         cohorts = {"id__in": ids}
     return [
-        Rows(Submission, "updated_at", scope),
+        Rows(Submission, ("id", "updated_at"), scope),
         Rows(
             Submission,
-            "review_due_at",
+            ("review_due_at",),
             {**scope, "state__in": sorted(sm.OPEN_STATES), "review_due_at__gt": now},
-            ("MIN",),
+            "MIN",
         ),
-        Rows(Cohort, "updated_at", cohorts),
-        Rows(Lab, "updated_at", {}),
+        Rows(Cohort, ("id", "updated_at"), cohorts),
+        Rows(Lab, ("id", "updated_at", "active", "week", "title", "track_id"), {}),
     ]
 
 
