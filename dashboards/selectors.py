@@ -536,6 +536,9 @@ class CohortStats:
     per_week: list[int]  # hand-ins (iterations) in each week since the cohort started
     open_reviews: int
     overdue_reviews: int
+    # The next instant a figure changes by the clock alone: open work passing its review
+    # due time, a hand-in still waiting passing the SLA (None: nothing pending).
+    next_change_at: dt.datetime | None = None
 
 
 def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortStats:
@@ -551,12 +554,15 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
     within = breached = waiting = 0
     start = default_release_at(cohort, 1)
     week_counts: dict[int, int] = defaultdict(int)
+    sla_ends: list[dt.datetime] = []
     for submitted_at, first_review_at in rows:
         week_counts[max(0, (submitted_at - start).days // cohort.pace_days)] += 1
         if first_review_at is None:
             waiting += 1
             if now - submitted_at > sla:
                 breached += 1
+            else:
+                sla_ends.append(submitted_at + sla)
             continue
         delay = first_review_at - submitted_at
         hours.append(delay.total_seconds() / 3600)
@@ -568,7 +574,11 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
     weeks = max([*week_counts, max(0, (now - start).days // cohort.pace_days)]) + 1
     open_counts = Submission.objects.filter(
         cohort=cohort, state__in=[S.SUBMITTED, S.IN_REVIEW]
-    ).aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(review_due_at__lt=now)))
+    ).aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(review_due_at__lt=now)),
+        next_due=Min("review_due_at", filter=Q(review_due_at__gte=now)),
+    )
     return CohortStats(
         turnaround=Turnaround(
             reviewed=len(hours),
@@ -581,4 +591,5 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
         per_week=[week_counts.get(w, 0) for w in range(min(weeks, 104))],
         open_reviews=open_counts["open"] or 0,
         overdue_reviews=open_counts["overdue"] or 0,
+        next_change_at=next_instant_after(now, [*sla_ends, open_counts["next_due"]]),
     )

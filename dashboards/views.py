@@ -319,7 +319,10 @@ def _staff_cohort_overview(request, *, cohort, zone, now):
         "user_zone": zone,
     }
     html = render_to_string(f"{STAFF_COHORT}#overview", context, request=request)
-    return html, selectors.matrix_ends_at(matrix)
+    ends_at = fragments.next_instant_after(
+        now, [selectors.matrix_ends_at(matrix), stats.next_change_at]
+    )
+    return html, ends_at
 
 
 # --- calendar feed ------------------------------------------------------------------------
