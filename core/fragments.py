@@ -108,8 +108,8 @@ def cached_fragment(
     """The fragment for `parts`, built by `build()` when it is not cached or has expired.
 
     `build` returns the HTML and the instant it stops being true (None: only `max_age`
-    bounds it), and optionally the `parts` it actually drew when they differ from the
-    requested ones (see `_cached_fragment`). `parts` must hold every input the HTML depends
+    bounds it), and optionally the `parts` it actually drew: when they differ from the
+    requested ones the fragment is served but not stored. `parts` must hold every input the HTML depends
     on besides time: the ids, the viewer's time zone, the stamps of the data it shows, and
     the request's parameters the page understands, validated and normalized (never the
     raw query string: junk parameters must not make new entries). Pass `request` when the
@@ -175,12 +175,12 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
         if now.timestamp() < valid_until:
             return html
     html, ends_at, *drawn = build()
+    html = _punch_csrf(str(html))
     if drawn and drawn[0] != parts:
         # The request asked for something the page does not have (a page number past the
-        # end, a filter value that matches nothing one may see) and got the page for
-        # `drawn` instead: store it under that key only, so odd parameters never add entries.
-        key = fragment_key(name=name, parts=drawn[0])
-    html = _punch_csrf(str(html))
+        # end, a filter value naming nothing the viewer may see) and got another page:
+        # served, never stored, so odd parameters add no entries.
+        return html
     valid_until = now + dt.timedelta(seconds=max_age)
     if ends_at is not None and ends_at < valid_until:
         valid_until = ends_at
@@ -281,20 +281,35 @@ def _column_sql(model, name: str, joins: dict) -> str:
     return f"{alias}.{quote(related._meta.get_field(field).column)}"
 
 
-def digest_sql(columns: list[str], order_by: str) -> str:
-    """An aggregate over the rows of a query: a digest of `columns` (SQL expressions),
-    ordered by `order_by`. Each value is written with its length in front, so no value can
-    pass for two; NULL is "-".
+def digest_sql(columns: list[tuple[str, bool]], order_by: str) -> str:
+    """An aggregate over the rows of a query: a digest of `columns` ((SQL expression, is
+    text) pairs), ordered by `order_by`. Text values are written with their length in
+    front, so no name or title can pass for two values; numbers, times and flags cannot
+    contain the separator. NULL is "-".
 
     PostgreSQL: md5 over string_agg, in the database. SQLite (development and tests): the
     `stamp_digest` aggregate registered on each connection (core.apps), which sorts the
     rows itself because SQLite's group_concat takes no ORDER BY before 3.44."""
-    row = " || '|' || ".join(
-        f"COALESCE(LENGTH(CAST({c} AS TEXT)) || ':' || CAST({c} AS TEXT), '-')" for c in columns
-    )
+    values = []
+    for column, is_text in columns:
+        text = f"CAST({column} AS TEXT)"
+        values.append(
+            f"COALESCE(LENGTH({text}) || ':' || {text}, '-')"
+            if is_text
+            else f"COALESCE({text}, '-')"
+        )
+    row = " || '|' || ".join(values)
     if connection.vendor == "postgresql":
         return f"md5(string_agg({row}, ',' ORDER BY {order_by}))"
     return f"stamp_digest({order_by}, {row})"
+
+
+def is_text(model, name: str) -> bool:
+    """Whether column `name` of `model` (one foreign key may be followed) holds text."""
+    if "__" in name:
+        relation, name = name.split("__")
+        model = model._meta.get_field(relation).related_model
+    return isinstance(model._meta.get_field(name), models.CharField | models.TextField)
 
 
 @functools.cache
@@ -313,7 +328,9 @@ def _stamp_sql(shape: tuple) -> str:
             else:
                 clauses.append(f"{column} {OPERATORS[operator]} %s")
         if aggregate == "DIGEST":
-            expressions = [_column_sql(model, name, joins) for name in columns]
+            expressions = [
+                (_column_sql(model, name, joins), is_text(model, name)) for name in columns
+            ]
             value = digest_sql(expressions, f"x.{quote(model._meta.pk.column)}")
         elif aggregate == "COUNT":
             value = "COUNT(*)"

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from cohorts.selectors import ScheduleEntry, active_memberships_with_cohorts, default_release_at
-from core.fragments import Rows, change_stamp, digest_sql, next_instant_after
+from core.fragments import Rows, change_stamp, digest_sql, is_text, next_instant_after
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, Submission
@@ -267,7 +267,9 @@ def _learner_home_sql() -> str:
 def digest(model, columns: tuple[str, ...]) -> str:
     """`digest_sql` over `columns` of `model` under alias x (no joins)."""
     quote = connection.ops.quote_name
-    names = [f"x.{quote(model._meta.get_field(name).column)}" for name in columns]
+    names = [
+        (f"x.{quote(model._meta.get_field(name).column)}", is_text(model, name)) for name in columns
+    ]
     return digest_sql(names, f"x.{quote(model._meta.pk.column)}")
 
 

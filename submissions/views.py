@@ -557,12 +557,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     user = request.user
     # One query for everything the page shows: the queue, the navigation and the bell.
+    asked = _queue_params(request)
     stamp = fragments.change_stamp(
-        *selectors.queue_stamp(user=user, now=now),
+        *selectors.queue_stamp(
+            user=user, now=now, cohort=asked.cohort, lab=asked.lab, state=asked.state
+        ),
         *membership_roles_stamp(user),
         unread_stamp(user),
     )
-    asked = _queue_params(request)
     return fragments.cached_page(
         request,
         name="review-queue",

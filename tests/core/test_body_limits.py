@@ -8,6 +8,8 @@ import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.urls import reverse
 
 from tests.security.world import PDF_BYTES, build_world
@@ -57,8 +59,17 @@ def wsgi_call(path: str, *, body: CountingStream, **environ) -> tuple[int, bytes
         **environ,
     }
     status = []
-    chunks = application(env, lambda s, headers, exc_info=None: status.append(s))
-    content = b"".join(chunks)
+    # As Django's test client does: the handler's signals would close the test database
+    # connection (the test's own transaction) at the start and end of the request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        chunks = application(env, lambda s, headers, exc_info=None: status.append(s))
+        content = b"".join(chunks)
+        chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return int(status[0].split()[0]), content
 
 
