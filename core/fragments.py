@@ -109,11 +109,12 @@ def cached_fragment(
 
     `build` returns the HTML and the instant it stops being true (None: only `max_age`
     bounds it), and optionally the `parts` it actually drew: when they differ from the
-    requested ones the fragment is served but not stored. `parts` must hold every input the HTML depends
-    on besides time: the ids, the viewer's time zone, the stamps of the data it shows, and
-    the request's parameters the page understands, validated and normalized (never the
-    raw query string: junk parameters must not make new entries). Pass `request` when the
-    fragment holds forms: their CSRF token is swapped for this request's (see above).
+    requested ones the fragment is served but not stored. `parts` must hold every input the
+    HTML depends on besides time: the ids, the viewer's time zone, the stamps of the data it
+    shows, and the request's parameters the page understands, validated and normalized
+    (never the raw query string: junk parameters must not make new entries). Pass `request`
+    when the fragment holds forms: their CSRF token is swapped for this request's (see
+    above).
     """
     html = _cached_fragment(name=name, parts=parts, now=now, max_age=max_age, build=build)
     if request is not None:
@@ -239,7 +240,7 @@ def stamp_query(*sources: Rows) -> tuple[str, list]:
     for source in sources:
         conditions = []
         for lookup, value in source.where.items():
-            column, operator = _split_lookup(source.model, lookup)
+            column, operator = _split_lookup(lookup)
             if operator == "in":
                 values = list(value)
                 conditions.append((column, "in", len(values)))
@@ -256,7 +257,7 @@ def stamp_query(*sources: Rows) -> tuple[str, list]:
 OPERATORS = {"exact": "=", "gt": ">", "lt": "<", "ne": "<>"}
 
 
-def _split_lookup(model, lookup: str) -> tuple[str, str]:
+def _split_lookup(lookup: str) -> tuple[str, str]:
     """("user__is_active__ne") -> ("user__is_active", "ne"); the operator defaults to exact."""
     parts = lookup.split("__")
     if parts[-1] in (*OPERATORS, "in", "isnull"):

@@ -192,8 +192,8 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
 
 
 MENTOR_HOME = "dashboards/mentor_home.html"
-# Learners' names, idle days and the count of overdue reviews change without a write the
-# stamp sees (a rename, the clock); a minute bounds how stale they can be.
+# "No activity for N days" ages with the clock alone, without a write the stamp sees or an
+# instant the page can name cheaply; a minute bounds how stale it can be.
 MATRIX_MAX_AGE = 60
 
 
