@@ -74,19 +74,12 @@ def active_memberships_with_cohorts(user) -> list[Membership]:
 
 
 def membership_roles_stamp(user) -> list:
-    """Stamp sources (core.fragments.Rows) for the user's active memberships by role: a
-    cached page showing the navigation (which links a learner or mentor sees) keys on them."""
+    """Stamp sources (core.fragments.Rows) for the user's active memberships and their
+    roles: a cached page showing the navigation (which links a learner or mentor sees)
+    keys on them. A digest of the (cohort, role) pairs: any join, end or role change shows."""
     from core.fragments import Rows
 
-    return [
-        Rows(
-            Membership,
-            "cohort_id",
-            {"user_id": user.pk, "active": True, "role": role},
-            ("COUNT", "SUM"),  # the set of cohorts: one joining or leaving changes both
-        )
-        for role in Membership.Role.values
-    ]
+    return [Rows(Membership, ("cohort_id", "role"), {"user_id": user.pk, "active": True})]
 
 
 def clear_role_cache(user) -> None:

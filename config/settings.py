@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: refuses an over-limit body from its Content-Length before anything reads it.
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -179,6 +181,22 @@ ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_MAX_PER_ITERATION = 5
 CURRICULUM_MAX_BYTES = 5 * 1024 * 1024
 ENROLLMENT_CSV_MAX_BYTES = 1 * 1024 * 1024
+
+# Request bodies (core.middleware.RequestBodyLimitMiddleware, docs/security.md): refused with
+# 413 from their Content-Length before a byte is read. Upload views take their file's limit
+# plus a margin for the multipart framing and the other fields; the API (JSON) and every
+# other page (forms) have one limit each. gunicorn.conf.py and deploy/Caddyfile match these.
+FORM_BODY_MAX_BYTES = env.int("FORM_BODY_MAX_BYTES", default=1024 * 1024)
+API_BODY_MAX_BYTES = env.int("API_BODY_MAX_BYTES", default=1024 * 1024)
+UPLOAD_BODY_MARGIN_BYTES = 256 * 1024
+UPLOAD_ROUTES = {
+    "submissions:attachment-add": "ATTACHMENT_MAX_BYTES",
+    "api:submission-attachment-list": "ATTACHMENT_MAX_BYTES",
+    "curriculum:import_upload": "CURRICULUM_MAX_BYTES",
+    "api:curriculum-import-list": "CURRICULUM_MAX_BYTES",
+    "cohorts:enrollment_upload": "ENROLLMENT_CSV_MAX_BYTES",
+    "api:enrollment-list": "ENROLLMENT_CSV_MAX_BYTES",
+}
 
 # Email: Django's own setting names; EMAIL_URL (smtp://user:pass@host:587) also works.
 if env.str("EMAIL_URL", default=""):

@@ -99,15 +99,19 @@ def cached_fragment(
     parts: tuple,
     now: dt.datetime,
     max_age: int,
-    build: Callable[[], tuple[str, dt.datetime | None]],
+    build: Callable[[], tuple],
     request=None,
 ) -> SafeString:
     """The fragment for `parts`, built by `build()` when it is not cached or has expired.
 
     `build` returns the HTML and the instant it stops being true (None: only `max_age`
-    bounds it). `parts` must hold every input the HTML depends on besides time: the ids,
-    the viewer's time zone, and the stamps of the data it shows. Pass `request` when the
-    fragment holds forms: their CSRF token is swapped for this request's (see above).
+    bounds it), and optionally the `parts` it actually drew: when they differ from the
+    requested ones the fragment is served but not stored. `parts` must hold every input the
+    HTML depends on besides time: the ids, the viewer's time zone, the stamps of the data it
+    shows, and the request's parameters the page understands, validated and normalized
+    (never the raw query string: junk parameters must not make new entries). Pass `request`
+    when the fragment holds forms: their CSRF token is swapped for this request's (see
+    above).
     """
     html = _cached_fragment(name=name, parts=parts, now=now, max_age=max_age, build=build)
     if request is not None:
@@ -122,7 +126,7 @@ def cached_page(
     parts: tuple,
     now: dt.datetime,
     max_age: int,
-    build: Callable[[], tuple[HttpResponse, dt.datetime | None]],
+    build: Callable[[], tuple],
 ) -> HttpResponse:
     """A whole page for a signed-in user, cached like a fragment.
 
@@ -130,20 +134,23 @@ def cached_page(
     added here): with the navigation and the bell, that means the user's roles and unread
     notifications too. htmx requests (a partial of the page) get their own entry. A
     pending flash message is shown once and never cached: the page is drawn afresh.
-    `build` returns the response (always a 200 page) and its end of validity.
+    `build` returns the response (always a 200 page), its end of validity and optionally
+    the parts it drew (as for `cached_fragment`).
     """
     if len(messages.get_messages(request)) > 0:
         return build()[0]
     user = request.user
     viewer = (user.pk, user.email, user.display_name, user.is_staff, user.time_zone)
 
-    def draw() -> tuple[str, dt.datetime | None]:
-        response, ends_at = build()
-        return response.content.decode(), ends_at
+    htmx = bool(getattr(request, "htmx", False))
+
+    def draw() -> tuple:
+        response, ends_at, *drawn = build()
+        return response.content.decode(), ends_at, *((viewer, htmx, part) for part in drawn)
 
     html = cached_fragment(
         name=name,
-        parts=(viewer, bool(getattr(request, "htmx", False)), parts),
+        parts=(viewer, htmx, parts),
         now=now,
         max_age=max_age,
         build=draw,
@@ -162,8 +169,13 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
         html, valid_until = hit
         if now.timestamp() < valid_until:
             return html
-    html, ends_at = build()
+    html, ends_at, *drawn = build()
     html = _punch_csrf(str(html))
+    if drawn and drawn[0] != parts:
+        # The request asked for something the page does not have (a page number past the
+        # end, a filter value naming nothing the viewer may see) and got another page:
+        # served, never stored, so odd parameters add no entries.
+        return html
     valid_until = now + dt.timedelta(seconds=max_age)
     if ends_at is not None and ends_at < valid_until:
         valid_until = ends_at
@@ -178,14 +190,25 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
-    """Rows of `model` matching `where` ({"column": value, "column__in": [...],
-    "column__gt": value, "column__isnull": True}), summarised by `aggregates` over `column`: by default their count
-    and newest `column`, which changes whenever a row is added, removed or saved."""
+    """Rows of `model` matching `where`, summarised by `aggregate` over `columns`.
+
+    `where` maps lookups to values: {"column": value, "column__in": [...], "column__gt":
+    value, "column__lt": value, "column__ne": value, "column__isnull": True}. A column may
+    follow one foreign key ("user__is_active"), in `columns` and in `where`.
+
+    Aggregates:
+    - "DIGEST" (the default): an md5 over every listed column of every matching row, in
+      primary-key order. It changes when a row is added or removed, or when any listed
+      column of any row changes, whatever else changes at the same time: list every column
+      the page draws from that row (or a change time every write sets).
+    - "COUNT": how many rows match (`columns` is ignored).
+    - "MIN": the smallest value of the one column (the next instant something happens).
+    """
 
     model: type[models.Model]
-    column: str
+    columns: tuple[str, ...]
     where: dict
-    aggregates: tuple[str, ...] = ("COUNT", "MAX")
+    aggregate: str = "DIGEST"
 
 
 def change_stamp(*sources: Rows) -> tuple:
@@ -208,7 +231,7 @@ def stamp_query(*sources: Rows) -> tuple[str, list]:
     for source in sources:
         conditions = []
         for lookup, value in source.where.items():
-            column, _, operator = lookup.partition("__")
+            column, operator = _split_lookup(lookup)
             if operator == "in":
                 values = list(value)
                 conditions.append((column, "in", len(values)))
@@ -216,36 +239,127 @@ def stamp_query(*sources: Rows) -> tuple[str, list]:
             elif operator == "isnull":
                 conditions.append((column, "null" if value else "notnull", 0))
             else:
-                conditions.append((column, operator or "exact", 1))
+                conditions.append((column, operator, 1))
                 params.append(value)
-        shape.append((source.model, source.column, tuple(conditions), source.aggregates))
+        shape.append((source.model, tuple(source.columns), tuple(conditions), source.aggregate))
     return _stamp_sql(tuple(shape)), params
 
 
-OPERATORS = {"exact": "=", "gt": ">"}
+OPERATORS = {"exact": "=", "gt": ">", "lt": "<", "ne": "<>"}
+
+
+def _split_lookup(lookup: str) -> tuple[str, str]:
+    """("user__is_active__ne") -> ("user__is_active", "ne"); the operator defaults to exact."""
+    parts = lookup.split("__")
+    if parts[-1] in (*OPERATORS, "in", "isnull"):
+        return "__".join(parts[:-1]), parts[-1]
+    return lookup, "exact"
+
+
+def _column_sql(model, name: str, joins: dict) -> str:
+    """`name` ("title", "cohort_id" or "user__is_active") as SQL on alias x, adding the join
+    a related column needs to `joins` (alias -> SQL)."""
+    quote = connection.ops.quote_name
+    if "__" not in name:
+        return f"x.{quote(model._meta.get_field(name).column)}"
+    relation, field = name.split("__")
+    foreign_key = model._meta.get_field(relation)
+    related = foreign_key.related_model
+    alias = f"j_{relation}"
+    joins[alias] = (
+        f"LEFT JOIN {quote(related._meta.db_table)} {alias} "
+        f"ON {alias}.{quote(related._meta.pk.column)} = x.{quote(foreign_key.column)}"
+    )
+    return f"{alias}.{quote(related._meta.get_field(field).column)}"
+
+
+def digest_sql(columns: list[tuple[str, bool]], order_by: str) -> str:
+    """An aggregate over the rows of a query: a digest of `columns` ((SQL expression, is
+    text) pairs), ordered by `order_by`. Text values are written with their length in
+    front, so no name or title can pass for two values; numbers, times and flags cannot
+    contain the separator. NULL is "-".
+
+    PostgreSQL: md5 over string_agg, in the database. SQLite (development and tests): the
+    `stamp_digest` aggregate registered on each connection (core.apps), which sorts the
+    rows itself because SQLite's group_concat takes no ORDER BY before 3.44."""
+    values = []
+    for column, is_text in columns:
+        text = f"CAST({column} AS TEXT)"
+        values.append(
+            f"COALESCE(LENGTH({text}) || ':' || {text}, '-')"
+            if is_text
+            else f"COALESCE({text}, '-')"
+        )
+    row = " || '|' || ".join(values)
+    if connection.vendor == "postgresql":
+        return f"md5(string_agg({row}, ',' ORDER BY {order_by}))"
+    return f"stamp_digest({order_by}, {row})"
+
+
+def is_text(model, name: str) -> bool:
+    """Whether column `name` of `model` (one foreign key may be followed) holds text."""
+    if "__" in name:
+        relation, name = name.split("__")
+        model = model._meta.get_field(relation).related_model
+    return isinstance(model._meta.get_field(name), models.CharField | models.TextField)
 
 
 @functools.cache
 def _stamp_sql(shape: tuple) -> str:
     quote = connection.ops.quote_name
     selects = []
-    for model, column, conditions, aggregates in shape:
+    for model, columns, conditions, aggregate in shape:
+        joins: dict = {}
         clauses = []
         for name, operator, count in conditions:
+            column = _column_sql(model, name, joins)
             if operator == "in":
-                clauses.append(
-                    f"{quote(name)} IN ({', '.join(['%s'] * count)})" if count else "1 = 0"
-                )
+                clauses.append(f"{column} IN ({', '.join(['%s'] * count)})" if count else "1 = 0")
             elif operator in ("null", "notnull"):
-                clauses.append(f"{quote(name)} IS {'' if operator == 'null' else 'NOT '}NULL")
+                clauses.append(f"{column} IS {'' if operator == 'null' else 'NOT '}NULL")
             else:
-                clauses.append(f"{quote(name)} {OPERATORS[operator]} %s")
+                clauses.append(f"{column} {OPERATORS[operator]} %s")
+        if aggregate == "DIGEST":
+            expressions = [
+                (_column_sql(model, name, joins), is_text(model, name)) for name in columns
+            ]
+            value = digest_sql(expressions, f"x.{quote(model._meta.pk.column)}")
+        elif aggregate == "COUNT":
+            value = "COUNT(*)"
+        elif aggregate == "MIN":
+            (name,) = columns
+            value = f"MIN({_column_sql(model, name, joins)})"
+        else:
+            raise ValueError(f"unknown stamp aggregate {aggregate!r}")
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        columns = ", ".join(
-            "COUNT(*)" if function == "COUNT" else f"{function}({quote(column)})"
-            for function in aggregates
-        )
         # Identifiers only, quoted, from the models' metadata; every value is a parameter.
-        subquery = f"(SELECT {columns} FROM {quote(model._meta.db_table)}{where})"  # noqa: S608
+        subquery = (
+            f"(SELECT {value} FROM {quote(model._meta.db_table)} x "  # noqa: S608
+            f"{' '.join(joins.values())}{where})"
+        )
         selects.append(f"{subquery} AS s{len(selects)}")
-    return "SELECT * FROM " + " CROSS JOIN ".join(selects)  # noqa: S608
+    return "SELECT " + ", ".join(selects)
+
+
+class StampDigest:
+    """SQLite's side of `digest_sql`: collects (order, row) pairs and digests them sorted."""
+
+    def __init__(self):
+        self.rows = []
+
+    def step(self, order, row):
+        self.rows.append((order, row))
+
+    def finalize(self):
+        if not self.rows:
+            return None
+        self.rows.sort()
+        return hashlib.md5(  # noqa: S324 - a change detector, not a secret
+            ",".join(row for _, row in self.rows).encode()
+        ).hexdigest()
+
+
+def register_sqlite_functions(sender, connection, **kwargs) -> None:
+    """connection_created receiver (core.apps): `stamp_digest` on SQLite connections."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_aggregate("stamp_digest", 2, StampDigest)

@@ -79,3 +79,103 @@ class RejectNulCharactersMiddleware:
             body = request.body
             return b"\x00" in body or self.JSON_NUL in body
         return False
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a request body over its route's limit before any of it is read (413).
+
+    First in MIDDLEWARE: nothing before it touches the body, and Django reads it only when
+    a view or another middleware asks (CSRF, the forms). The limit depends on the route:
+    `settings.UPLOAD_ROUTES` names the upload views and the size setting of the file each
+    takes (plus `UPLOAD_BODY_MARGIN_BYTES` for the multipart framing and other fields);
+    other /api/ routes get `API_BODY_MAX_BYTES`, everything else `FORM_BODY_MAX_BYTES`.
+
+    A declared Content-Length is trusted only to refuse: over the limit, the answer is
+    given without reading a byte. A body sent without one (Transfer-Encoding: chunked) is
+    read here up to the limit, and refused as soon as it passes it.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit, file_limit = self.limit_for(request)
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                return self.refuse(request, 400, "The Content-Length header is not a number.")
+            if length < 0:
+                return self.refuse(request, 400, "The Content-Length header is not a number.")
+            if length > limit:
+                return self.too_large(request, limit, file_limit)
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = self.read_capped(request.META["wsgi.input"], limit)
+            if body is None:
+                return self.too_large(request, limit, file_limit)
+            self.replace_body(request, body)
+        return self.get_response(request)
+
+    @staticmethod
+    def limit_for(request) -> tuple[int, int | None]:
+        """The body limit of the request's route, and for an upload route its file limit."""
+        from django.conf import settings
+        from django.urls import Resolver404, resolve
+
+        try:
+            view_name = resolve(request.path_info).view_name
+        except Resolver404:
+            view_name = None
+        if view_name in settings.UPLOAD_ROUTES:
+            file_limit = getattr(settings, settings.UPLOAD_ROUTES[view_name])
+            return file_limit + settings.UPLOAD_BODY_MARGIN_BYTES, file_limit
+        if request.path_info.startswith("/api/"):
+            return settings.API_BODY_MAX_BYTES, None
+        return settings.FORM_BODY_MAX_BYTES, None
+
+    def read_capped(self, stream, limit: int) -> bytes | None:
+        """The whole body, or None as soon as it is longer than `limit`."""
+        chunks, size = [], 0
+        while chunk := stream.read(min(self.CHUNK, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return None
+        return b"".join(chunks)
+
+    @staticmethod
+    def replace_body(request, body: bytes) -> None:
+        """Give Django the body read here, as if it had come with a Content-Length."""
+        import io
+
+        from django.core.handlers.wsgi import LimitedStream
+
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
+
+    def too_large(self, request, limit: int, file_limit: int | None):
+        if file_limit is not None:
+            message = f"The file is too large: at most {_size(file_limit)} is accepted here."
+        else:
+            message = f"The request body is too large: at most {_size(limit)} is accepted here."
+        return self.refuse(request, 413, message)
+
+    @staticmethod
+    def refuse(request, status: int, message: str):
+        from django.http import HttpResponse, JsonResponse
+
+        if request.path_info.startswith("/api/"):
+            return JsonResponse(
+                {"detail": message, "code": "too_large" if status == 413 else "invalid"},
+                status=status,
+            )
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+    return f"{size // 1024} KB"

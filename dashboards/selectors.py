@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from cohorts.selectors import ScheduleEntry, active_memberships_with_cohorts, default_release_at
-from core.fragments import Rows, change_stamp, next_instant_after
+from core.fragments import Rows, change_stamp, digest_sql, is_text, next_instant_after
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, Submission
@@ -216,14 +216,11 @@ def learner_home_stamp(user) -> tuple | None:
     one query; None for someone in no cohort (that page is cheap to draw).
 
     Per active membership (any role, so the navigation's links are covered): the cohort's
-    and track's change times and, for the learner in that cohort, the count and newest
-    change of their submissions and extensions, the cohort's overrides and the track's
-    labs; and the user's unread notifications (the bell).
-
-    Counts and change times are enough: every write to those rows goes through a service
-    that saves `updated_at` (for extensions, `created_at`), a review always saves its
-    submission, and a deleted row lowers a count. The page cache (`core.fragments`) is
-    keyed by this.
+    and track's change times and digests (core.fragments.digest_sql) of the learner's
+    submissions and extensions in that cohort, the cohort's overrides and the track's labs,
+    over the same columns as the matrix (`SUBMISSION_COLUMNS`...); and the user's unread
+    notifications (the bell shows their count). A review always saves its submission. The
+    page cache (`core.fragments`) is keyed by this.
     """
     with connection.cursor() as cursor:
         cursor.execute(_learner_home_sql(), [user.pk, True])
@@ -235,23 +232,23 @@ def learner_home_stamp(user) -> tuple | None:
 def _learner_home_sql() -> str:
     from notifications.models import Notification
 
+    quote = connection.ops.quote_name
+
     def table(model) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
+        return quote(model._meta.db_table)
 
     mine = "x.cohort_id = m.cohort_id AND x.learner_id = m.user_id"
     per_cohort = "x.cohort_id = m.cohort_id"
     per_track = "x.track_id = c.track_id"
     parts = [
-        (Submission, "updated_at", mine),
-        (Extension, "created_at", mine),
-        (ScheduleOverride, "updated_at", per_cohort),
-        (Lab, "updated_at", per_track),
+        (Submission, SUBMISSION_COLUMNS, mine),
+        (Extension, EXTENSION_COLUMNS, mine),
+        (ScheduleOverride, OVERRIDE_COLUMNS, per_cohort),
+        (Lab, LAB_COLUMNS, per_track),
     ]
-    # One subquery per table, its count and newest change joined into one text value (NULL
-    # when there are no rows): half the subqueries of a column each, so less to plan.
     stamps = ",\n".join(
-        f"(SELECT COUNT(*) || ':' || MAX(x.{column}) FROM {table(model)} x WHERE {where})"  # noqa: S608
-        for model, column, where in parts
+        f"(SELECT {digest(model, columns)} FROM {table(model)} x WHERE {where})"  # noqa: S608
+        for model, columns, where in parts
     )
     # Table names come from the models' metadata; the only values are parameters.
     return f"""
@@ -267,24 +264,50 @@ def _learner_home_sql() -> str:
     """  # noqa: S608
 
 
+def digest(model, columns: tuple[str, ...]) -> str:
+    """`digest_sql` over `columns` of `model` under alias x (no joins)."""
+    quote = connection.ops.quote_name
+    names = [
+        (f"x.{quote(model._meta.get_field(name).column)}", is_text(model, name)) for name in columns
+    ]
+    return digest_sql(names, f"x.{quote(model._meta.pk.column)}")
+
+
 def cohort_matrix_stamp(cohort: Cohort) -> tuple:
-    """The same for a whole cohort's matrix and stats (one query)."""
+    """The same for a whole cohort's matrix and stats (one query). Its last value is the
+    number of learners the matrix lists (`matrix_stamp_learners`), which bounds its pages."""
     return (_cohort_facts(cohort), change_stamp(*cohort_matrix_sources(cohort)))
 
 
+def matrix_stamp_learners(stamp: tuple) -> int:
+    return stamp[1][-1]
+
+
+# What the matrix and the staff overview draw from each table, digested row by row
+# (core.fragments.Rows): a change to any of these columns, or a row coming or going, changes
+# the stamp. Submissions: every write saves `updated_at` (iterations, reviews and comments
+# save their submission). Labs: `active` too, because an import parks labs without touching
+# `updated_at`. The rest have no change time, so the digest names what the pages show.
+SUBMISSION_COLUMNS = ("id", "updated_at")
+EXTENSION_COLUMNS = ("id", "lab_id", "learner_id", "due_at")
+OVERRIDE_COLUMNS = ("id", "lab_id", "release_at", "due_at")
+LAB_COLUMNS = ("id", "updated_at", "active", "week", "title")
+LEARNER_COLUMNS = ("id", "user_id", "joined_at", "user__is_active", "user__name", "user__email")
+
+
 def cohort_matrix_sources(cohort: Cohort) -> list[Rows]:
-    """A cohort's submissions (every iteration and review saves its submission),
-    extensions, overrides, labs, and the set of active learners (count, newest join and
-    sum of ids, so a swap shows)."""
+    """A cohort's submissions, extensions, overrides, labs, and its active learners with
+    their accounts (a deactivated account leaves the matrix; names label its rows)."""
     ours = {"cohort_id": cohort.pk}
     learners = {"cohort_id": cohort.pk, "role": Membership.Role.LEARNER.value, "active": True}
     return [
-        Rows(Submission, "updated_at", ours),
-        Rows(Extension, "created_at", ours),
-        Rows(ScheduleOverride, "updated_at", ours),
-        Rows(Lab, "updated_at", {"track_id": cohort.track_id}),
-        Rows(Membership, "joined_at", learners, ("COUNT", "MAX")),
-        Rows(Membership, "user_id", learners, ("SUM",)),
+        Rows(Submission, SUBMISSION_COLUMNS, ours),
+        Rows(Extension, EXTENSION_COLUMNS, ours),
+        Rows(ScheduleOverride, OVERRIDE_COLUMNS, ours),
+        Rows(Lab, LAB_COLUMNS, {"track_id": cohort.track_id}),
+        Rows(Membership, LEARNER_COLUMNS, learners),
+        # Last: how many rows the matrix has (active accounts only), for its page count.
+        Rows(Membership, (), {**learners, "user__is_active": True}, "COUNT"),
     ]
 
 
@@ -515,6 +538,9 @@ class CohortStats:
     per_week: list[int]  # hand-ins (iterations) in each week since the cohort started
     open_reviews: int
     overdue_reviews: int
+    # The next instant a figure changes by the clock alone: open work passing its review
+    # due time, a hand-in still waiting passing the SLA (None: nothing pending).
+    next_change_at: dt.datetime | None = None
 
 
 def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortStats:
@@ -530,12 +556,15 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
     within = breached = waiting = 0
     start = default_release_at(cohort, 1)
     week_counts: dict[int, int] = defaultdict(int)
+    sla_ends: list[dt.datetime] = []
     for submitted_at, first_review_at in rows:
         week_counts[max(0, (submitted_at - start).days // cohort.pace_days)] += 1
         if first_review_at is None:
             waiting += 1
             if now - submitted_at > sla:
                 breached += 1
+            else:
+                sla_ends.append(submitted_at + sla)
             continue
         delay = first_review_at - submitted_at
         hours.append(delay.total_seconds() / 3600)
@@ -547,7 +576,11 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
     weeks = max([*week_counts, max(0, (now - start).days // cohort.pace_days)]) + 1
     open_counts = Submission.objects.filter(
         cohort=cohort, state__in=[S.SUBMITTED, S.IN_REVIEW]
-    ).aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(review_due_at__lt=now)))
+    ).aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(review_due_at__lt=now)),
+        next_due=Min("review_due_at", filter=Q(review_due_at__gte=now)),
+    )
     return CohortStats(
         turnaround=Turnaround(
             reviewed=len(hours),
@@ -560,4 +593,5 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
         per_week=[week_counts.get(w, 0) for w in range(min(weeks, 104))],
         open_reviews=open_counts["open"] or 0,
         overdue_reviews=open_counts["overdue"] or 0,
+        next_change_at=next_instant_after(now, [*sla_ends, open_counts["next_due"]]),
     )

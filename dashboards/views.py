@@ -6,6 +6,7 @@ such view varies on HX-Request so caches keep the two apart.
 """
 
 import datetime as dt
+import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
@@ -78,21 +79,29 @@ def learner_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     stamp = selectors.learner_home_stamp(request.user)
     if stamp is None:  # in no cohort: a cheap page
-        return _learner_home(request, now=now)[0]
+        return _learner_home(request, now=now, wanted=None)[0]
+    # The one parameter the page understands, kept only when it names one of the
+    # learner's cohorts (the stamp's rows are their memberships): anything else shows the
+    # default cohort, under the same key.
+    wanted = _int_param(request, "cohort")
+    if wanted not in {row[1] for row in stamp if row[2] == Membership.Role.LEARNER}:
+        wanted = None
     return fragments.cached_page(
         request,
         name="learner-home",
-        parts=(request.GET.get("cohort", ""), stamp),
+        parts=(wanted, stamp),
         now=now,
         max_age=LEARNER_HOME_MAX_AGE,
-        build=lambda: _learner_home(request, now=now),
+        build=lambda: _learner_home(request, now=now, wanted=wanted),
     )
 
 
-def _learner_home(request: HttpRequest, *, now) -> tuple[HttpResponse, dt.datetime | None]:
-    """The page and the next instant it changes by itself (a release, a due time)."""
+def _learner_home(
+    request: HttpRequest, *, now, wanted: int | None
+) -> tuple[HttpResponse, dt.datetime | None]:
+    """The page for cohort `wanted` (None: the newest) and the next instant it changes by
+    itself (a release, a due time)."""
     memberships = selectors.learner_memberships(request.user)
-    wanted = _int_param(request, "cohort")
     current = next((m for m in memberships if m.cohort_id == wanted), None)
     if current is None and memberships:
         current = memberships[0]
@@ -164,12 +173,15 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         sort = request.GET.get("sort", "name")
         if sort not in SORTS:
             sort = "name"
-        page_number = _int_param(request, "page") or 1
         zone = _user_zone(request.user)
         now = timezone.now()
+        stamp = selectors.cohort_matrix_stamp(current)
+        # A page number past either end is the first or last page, under that page's key.
+        pages = max(1, math.ceil(selectors.matrix_stamp_learners(stamp) / MATRIX_PAGE_SIZE))
+        page_number = min(max(_int_param(request, "page") or 1, 1), pages)
         context["matrix_html"] = fragments.cached_fragment(
             name="mentor-matrix",
-            parts=(sort, page_number, str(zone), selectors.cohort_matrix_stamp(current)),
+            parts=(sort, page_number, str(zone), stamp),
             now=now,
             max_age=MATRIX_MAX_AGE,
             build=lambda: _mentor_matrix(
@@ -180,8 +192,8 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
 
 
 MENTOR_HOME = "dashboards/mentor_home.html"
-# Learners' names, idle days and the count of overdue reviews change without a write the
-# stamp sees (a rename, the clock); a minute bounds how stale they can be.
+# "No activity for N days" ages with the clock alone, without a write the stamp sees or an
+# instant the page can name cheaply; a minute bounds how stale it can be.
 MATRIX_MAX_AGE = 60
 
 
@@ -307,7 +319,10 @@ def _staff_cohort_overview(request, *, cohort, zone, now):
         "user_zone": zone,
     }
     html = render_to_string(f"{STAFF_COHORT}#overview", context, request=request)
-    return html, selectors.matrix_ends_at(matrix)
+    ends_at = fragments.next_instant_after(
+        now, [selectors.matrix_ends_at(matrix), stats.next_change_at]
+    )
+    return html, ends_at
 
 
 # --- calendar feed ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def unread_stamp(user):
     count, which is what the bell shows."""
     from core.fragments import Rows
 
-    return Rows(Notification, "id", {"recipient_id": user.pk, "read_at__isnull": True}, ("COUNT",))
+    return Rows(Notification, (), {"recipient_id": user.pk, "read_at__isnull": True}, "COUNT")
 
 
 def notifications_for(user) -> QuerySet[Notification]:

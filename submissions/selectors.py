@@ -324,13 +324,18 @@ def mentor_queue_counts(
     return _queue_base(user=user, cohort=cohort, lab=lab, state=state).aggregate(**aggregates)
 
 
-def queue_stamp(*, user, now: dt.datetime) -> list[Rows]:
-    """What the review queue shows for ``user``, as stamp sources (core.fragments).
+def queue_stamp(
+    *, user, now: dt.datetime, cohort: int | None = None, lab: int | None = None, state=None
+) -> list[Rows]:
+    """What the review queue shows for ``user`` under these filters, as stamp sources
+    (core.fragments).
 
-    The count and newest change of the submissions, cohorts and labs in the user's scope
-    (claims, releases, verdicts and reassignments all save the submission), and the next
-    review due time still to come, so the key changes when work turns overdue. Staff see
-    every cohort.
+    A digest of the submissions the queue lists under the filters, in every tab (every
+    write saves ``updated_at``: claims, releases, verdicts and reassignments included); of
+    the cohorts and labs in the user's scope (the filter menus); and the next review due
+    time still to come, so the key changes when work turns overdue. Staff see every cohort.
+    Only the queue's own rows are digested: open work, or the one state filtered on, which
+    keeps the staff queue's stamp small however much history there is.
     """
     if user.is_staff:
         scope: dict = {}
@@ -343,16 +348,25 @@ def queue_stamp(*, user, now: dt.datetime) -> list[Rows]:
         )
         scope = {"cohort_id__in": ids}
         cohorts = {"id__in": ids}
+    listed = {
+        **scope,
+        "learner_id__ne": user.pk,
+        "state__in": [state] if state in QUEUE_STATES else sorted(sm.OPEN_STATES),
+    }
+    if cohort is not None:
+        listed["cohort_id"] = cohort
+    if lab is not None:
+        listed["lab_id"] = lab
     return [
-        Rows(Submission, "updated_at", scope),
+        Rows(Submission, ("id", "updated_at"), listed),
         Rows(
             Submission,
-            "review_due_at",
+            ("review_due_at",),
             {**scope, "state__in": sorted(sm.OPEN_STATES), "review_due_at__gt": now},
-            ("MIN",),
+            "MIN",
         ),
-        Rows(Cohort, "updated_at", cohorts),
-        Rows(Lab, "updated_at", {}),
+        Rows(Cohort, ("id", "updated_at"), cohorts),
+        Rows(Lab, ("id", "updated_at", "active", "week", "title", "track_id"), {}),
     ]
 
 

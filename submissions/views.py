@@ -6,6 +6,7 @@ Every page works without JavaScript; with htmx, fragments (named partials) are s
 responses vary on ``HX-Request``.
 """
 
+import dataclasses
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -559,18 +560,21 @@ def queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     user = request.user
     # One query for everything the page shows: the queue, the navigation and the bell.
+    asked = _queue_params(request)
     stamp = fragments.change_stamp(
-        *selectors.queue_stamp(user=user, now=now),
+        *selectors.queue_stamp(
+            user=user, now=now, cohort=asked.cohort, lab=asked.lab, state=asked.state
+        ),
         *membership_roles_stamp(user),
         unread_stamp(user),
     )
     return fragments.cached_page(
         request,
         name="review-queue",
-        parts=(request.get_full_path(), stamp),
+        parts=(asked, stamp),
         now=now,
         max_age=QUEUE_MAX_AGE,
-        build=lambda: (_queue_page(request, now=now), None),
+        build=lambda: _queue_page(request, now=now, asked=asked, stamp=stamp),
     )
 
 
@@ -580,24 +584,54 @@ QUEUE = "submissions/queue.html"
 QUEUE_MAX_AGE = 60
 
 
-def _queue_page(request: HttpRequest, *, now) -> HttpResponse:
-    """Filters, tabs with counts and one page of the queue."""
-    tab = request.GET.get("tab", "mine")
-    if tab not in selectors.QUEUE_TABS:
-        tab = "mine"
+@dataclasses.dataclass(frozen=True)
+class QueueParams:
+    """The parameters the queue understands, validated: anything else in the query string
+    is ignored, and a value out of range falls back to its default."""
+
+    tab: str = "mine"
+    cohort: int | None = None
+    lab: int | None = None
+    state: str | None = None
+    page: int = 1
+
+    def url(self) -> str:
+        query = {"tab": self.tab, "cohort": self.cohort, "lab": self.lab, "state": self.state}
+        if self.page != 1:
+            query["page"] = self.page
+        return reverse("submissions:queue") + "?" + urlencode({k: v for k, v in query.items() if v})
+
+
+def _queue_params(request: HttpRequest) -> QueueParams:
+    """What can be checked without a query; cohort and lab ids (which must be among the
+    viewer's) and the page number (which must exist) are checked when the page is drawn."""
+    tab = request.GET.get("tab")
+    state = request.GET.get("state")
+    page = _int_or_none(request.GET.get("page")) or 1
+    return QueueParams(
+        tab=tab if tab in selectors.QUEUE_TABS else "mine",
+        cohort=_int_or_none(request.GET.get("cohort")),
+        lab=_int_or_none(request.GET.get("lab")),
+        state=state if state in selectors.QUEUE_STATES else None,
+        page=max(page, 1),
+    )
+
+
+def _queue_page(request: HttpRequest, *, now, asked: QueueParams, stamp) -> tuple:
+    """Filters, tabs with counts and one page of the queue, with the parameters it drew
+    (an unknown cohort or lab dropped, the page number within range)."""
+    tab = asked.tab
     cohorts, labs = selectors.queue_filter_choices(user=request.user)
-    cohort_id = _int_or_none(request.GET.get("cohort"))
-    cohort_id = cohort_id if cohort_id in {c.pk for c in cohorts} else None
-    lab_id = _int_or_none(request.GET.get("lab"))
-    lab_id = lab_id if lab_id in {lab.pk for lab in labs} else None
-    state = request.GET.get("state") or None
-    state = state if state in selectors.QUEUE_STATES else None
+    cohort_id = asked.cohort if asked.cohort in {c.pk for c in cohorts} else None
+    lab_id = asked.lab if asked.lab in {lab.pk for lab in labs} else None
+    state = asked.state
     filters = {"cohort": cohort_id, "lab": lab_id, "state": state}
     counts = selectors.mentor_queue_counts(user=request.user, now=now, **filters)
     paginator = Paginator(
         selectors.mentor_queue(user=request.user, tab=tab, now=now, **filters), QUEUE_PAGE_SIZE
     )
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(asked.page)
+    drawn = QueueParams(tab=tab, cohort=cohort_id, lab=lab_id, state=state, page=page.number)
     query = {k: v for k, v in {"cohort": cohort_id, "lab": lab_id, "state": state}.items() if v}
     tabs = [
         {
@@ -624,7 +658,7 @@ def _queue_page(request: HttpRequest, *, now) -> HttpResponse:
         "selected": {"cohort": cohort_id, "lab": lab_id, "state": state or ""},
         "base_query": base_query,
         "now": now,
-        "next": request.get_full_path(),
+        "next": drawn.url(),
         "is_filtered": bool(query),
     }
-    return _render(request, QUEUE, context, partial="queue-panel")
+    return _render(request, QUEUE, context, partial="queue-panel"), None, (drawn, stamp)

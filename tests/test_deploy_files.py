@@ -1,5 +1,6 @@
 """The compose stack cannot run here (no Docker engine), so check that it says what CI runs."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -51,5 +52,66 @@ def test_web_scales_behind_the_proxy():
     services = _compose()["services"]
     # A published host port on web would make `--scale web=3` fail.
     assert "ports" not in services["web"]
-    assert "web:8000" in " ".join(services["proxy"]["command"])
+    assert "reverse_proxy web:8000" in (ROOT / "deploy" / "Caddyfile").read_text()
     assert _compose()["x-app"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+
+
+# --- request body limits: proxy, gunicorn and app agree (docs/security.md) -----------------
+
+
+def _caddy_limits() -> tuple[re.Pattern, dict[str, int]]:
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    uploads = re.search(r"^\s*@uploads path_regexp (\S+)$", caddyfile, re.M).group(1)
+    other = re.search(r"^\s*@other not path_regexp (\S+)$", caddyfile, re.M).group(1)
+    assert uploads == other  # "other" is exactly "not uploads"
+    sizes = {
+        name: int(size) * 1024 * 1024
+        for name, size in re.findall(
+            r"request_body @(\w+) \{\s*max_size (\d+)MiB\s*\}", caddyfile, re.S
+        )
+    }
+    return re.compile(uploads), sizes
+
+
+def test_the_proxy_runs_the_caddyfile_with_the_body_limits():
+    proxy = _compose()["services"]["proxy"]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert proxy["command"][:4] == ["caddy", "run", "--config", "/etc/caddy/Caddyfile"]
+    _, sizes = _caddy_limits()
+    assert set(sizes) == {"uploads", "other"}
+
+
+def test_the_proxy_limits_match_the_apps(settings):
+    from django.urls import reverse
+
+    pattern, sizes = _caddy_limits()
+    # Every route the app treats as an upload, and no other, gets the proxy's upload limit.
+    samples = {
+        "submissions:attachment-add": {"pk": 1},
+        "api:submission-attachment-list": {"submission_pk": 1},
+        "curriculum:import_upload": {},
+        "api:curriculum-import-list": {},
+        "cohorts:enrollment_upload": {"slug": "spring-2026"},
+        "api:enrollment-list": {"cohort_pk": 1},
+    }
+    assert set(samples) == set(settings.UPLOAD_ROUTES)
+    for name, kwargs in samples.items():
+        assert pattern.match(reverse(name, kwargs=kwargs)), name
+    for path in ("/accounts/login/", "/api/v1/auth/token/", "/submissions/1/comment/"):
+        assert not pattern.match(path), path
+    largest_upload = (
+        max(getattr(settings, setting) for setting in settings.UPLOAD_ROUTES.values())
+        + settings.UPLOAD_BODY_MARGIN_BYTES
+    )
+    # The proxy lets through what the app accepts, and at most a MiB of rounding more.
+    assert largest_upload <= sizes["uploads"] < largest_upload + 1024 * 1024
+    assert sizes["other"] == max(settings.FORM_BODY_MAX_BYTES, settings.API_BODY_MAX_BYTES)
+
+
+def test_gunicorn_bounds_the_request_line_and_headers():
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert 0 < conf["limit_request_line"] <= 4094
+    assert 0 < conf["limit_request_fields"] <= 100
+    assert 0 < conf["limit_request_field_size"] <= 8190

@@ -103,3 +103,53 @@ def test_the_bell_on_the_queue_follows_notifications(client, django_capture_on_c
     # Reading them changes nothing in the queue itself, only the bell.
     notifications_mark_all_read(actor=world.mentor)
     assert "has-unread" not in queue(client, world.mentor, tab="all")
+
+
+# --- every input of the queue is in its key ------------------------------------------------
+
+
+def test_the_filter_menus_follow_a_cohort_rename(client):
+    from cohorts.services import cohort_update
+    from tests.factories import StaffFactory
+
+    world = make_world(mentors=1)
+    assert world.cohort.name in queue(client, world.mentor)
+    cohort_update(actor=StaffFactory(), cohort=world.cohort, name="Renamed cohort")
+    assert "Renamed cohort" in queue(client, world.mentor)
+
+
+def test_the_filter_menus_follow_a_lab_edited_in_the_admin(client):
+    world = make_world(mentors=1)
+    assert world.lab.title in queue(client, world.mentor)
+    world.lab.title = "Retitled lab"
+    world.lab.save()
+    assert "Retitled lab" in queue(client, world.mentor)
+
+
+def test_the_navigation_on_the_queue_follows_roles(client):
+    from cohorts.services import membership_add
+    from tests.factories import StaffFactory
+
+    world = make_world(mentors=1)
+    other = make_world(mentors=0)
+    my_labs = f'<a href="{reverse("dashboard:learner")}">My labs</a>'
+    assert my_labs not in queue(client, world.mentor)
+    membership_add(
+        actor=StaffFactory(), cohort=other.cohort, email=world.mentor.email, role="learner"
+    )
+    assert my_labs in queue(client, world.mentor)
+
+
+def test_the_queue_drops_work_of_a_cohort_the_mentor_left(client):
+    from cohorts.models import Membership
+    from cohorts.services import membership_deactivate
+    from tests.factories import MentorMembershipFactory, StaffFactory
+
+    world = make_world(mentors=1)
+    other = make_world(mentors=0)
+    MentorMembershipFactory(cohort=other.cohort, user=world.mentor)
+    theirs = other.submitted()
+    assert f'id="queue-row-{theirs.pk}"' in queue(client, world.mentor, tab="all")
+    membership = Membership.objects.get(cohort=other.cohort, user=world.mentor)
+    membership_deactivate(actor=StaffFactory(), membership=membership)
+    assert f'id="queue-row-{theirs.pk}"' not in queue(client, world.mentor, tab="all")

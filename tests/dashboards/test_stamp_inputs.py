@@ -1,0 +1,437 @@
+"""Every input of a cached page is in its key: one test per input, each changing only that
+input (through the path that changes it in production: a service, an import, the admin) and
+reading the page again at once. Dropping the input from the page's stamp makes its test fail.
+
+And only what a page understands is in its key: junk query strings reuse the same entry.
+"""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cohorts import services as cohort_services
+from cohorts.models import Extension, Membership
+from core import fragments
+from curriculum.exporter import curriculum_data, to_json
+from curriculum.selectors import tracks_with_labs
+from curriculum.services import import_curriculum_file
+from tests.factories import (
+    CohortFactory,
+    LabFactory,
+    MembershipFactory,
+    MentorMembershipFactory,
+    StaffFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cohort():
+    """A cohort 17 days in: weeks 1 and 2 are past due, so every learner who has handed
+    nothing in is two labs behind (overdue cells in the matrix, listed as at risk)."""
+    cohort = CohortFactory(start_date=timezone.localdate() - dt.timedelta(days=17))
+    LabFactory(track=cohort.track, week=1, title="First lab")
+    LabFactory(track=cohort.track, week=2, title="Second lab")
+    return cohort
+
+
+@pytest.fixture
+def mentor(cohort):
+    return MentorMembershipFactory(cohort=cohort).user
+
+
+@pytest.fixture
+def staff():
+    return StaffFactory()
+
+
+def learner(cohort, name: str, **fields) -> Membership:
+    return MembershipFactory(cohort=cohort, user=UserFactory(name=name), **fields)
+
+
+def matrix(client, mentor, cohort, params=None) -> str:
+    client.force_login(mentor)
+    response = client.get(reverse("dashboard:mentor"), {"cohort": cohort.pk, **(params or {})})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def overview(client, staff, cohort, params=None) -> str:
+    client.force_login(staff)
+    response = client.get(reverse("dashboard:staff-cohort", args=[cohort.pk]), params or {})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def cell(html: str, name: str, lab) -> str:
+    """The title of one matrix cell: '<name> · Week <n> · <title>: <status>'."""
+    prefix = f"{name} · Week {lab.week} · {lab.title}: "
+    start = html.index(prefix) + len(prefix)
+    return html[start : html.index('"', start)]
+
+
+def first_lab(cohort):
+    return cohort.track.labs.get(week=1)
+
+
+# --- the learners of the matrix and the staff overview ------------------------------------
+
+
+def _swap_setup(cohort):
+    """Four learners enrolled at the same instant (as a CSV enrolment does), with
+    consecutive ids: the first and last active, the middle two ended, so both pairs have
+    the same count, newest join and sum of ids."""
+    joined = timezone.now() - dt.timedelta(days=1)
+    members = [learner(cohort, name, joined_at=joined) for name in ("Ann", "Bob", "Cid", "Dee")]
+    ids = [m.user_id for m in members]
+    assert ids[0] + ids[3] == ids[1] + ids[2]
+    staff = StaffFactory()
+    for membership in members[1:3]:
+        cohort_services.membership_deactivate(actor=staff, membership=membership)
+    return staff, members
+
+
+def _swap(staff, members):
+    for membership in (members[0], members[3]):
+        cohort_services.membership_deactivate(actor=staff, membership=membership)
+    for membership in members[1:3]:
+        cohort_services.membership_reactivate(actor=staff, membership=membership)
+
+
+def test_matrix_shows_learners_swapped_with_the_same_id_sum(client, cohort, mentor):
+    staff, members = _swap_setup(cohort)
+    html = matrix(client, mentor, cohort)
+    assert "Ann · Week 1" in html and "Bob · Week 1" not in html
+    _swap(staff, members)
+    html = matrix(client, mentor, cohort)
+    assert "Bob · Week 1" in html and "Cid · Week 1" in html
+    assert "Ann · Week 1" not in html and "Dee · Week 1" not in html
+
+
+def test_staff_overview_shows_learners_swapped_with_the_same_id_sum(client, cohort):
+    staff, members = _swap_setup(cohort)
+    assert ">Ann</a>" in overview(client, staff, cohort)  # at risk: two labs behind
+    _swap(staff, members)
+    html = overview(client, staff, cohort)
+    assert ">Bob</a>" in html and ">Cid</a>" in html
+    assert ">Ann</a>" not in html and ">Dee</a>" not in html
+
+
+def test_a_deactivated_account_leaves_the_matrix_and_the_overview(client, cohort, mentor, staff):
+    gone = learner(cohort, "Gone Soon").user
+    learner(cohort, "Staying")
+    assert "Gone Soon · Week 1" in matrix(client, mentor, cohort)
+    assert ">Gone Soon</a>" in overview(client, staff, cohort)
+    gone.is_active = False  # as the admin's "active" checkbox does
+    gone.save(update_fields=["is_active"])
+    assert "Gone Soon" not in matrix(client, mentor, cohort)
+    assert ">Gone Soon</a>" not in overview(client, staff, cohort)
+
+
+def test_a_learner_renamed_shows_at_once_in_the_matrix(client, cohort, mentor):
+    user = learner(cohort, "Old Name").user
+    assert "Old Name · Week 1" in matrix(client, mentor, cohort)
+    user.name = "New Name"
+    user.save(update_fields=["name"])
+    assert "New Name · Week 1" in matrix(client, mentor, cohort)
+
+
+def test_a_learner_who_becomes_a_mentor_leaves_the_matrix(client, cohort, mentor, staff):
+    membership = learner(cohort, "Promoted Person")
+    assert "Promoted Person · Week 1" in matrix(client, mentor, cohort)
+    cohort_services.membership_change_role(actor=staff, membership=membership, role="mentor")
+    assert "Promoted Person · Week 1" not in matrix(client, mentor, cohort)
+
+
+def test_staff_overview_follows_a_learners_join_time(client, staff):
+    """Someone who has handed nothing in counts as inactive from the day they joined."""
+    cohort = CohortFactory(start_date=timezone.localdate())
+    LabFactory(track=cohort.track, week=1)
+    membership = learner(cohort, "Newcomer")
+    assert "no activity" not in overview(client, staff, cohort)
+    membership.joined_at = timezone.now() - dt.timedelta(days=12)  # corrected in the admin
+    membership.save(update_fields=["joined_at"])
+    assert "no activity for 12 days" in overview(client, staff, cohort)
+
+
+# --- extensions and overrides ---------------------------------------------------------------
+
+
+def test_matrix_follows_an_extension(client, cohort, mentor, staff):
+    user = learner(cohort, "Extended Person").user
+    lab = first_lab(cohort)
+    assert cell(matrix(client, mentor, cohort), "Extended Person", lab) == "Overdue"
+    cohort_services.extension_grant(
+        actor=staff, cohort=cohort, lab=lab, learner=user,
+        due_at=timezone.now() + dt.timedelta(days=5), reason="Illness",
+    )  # fmt: skip
+    assert cell(matrix(client, mentor, cohort), "Extended Person", lab) == "Not started"
+
+
+def test_matrix_follows_an_extension_edited_in_the_admin(client, cohort, mentor, staff):
+    """The admin saves the new due time and nothing else: no change time moves."""
+    user = learner(cohort, "Extended Person").user
+    lab = first_lab(cohort)
+    extension = cohort_services.extension_grant(
+        actor=staff, cohort=cohort, lab=lab, learner=user,
+        due_at=timezone.now() - dt.timedelta(hours=1), reason="A day more",
+    )  # fmt: skip
+    assert cell(matrix(client, mentor, cohort), "Extended Person", lab) == "Overdue"
+    extension.due_at = timezone.now() + dt.timedelta(days=5)
+    extension.save(update_fields=["due_at"])
+    assert cell(matrix(client, mentor, cohort), "Extended Person", lab) == "Not started"
+
+
+def test_matrix_follows_an_extension_revoked_and_another_granted(client, cohort, mentor, staff):
+    one = learner(cohort, "First Person").user
+    two = learner(cohort, "Second Person").user
+    lab = first_lab(cohort)
+    later = timezone.now() + dt.timedelta(days=5)
+    extension = cohort_services.extension_grant(
+        actor=staff, cohort=cohort, lab=lab, learner=two, due_at=later, reason="Illness"
+    )
+    html = matrix(client, mentor, cohort)
+    assert cell(html, "Second Person", lab) == "Not started"
+    assert cell(html, "First Person", lab) == "Overdue"
+    # One extension ends and one starts with the very same grant time: same count and
+    # newest time in the table, different learners.
+    Extension.objects.filter(pk=extension.pk).update(learner=one)
+    html = matrix(client, mentor, cohort)
+    assert cell(html, "First Person", lab) == "Not started"
+    assert cell(html, "Second Person", lab) == "Overdue"
+
+
+def test_matrix_follows_a_schedule_override(client, cohort, mentor, staff):
+    learner(cohort, "Someone")
+    lab = first_lab(cohort)
+    assert cell(matrix(client, mentor, cohort), "Someone", lab) == "Overdue"
+    cohort_services.schedule_override_set(
+        actor=staff, cohort=cohort, lab=lab, due_at=timezone.now() + dt.timedelta(days=3)
+    )
+    assert cell(matrix(client, mentor, cohort), "Someone", lab) == "Not started"
+    cohort_services.schedule_override_clear(actor=staff, cohort=cohort, lab=lab)
+    assert cell(matrix(client, mentor, cohort), "Someone", lab) == "Overdue"
+
+
+def test_staff_overview_follows_an_extension(client, cohort, staff):
+    user = learner(cohort, "Behind Person").user
+    assert "2 labs behind" in overview(client, staff, cohort)
+    cohort_services.extension_grant(
+        actor=staff, cohort=cohort, lab=first_lab(cohort), learner=user,
+        due_at=timezone.now() + dt.timedelta(days=5), reason="Illness",
+    )  # fmt: skip
+    assert "2 labs behind" not in overview(client, staff, cohort)
+
+
+def test_staff_overview_follows_a_schedule_override(client, cohort, staff):
+    learner(cohort, "Behind Person")
+    assert "2 labs behind" in overview(client, staff, cohort)
+    cohort_services.schedule_override_set(
+        actor=staff, cohort=cohort, lab=first_lab(cohort),
+        due_at=timezone.now() + dt.timedelta(days=3),
+    )  # fmt: skip
+    assert "2 labs behind" not in overview(client, staff, cohort)
+
+
+# --- labs and submissions ---------------------------------------------------------------------
+
+
+def test_matrix_follows_a_curriculum_import(client, cohort, mentor, staff):
+    learner(cohort, "Someone")
+    assert "Week 1 · First lab" in matrix(client, mentor, cohort)
+    data = curriculum_data(tracks_with_labs().filter(pk=cohort.track_id))
+    lab = next(lab for track in data["tracks"] for lab in track["labs"] if lab["week"] == 1)
+    lab["title"] = "Renamed lab"
+    import_curriculum_file(actor=staff, source=to_json(data).encode(), filename="update.json")
+    html = matrix(client, mentor, cohort)
+    assert "Week 1 · Renamed lab" in html and "First lab" not in html
+
+
+def test_matrix_follows_a_lab_edited_in_the_admin(client, cohort, mentor):
+    learner(cohort, "Someone")
+    assert "Week 1 · First lab" in matrix(client, mentor, cohort)
+    lab = first_lab(cohort)
+    lab.title = "Retitled lab"
+    lab.save()
+    assert "Week 1 · Retitled lab" in matrix(client, mentor, cohort)
+
+
+def test_matrix_follows_a_hand_in(client, cohort, mentor):
+    from submissions import services as submission_services
+
+    user = learner(cohort, "Worker").user
+    lab = first_lab(cohort)
+    assert cell(matrix(client, mentor, cohort), "Worker", lab) == "Overdue"
+    submission = submission_services.submission_get_or_create_draft(
+        learner=user, cohort=cohort, lab=lab
+    )
+    submission_services.submission_save_draft(
+        actor=user, submission=submission, repo_url="https://github.com/example/lab",
+        commit_sha="", notes="", checklist=[],
+    )  # fmt: skip
+    submission_services.submission_submit(actor=user, submission=submission)
+    assert cell(matrix(client, mentor, cohort), "Worker", lab).startswith("Submitted")
+
+
+# --- the learner's home -----------------------------------------------------------------------
+
+
+def test_learner_home_follows_an_extension_edited_in_the_admin(client, cohort, staff):
+    user = learner(cohort, "Extended Person").user
+    lab = first_lab(cohort)
+    extension = cohort_services.extension_grant(
+        actor=staff, cohort=cohort, lab=lab, learner=user,
+        due_at=timezone.now() - dt.timedelta(hours=1), reason="A day more",
+    )  # fmt: skip
+    client.force_login(user)
+    page = client.get(reverse("dashboard:learner")).content.decode()
+    assert "2 overdue" in page or "Overdue" in page
+    overdue_before = page.count("Overdue")
+    extension.due_at = timezone.now() + dt.timedelta(days=5)
+    extension.save(update_fields=["due_at"])
+    after = client.get(reverse("dashboard:learner")).content.decode()
+    assert after.count("Overdue") < overdue_before
+
+
+def test_learner_home_follows_a_lab_edited_in_the_admin(client, cohort):
+    user = learner(cohort, "Someone").user
+    client.force_login(user)
+    assert "First lab" in client.get(reverse("dashboard:learner")).content.decode()
+    lab = first_lab(cohort)
+    lab.title = "Retitled lab"
+    lab.save()
+    assert "Retitled lab" in client.get(reverse("dashboard:learner")).content.decode()
+
+
+# --- keys hold only what a page understands -------------------------------------------------
+
+
+class RecordingCache:
+    """The page cache, recording the key of every entry stored."""
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.stored = []
+
+    def get(self, key, *args, **kwargs):
+        return self.cache.get(key, *args, **kwargs)
+
+    def set(self, key, *args, **kwargs):
+        self.stored.append(key)
+        return self.cache.set(key, *args, **kwargs)
+
+
+@pytest.fixture
+def recording(monkeypatch):
+    recorder = RecordingCache(fragments.cache)
+    monkeypatch.setattr(fragments, "cache", recorder)
+    return recorder
+
+
+JUNK = [
+    {"utm_source": "x" * 50},
+    {"cohort": "abc"},
+    {"cohort": "987654"},
+    {"cohort": "-1"},
+    {"page": "9999"},
+    {"page": "-7"},
+    {"page": "0"},
+    {"page": "two"},
+    {"sort": "nonsense"},
+    {"tab": "nonsense"},
+    {"state": "nonsense"},
+    {"lab": "987654"},
+    {"lab": "x"},
+    {"a": "1", "b": "2", "c": "3"},
+]
+
+
+def test_junk_parameters_reuse_the_learner_homes_entry(client, cohort, recording):
+    user = learner(cohort, "Someone").user
+    client.force_login(user)
+    client.get(reverse("dashboard:learner"))
+    assert len(recording.stored) == 1
+    for i, params in enumerate(JUNK * 3):
+        response = client.get(reverse("dashboard:learner"), {**params, "n": str(i)})
+        assert response.status_code == 200
+        assert "First lab" in response.content.decode()
+    assert len(set(recording.stored)) == 1
+
+
+def test_junk_parameters_reuse_the_matrix_entry(client, cohort, mentor, recording):
+    learner(cohort, "Someone")
+    matrix(client, mentor, cohort)
+    assert len(recording.stored) == 1
+    for i, params in enumerate(JUNK * 3):
+        html = matrix(client, mentor, cohort, {"cohort": cohort.pk, **params, "n": str(i)})
+        assert "Someone · Week 1" in html
+    assert len(set(recording.stored)) == 1
+
+
+def test_junk_parameters_reuse_the_staff_overview_entry(client, cohort, staff, recording):
+    learner(cohort, "Someone")
+    overview(client, staff, cohort)
+    for i, params in enumerate(JUNK):
+        overview(client, staff, cohort, {**params, "n": str(i)})
+    assert len(set(recording.stored)) == 1
+
+
+def test_junk_parameters_add_no_review_queue_entries(client, cohort, mentor, recording):
+    learner(cohort, "Someone")
+    client.force_login(mentor)
+    url = reverse("submissions:queue")
+    assert client.get(url).status_code == 200
+    assert len(recording.stored) == 1
+    for i, params in enumerate(JUNK * 3):
+        response = client.get(url, {**params, "n": str(i)})
+        assert response.status_code == 200
+    assert len(set(recording.stored)) == 1
+
+
+def test_the_queue_keys_on_its_valid_filters(client, cohort, mentor, recording):
+    """A valid filter is a page of its own; the same filter spelled with junk around it
+    reuses that page's entry."""
+    learner(cohort, "Someone")
+    client.force_login(mentor)
+    url = reverse("submissions:queue")
+    client.get(url, {"tab": "all", "cohort": cohort.pk})
+    client.get(url, {"tab": "all", "cohort": cohort.pk, "junk": "1", "page": "500"})
+    client.get(url, {"cohort": cohort.pk, "tab": "all", "lab": "987654"})
+    client.get(url)
+    assert len(set(recording.stored)) == 2
+
+
+# --- the clock ------------------------------------------------------------------------------
+
+
+def test_staff_overview_counts_overdue_reviews_at_the_due_time(client, staff, monkeypatch):
+    """Twenty seconds apart, well inside the overview's max age: only its end of validity
+    (the review due time) can make the second request draw it again."""
+    from tests.submissions.conftest import make_world
+
+    world = make_world(mentors=1)
+    submission = world.submitted()
+    due = submission.review_due_at
+    monkeypatch.setattr(timezone, "now", lambda: due - dt.timedelta(seconds=10))
+    assert "1 overdue" not in overview(client, staff, world.cohort)
+    monkeypatch.setattr(timezone, "now", lambda: due + dt.timedelta(seconds=10))
+    assert "(1 overdue)" in overview(client, staff, world.cohort)
+
+
+def test_staff_overview_counts_a_missed_sla_when_it_passes(client, staff, monkeypatch):
+    from tests.submissions.conftest import make_world
+
+    world = make_world(mentors=1)
+    submission = world.submitted()
+    # A shorter SLA from now on: the hand-in misses it long before its review is due.
+    cohort_services.cohort_update(actor=staff, cohort=world.cohort, review_sla_hours=1)
+    sla_ends = submission.submitted_at + dt.timedelta(hours=1)
+    assert submission.review_due_at > sla_ends + dt.timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: sla_ends - dt.timedelta(seconds=10))
+    assert "missed it" not in overview(client, staff, world.cohort)
+    monkeypatch.setattr(timezone, "now", lambda: sla_ends + dt.timedelta(seconds=10))
+    assert "1 missed it" in overview(client, staff, world.cohort)
