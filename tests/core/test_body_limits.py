@@ -3,6 +3,7 @@ from its Content-Length, with a limit for each kind of route (uploads, forms, AP
 without a Content-Length (chunked) is read only up to the limit."""
 
 import io
+import re
 import socket
 import sys
 
@@ -171,7 +172,16 @@ def _raw_post(live_server, path: str, length: int) -> bytes:
             f"Content-Length: {length}\r\n\r\nemail=a".encode()
         )
         sock.settimeout(10)
-        return sock.recv(4096)
+        # The reply may arrive in several packets (headers first): read the head, then as
+        # much body as it declares (the connection may stay open).
+        reply = b""
+        while b"\r\n\r\n" not in reply and (chunk := sock.recv(4096)):
+            reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+        while match and len(body) < int(match.group(1)) and (chunk := sock.recv(4096)):
+            body += chunk
+        return head + b"\r\n\r\n" + body
 
 
 def test_a_live_server_answers_a_lying_content_length_at_once(live_server):
