@@ -8,6 +8,7 @@ responses vary on ``HX-Request``.
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -35,7 +36,6 @@ from notifications.selectors import unread_stamp
 
 from . import selectors, services
 from .forms import (
-    AttachmentForm,
     CommentForm,
     DraftForm,
     ReassignForm,
@@ -45,7 +45,6 @@ from .forms import (
 from .models import Attachment, Submission
 from .permissions import (
     can_comment_submission,
-    can_edit_submission,
     can_reassign_submission,
     can_review_submission,
     is_cohort_learner,
@@ -97,24 +96,38 @@ def _review_url(submission: Submission) -> str:
 # --- learner: the lab page ----------------------------------------------------------------
 
 
-def _lab_context(request, *, cohort, lab, entry, submission, form=None, attachment_form=None):
+def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) -> DraftForm:
+    """The lab page's one form, the same whether new or coming back with errors (inline
+    validation included)."""
+    initial = {}
+    if submission is not None:
+        initial = {
+            "repo_url": submission.repo_url,
+            "commit_sha": submission.commit_sha,
+            "notes": submission.notes,
+            "checklist": submission.checklist,
+        }
+    return DraftForm(
+        data,
+        files,
+        initial=initial,
+        deliverables=services.deliverables_of(lab),
+        draft_files=draft_files,
+        validate_url=reverse(
+            "submissions:validate", kwargs={"cohort_id": cohort.pk, "lab_id": lab.pk}
+        ),
+    )
+
+
+def _lab_context(
+    request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
+):
     deliverables = services.deliverables_of(lab)
+    if draft_files is None:
+        draft_files = selectors.draft_attachments(submission) if submission else []
     if form is None:
-        initial = {}
-        if submission is not None:
-            initial = {
-                "repo_url": submission.repo_url,
-                "commit_sha": submission.commit_sha,
-                "notes": submission.notes,
-                "checklist": submission.checklist,
-            }
-        form = DraftForm(
-            initial=initial,
-            deliverables=deliverables,
-            validate_url=reverse(
-                "submissions:validate", kwargs={"cohort_id": cohort.pk, "lab_id": lab.pk}
-            ),
-        )
+        form = _draft_form(cohort=cohort, lab=lab, submission=submission, draft_files=draft_files)
+    removing = {str(value) for value in (form["remove_files"].value() or [])}
     history = selectors.submission_history(submission) if submission else {}
     editable = submission is None or submission.state in EDITABLE_STATES
     return {
@@ -132,8 +145,12 @@ def _lab_context(request, *, cohort, lab, entry, submission, form=None, attachme
         and timezone.now() > entry.effective_due_at,
         "form": form,
         "editable": editable,
-        "attachment_form": attachment_form or AttachmentForm(),
-        "draft_attachments": selectors.draft_attachments(submission) if submission else [],
+        "draft_files": [{"file": f, "removing": str(f.pk) in removing} for f in draft_files],
+        # Files chosen in a form that came back with errors: browsers cannot show them
+        # again, so the page names them.
+        "chosen_files": chosen_files,
+        "max_files": settings.ATTACHMENT_MAX_PER_ITERATION,
+        "max_file_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "comment_form": CommentForm(),
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
         **history,
@@ -152,10 +169,15 @@ def _learner_lab(request, cohort_id: int, lab_id: int):
     return cohort, lab, entry, submission
 
 
+def _files_phrase(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
-    """The learner's page for one lab: text, deliverables, draft form, history, thread."""
+    """The learner's page for one lab: text, deliverables, the one form that saves or hands
+    in the link, notes, checklist and files, history, thread."""
     cohort, lab, entry, submission = _learner_lab(request, cohort_id, lab_id)
     if not entry.is_released:
         response = render(
@@ -171,40 +193,61 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
             _lab_context(request, cohort=cohort, lab=lab, entry=entry, submission=submission),
         )
 
-    form = DraftForm(request.POST, deliverables=services.deliverables_of(lab))
-    action = request.POST.get("action", "save")
+    draft_files = selectors.draft_attachments(submission) if submission else []
+    form = _draft_form(
+        cohort=cohort,
+        lab=lab,
+        submission=submission,
+        draft_files=draft_files,
+        data=request.POST,
+        files=request.FILES,
+    )
+    submit = request.POST.get("action", "save") == "submit"
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if submission is None:
-                submission = services.submission_get_or_create_draft(
-                    learner=request.user, cohort=cohort, lab=lab
-                )
-            fields = {
-                "repo_url": data["repo_url"],
-                "commit_sha": data["commit_sha"],
-                "notes": data["notes"],
-                "checklist": data["checklist"],
-            }
-            if action == "submit":
-                iteration = services.submission_save_and_submit(
-                    actor=request.user,
-                    submission=submission,
-                    idempotency_key=data.get("idempotency_key"),
-                    **fields,
-                )
+            submission, iteration = services.submission_save_work(
+                actor=request.user,
+                cohort=cohort,
+                lab=lab,
+                submit=submit,
+                repo_url=data["repo_url"],
+                commit_sha=data["commit_sha"],
+                notes=data["notes"],
+                checklist=data["checklist"],
+                files=data["files"],
+                remove_attachment_ids=data["remove_files"],
+                idempotency_key=data.get("idempotency_key"),
+            )
+            if iteration is not None:
+                count = iteration.attachments.count()
                 messages.success(
                     request,
-                    f"Iteration {iteration.number} handed in. Your mentor has been told.",
+                    f"Iteration {iteration.number} handed in"
+                    f"{f' with {_files_phrase(count)}' if count else ', without files'}. "
+                    "Your mentor has been told.",
                 )
             else:
-                services.submission_save_draft(actor=request.user, submission=submission, **fields)
-                messages.success(request, "Draft saved.")
+                changes = []
+                if data["files"]:
+                    changes.append(f"{_files_phrase(len(data['files']))} added")
+                if data["remove_files"]:
+                    changes.append(f"{_files_phrase(len(data['remove_files']))} removed")
+                messages.success(
+                    request, "Draft saved" + (f" ({', '.join(changes)})." if changes else ".")
+                )
             return redirect(_lab_url(submission))
         except ApplicationError as error:
             apply_service_errors(form, error)
     context = _lab_context(
-        request, cohort=cohort, lab=lab, entry=entry, submission=submission, form=form
+        request,
+        cohort=cohort,
+        lab=lab,
+        entry=entry,
+        submission=submission,
+        form=form,
+        draft_files=draft_files,
+        chosen_files=[f.name for f in request.FILES.getlist("files")],
     )
     return _render(request, "submissions/lab.html", context, partial="draft-form", status=400)
 
@@ -229,60 +272,6 @@ def lab_validate(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpRespo
         {"field_name": field, "field_error": error},
         partial="field-error",
     )
-
-
-@login_required
-@require_POST
-def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = _visible_submission(request, pk)
-    if not can_edit_submission(request.user, submission):
-        raise Http404("No such submission.")
-    form = AttachmentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            attachment = services.attachment_add(
-                actor=request.user, submission=submission, uploaded_file=form.cleaned_data["file"]
-            )
-            if not request.htmx:
-                messages.success(request, f"{attachment.original_name} attached.")
-            form = AttachmentForm()
-        except ApplicationError as error:
-            apply_service_errors(form, error)
-    if request.htmx or form.errors:
-        context = _lab_context(
-            request,
-            cohort=submission.cohort,
-            lab=submission.lab,
-            entry=schedule_entry(
-                cohort=submission.cohort, lab=submission.lab, learner=request.user
-            ),
-            submission=submission,
-            attachment_form=form,
-        )
-        status = 400 if form.errors else 200
-        return _render(
-            request, "submissions/lab.html", context, partial="attachments", status=status
-        )
-    return redirect(_lab_url(submission) + "#attachments")
-
-
-@login_required
-@require_POST
-def attachment_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    attachment = get_object_or_404(
-        Attachment.objects.select_related("submission"),
-        pk=pk,
-        submission__in=Submission.objects.filter(submissions_visible_to(request.user)),
-    )
-    submission = attachment.submission
-    if not can_edit_submission(request.user, submission):
-        raise Http404("No such file.")
-    try:
-        services.attachment_remove(actor=request.user, attachment=attachment)
-        messages.success(request, f"{attachment.original_name} removed.")
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    return redirect(_lab_url(submission) + "#attachments")
 
 
 @login_required
