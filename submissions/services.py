@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from cohorts.models import Cohort, Membership
 from core.exceptions import ApplicationError
@@ -827,16 +827,35 @@ def clean_marks(marks, deliverable_count: int) -> dict[str, str]:
     return cleaned
 
 
+VERDICTS = (Review.Verdict.APPROVE, Review.Verdict.REQUEST_CHANGES)
+
+
+def _verdict_phrase(review: Review, *, actor) -> str:
+    who = "you" if review.reviewer_id == actor.pk else review.reviewer.display_name
+    what = "approved it" if review.verdict == Review.Verdict.APPROVE else "requested changes"
+    when = dateformat.format(timezone.localtime(review.created_at), "j M Y, H:i")
+    return f"{who} {what} on {when}"
+
+
 @transaction.atomic
 def review_create(
-    *, actor, submission: Submission, verdict: str, body: str = "", marks: dict | None = None
+    *,
+    actor,
+    submission: Submission,
+    verdict: str,
+    body: str = "",
+    marks: dict | None = None,
+    revise: bool = False,
 ) -> Review:
     """A mentor's review of the latest iteration.
 
     ``approve`` moves the work to approved, ``request_changes`` to changes_requested (the
-    learner edits and resubmits), ``comment`` changes nothing. Two reviews of the same
-    iteration are both kept; the state follows the later one (see ``state.py``). Ends the
-    open assignment on a verdict. Records ``review.posted`` (data: verdict).
+    learner edits and resubmits), ``comment`` changes nothing. An iteration gets one
+    verdict: a second one (a double click, a stale page, another mentor at the same time)
+    is refused with code ``conflict`` saying who gave the first, unless ``revise`` says the
+    mentor means to change it; then both reviews are kept and the state follows the later
+    one (see ``state.py``). Ends the open assignment on a verdict. Records
+    ``review.posted`` (data: verdict).
     """
     locked = _locked(submission)
     if not can_review_submission(actor, locked):
@@ -878,6 +897,21 @@ def review_create(
         errors["body"] = "Say what needs to change (or mark a deliverable as not met)."
     if errors:
         raise _invalid(errors)
+    if verdict in VERDICTS and not revise:
+        earlier = (
+            Review.objects.filter(iteration=iteration, verdict__in=VERDICTS)
+            .select_related("reviewer")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if earlier is not None:
+            raise ApplicationError(
+                f"Iteration {iteration.number} already has a verdict: "
+                f"{_verdict_phrase(earlier, actor=actor)}. "
+                "To change it, revise the verdict.",
+                code="conflict",
+                extra={"review_id": earlier.pk, "verdict": earlier.verdict},
+            )
 
     now = timezone.now()
     action = sm.verdict_action(locked.state, verdict)
