@@ -107,8 +107,12 @@ class CommentForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
+    """The review page's one form: the review and the discussion box post together, so
+    whichever button is pressed, nothing typed on the page is dropped."""
+
+    # Required by the service when a review is posted, not when a message is sent.
     verdict = forms.ChoiceField(
-        label="Verdict", choices=Review.Verdict.choices, widget=forms.RadioSelect
+        label="Verdict", choices=Review.Verdict.choices, widget=forms.RadioSelect, required=False
     )
     body = forms.CharField(
         label="Review",
@@ -116,6 +120,9 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Markdown is supported. Say what to change when you request changes.",
     )
+    message = forms.CharField(label="Message", required=False, widget=forms.Textarea)
+    # Set by the "Revise my verdict" form: a second verdict on an iteration says so.
+    revise = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, deliverables: list, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,6 +134,19 @@ class ReviewForm(forms.Form):
 
     def mark_fields(self):
         return [self[f"mark_{i}"] for i in range(len(self.deliverables))]
+
+    def review_draft(self) -> dict | None:
+        """The review typed so far, as initial values for the form (None when empty)."""
+        data = self.cleaned_data
+        marks = self.marks()
+        if not (data.get("verdict") or (data.get("body") or "").strip() or marks):
+            return None
+        return {
+            "verdict": data.get("verdict") or "",
+            "body": data.get("body") or "",
+            "revise": bool(data.get("revise")),
+            **{f"mark_{index}": value for index, value in marks.items()},
+        }
 
     def marks(self) -> dict[str, str]:
         return {

@@ -302,6 +302,16 @@ def mentor_queue(
     )
 
 
+def next_for_review(*, user, exclude_pk: int) -> Submission | None:
+    """What ``user`` should review next: the oldest open work assigned to them, else the
+    oldest in their cohorts' unassigned queues (at most two queries)."""
+    for tab in ("mine", "unassigned"):
+        found = mentor_queue(user=user, tab=tab).exclude(pk=exclude_pk).first()
+        if found is not None:
+            return found
+    return None
+
+
 QUEUE_ROW_DEFERRED = (
     "notes",
     "checklist",

@@ -354,6 +354,13 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- mentor: the review page --------------------------------------------------------------
 
 
+REVIEW_FORM_ID = "review-form-fields"
+
+
+def _review_draft_key(submission: Submission) -> str:
+    return f"review-draft:{submission.pk}"
+
+
 def _review_context(request, submission, *, review_form=None, reassign_form=None, number=None):
     history = selectors.submission_history(submission)
     iterations = history["iterations"]  # newest first
@@ -374,6 +381,20 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
             for m in active_mentor_memberships(submission.cohort)
             if m.user_id != submission.learner_id
         ]
+    latest = iterations[0] if iterations else None
+    # The verdict now in force on the latest iteration (the last one given).
+    verdict = next(
+        (
+            r
+            for r in reversed(history["reviews"])
+            if latest and r.iteration_id == latest.pk and r.verdict in services.VERDICTS
+        ),
+        None,
+    )
+    kept_draft = request.session.get(_review_draft_key(submission))
+    if review_form is None:
+        review_form = ReviewForm(initial=kept_draft or {}, deliverables=deliverables)
+    can_review = submission.state != Submission.State.DRAFT and current is not None
     return {
         "submission": submission,
         "lab": submission.lab,
@@ -382,8 +403,21 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
         "is_latest": current is not None and current.number == submission.iteration_count,
         "previous": previous,
         "diff": selectors.iteration_diff(previous, current) if current else None,
-        "review_form": review_form or ReviewForm(deliverables=deliverables),
-        "can_review": submission.state != Submission.State.DRAFT,
+        "review_form": review_form,
+        "review_form_id": REVIEW_FORM_ID,
+        # The discussion box belongs to the review form whenever there is one.
+        "thread_form_id": REVIEW_FORM_ID if can_review else None,
+        "kept_draft": bool(kept_draft) and not review_form.is_bound,
+        "verdict": verdict,
+        "revising": bool(
+            verdict and (review_form["revise"].value() or review_form.errors or kept_draft)
+        ),
+        "next_submission": (
+            selectors.next_for_review(user=request.user, exclude_pk=submission.pk)
+            if verdict
+            else None
+        ),
+        "can_review": can_review,
         "can_claim": submission.state == Submission.State.SUBMITTED
         and submission.assigned_to_id in (None, request.user.pk),
         "can_release": submission.state == Submission.State.IN_REVIEW
@@ -395,10 +429,19 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
     }
 
 
+UNSENT_MESSAGE = "This message is not sent yet. Post it, or clear the box, then post your review."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """A mentor's view of one submission: the iteration, its diff, the review form, thread."""
+    """A mentor's view of one submission: the iteration, its diff, the review form, thread.
+
+    The review and the discussion box are one form. "Post review" refuses while the
+    discussion box holds an unsent message; "Post message" sends the message and keeps a
+    review typed so far (in the session) for the page it redirects to. Nothing typed is
+    dropped without saying so.
+    """
     submission = _visible_submission(request, pk)
     if not can_review_submission(request.user, submission):
         if submission.learner_id == request.user.pk:
@@ -419,21 +462,52 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
         else services.deliverables_of(submission.lab)
     )
     form = ReviewForm(request.POST, deliverables=deliverables)
+    draft_key = _review_draft_key(submission)
     if form.is_valid():
-        try:
-            review = services.review_create(
-                actor=request.user,
-                submission=submission,
-                verdict=form.cleaned_data["verdict"],
-                body=form.cleaned_data["body"],
-                marks=form.marks(),
+        data = form.cleaned_data
+        if request.POST.get("action") == "message":
+            try:
+                services.comment_create(
+                    actor=request.user, submission=submission, body=data["message"]
+                )
+            except ApplicationError as error:
+                form.add_error("message", error.message)
+            else:
+                kept = form.review_draft()
+                if kept:
+                    request.session[draft_key] = kept
+                    messages.success(
+                        request, "Message sent. Your review is not posted yet: it is kept below."
+                    )
+                else:
+                    request.session.pop(draft_key, None)
+                    messages.success(request, "Message sent.")
+                return redirect(_review_url(submission) + "#thread")
+        elif data["message"].strip():
+            form.add_error("message", UNSENT_MESSAGE)
+            form.add_error(
+                None,
+                "Your review was not posted: the discussion box has a message that is not "
+                "sent yet. Nothing you typed is lost.",
             )
-            messages.success(request, f"Review posted: {review.get_verdict_display().lower()}.")
-            return redirect(_review_url(submission))
-        except ApplicationError as error:
-            apply_service_errors(form, error)
+        else:
+            try:
+                review = services.review_create(
+                    actor=request.user,
+                    submission=submission,
+                    verdict=data["verdict"],
+                    body=data["body"],
+                    marks=form.marks(),
+                    revise=data["revise"],
+                )
+            except ApplicationError as error:
+                apply_service_errors(form, error)
+            else:
+                request.session.pop(draft_key, None)
+                messages.success(request, f"Review posted: {review.get_verdict_display().lower()}.")
+                return redirect(_review_url(submission))
     context = _review_context(request, submission, review_form=form)
-    return _render(request, "submissions/review.html", context, partial="review-form", status=400)
+    return _render(request, "submissions/review.html", context, status=400)
 
 
 @login_required
