@@ -236,7 +236,8 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
                 messages.success(
                     request, "Draft saved" + (f" ({', '.join(changes)})." if changes else ".")
                 )
-            return redirect(_lab_url(submission))
+            # "#main": the message on top (a form with errors comes back at #draft-form).
+            return redirect(_lab_url(submission) + "#main")
         except ApplicationError as error:
             apply_service_errors(form, error)
     context = _lab_context(
@@ -505,7 +506,8 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 request.session.pop(draft_key, None)
                 messages.success(request, f"Review posted: {review.get_verdict_display().lower()}.")
-                return redirect(_review_url(submission))
+                # To the outcome and "Next submission" (below the thread on a phone).
+                return redirect(_review_url(submission) + "#review-form")
     context = _review_context(request, submission, review_form=form)
     return _render(request, "submissions/review.html", context, status=400)
 
