@@ -218,3 +218,30 @@ def test_mentor_text_is_never_dropped_and_a_verdict_is_given_once(new_page, live
     page.get_by_role("link", name=re.compile("^Next submission")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(waiting.learner.display_name)
     assert not script_errors(page)
+
+
+def test_leaving_the_review_page_with_unsent_text_asks_first(new_page, live_server):
+    world = make_world(mentors=1)
+    submission = world.submitted()
+    page = open_as(new_page, world.mentor, "desktop")
+    page.goto(f"/submissions/{submission.pk}/review/")
+    dialogs = []
+
+    def answer(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()  # "Stay on page"
+
+    page.on("dialog", answer)
+    page.get_by_label("Review", exact=True).fill("Half a thought")
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role(
+        "link", name="Review queue"
+    ).click()
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"]
+    assert f"/submissions/{submission.pk}/review/" in page.url
+    expect(page.get_by_label("Review", exact=True)).to_have_value("Half a thought")
+    # Posting the form is not leaving it behind: no question then.
+    page.get_by_label("Comment").check()
+    page.get_by_role("button", name="Post review").click()
+    expect(page.locator(".messages")).to_contain_text("Review posted: comment.")
+    assert dialogs == ["beforeunload"]
