@@ -190,7 +190,8 @@ FORM_BODY_MAX_BYTES = env.int("FORM_BODY_MAX_BYTES", default=1024 * 1024)
 API_BODY_MAX_BYTES = env.int("API_BODY_MAX_BYTES", default=1024 * 1024)
 UPLOAD_BODY_MARGIN_BYTES = 256 * 1024
 UPLOAD_ROUTES = {
-    "submissions:attachment-add": "ATTACHMENT_MAX_BYTES",
+    # The lab page's one hand-in form carries up to ATTACHMENT_MAX_PER_ITERATION files.
+    "submissions:lab": ("ATTACHMENT_MAX_BYTES", "ATTACHMENT_MAX_PER_ITERATION"),
     "api:submission-attachment-list": "ATTACHMENT_MAX_BYTES",
     "curriculum:import_upload": "CURRICULUM_MAX_BYTES",
     "api:curriculum-import-list": "CURRICULUM_MAX_BYTES",

@@ -3,6 +3,11 @@
 Markdown is rendered, then sanitized with an allow-list (nh3). Nothing that executes or
 that htmx would act on survives: scripts, event handlers, javascript:/data: links,
 style, and any attribute not on the list (so no hx-* or data-hx-*).
+
+Bare web addresses (``https://…``, ``www.…``) become links (pymdown-extensions'
+magiclink; not inside code). Only http and https survive as links: other schemes lose
+their ``href`` in the sanitizer, and bare e-mail addresses stay text. Every link gets
+``rel="noopener noreferrer nofollow"``.
 """
 
 import re
@@ -24,10 +29,10 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
     "ol": {"start"},
 }
-ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}  # mailto: only written as [text](mailto:…)
 MAX_SOURCE_CHARS = 200_000
 
-_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br", "pymdownx.magiclink"]
 _CODE_LANGUAGE = re.compile(r"language-[A-Za-z0-9_+-]{1,40}")
 
 
@@ -44,7 +49,10 @@ def render_markdown(text: str | None) -> SafeString:
     if not text:
         return mark_safe("")  # noqa: S308 - constant empty string
     source = text[:MAX_SOURCE_CHARS]
-    html = md.markdown(source, extensions=_EXTENSIONS, output_format="html")
+    renderer = md.Markdown(extensions=_EXTENSIONS, output_format="html")
+    # Bare e-mail addresses stay text: linking them only helps address harvesters.
+    renderer.inlinePatterns.deregister("magic-mail")
+    html = renderer.convert(source)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -81,13 +81,24 @@ class RejectNulCharactersMiddleware:
         return False
 
 
+def upload_limit(spec: str | tuple[str, str]) -> int:
+    """The bytes of files an upload route takes: `spec` names the per-file size setting, or
+    (size setting, count setting) for a form that takes several files."""
+    from django.conf import settings
+
+    if isinstance(spec, str):
+        return getattr(settings, spec)
+    size, count = spec
+    return getattr(settings, size) * getattr(settings, count)
+
+
 class RequestBodyLimitMiddleware:
     """Refuse a request body over its route's limit before any of it is read (413).
 
     First in MIDDLEWARE: nothing before it touches the body, and Django reads it only when
     a view or another middleware asks (CSRF, the forms). The limit depends on the route:
-    `settings.UPLOAD_ROUTES` names the upload views and the size setting of the file each
-    takes (plus `UPLOAD_BODY_MARGIN_BYTES` for the multipart framing and other fields);
+    `settings.UPLOAD_ROUTES` names the upload views and the size settings of the files each
+    takes (`upload_limit`, plus `UPLOAD_BODY_MARGIN_BYTES` for the multipart framing and other fields);
     other /api/ routes get `API_BODY_MAX_BYTES`, everything else `FORM_BODY_MAX_BYTES`.
 
     A declared Content-Length is trusted only to refuse: over the limit, the answer is
@@ -130,7 +141,7 @@ class RequestBodyLimitMiddleware:
         except Resolver404:
             view_name = None
         if view_name in settings.UPLOAD_ROUTES:
-            file_limit = getattr(settings, settings.UPLOAD_ROUTES[view_name])
+            file_limit = upload_limit(settings.UPLOAD_ROUTES[view_name])
             return file_limit + settings.UPLOAD_BODY_MARGIN_BYTES, file_limit
         if request.path_info.startswith("/api/"):
             return settings.API_BODY_MAX_BYTES, None

@@ -15,6 +15,23 @@ MARK_CHOICES = [
 ]
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Any number of files from one ``<input type="file" multiple>`` (a list)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data if item]
+        return [super().clean(data, initial)] if data else []
+
+
 class DraftForm(forms.Form):
     repo_url = forms.CharField(
         label="Repository URL",
@@ -41,13 +58,26 @@ class DraftForm(forms.Form):
     checklist = forms.TypedMultipleChoiceField(
         label="Deliverables", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
     )
+    files = MultipleFileField(label="Add files", required=False)
+    # Draft files to leave out; the service checks they are this draft's.
+    remove_files = forms.TypedMultipleChoiceField(
+        label="Remove", required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args, deliverables: list, validate_url: str | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        deliverables: list,
+        validate_url: str | None = None,
+        draft_files: list = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["checklist"].choices = [
             (i, deliverable_text(item)) for i, item in enumerate(deliverables)
         ]
+        self.fields["remove_files"].choices = [(f.pk, f.original_name) for f in draft_files]
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
         for name in ("repo_url", "commit_sha", "notes"):
@@ -58,16 +88,14 @@ class DraftForm(forms.Form):
                 attrs.update(
                     {
                         "hx-post": validate_url,
-                        "hx-trigger": "change",
+                        # Checked while typing (after a pause) and on leaving the field, so
+                        # an error goes away as soon as the value is fixed.
+                        "hx-trigger": "input changed delay:500ms, change",
                         "hx-target": f"#err-{name}",
                         "hx-swap": "outerHTML",
                         "hx-vals": f'{{"field": "{name}"}}',
                     }
                 )
-
-
-class AttachmentForm(forms.Form):
-    file = forms.FileField(label="Add a file")
 
 
 class CommentForm(forms.Form):
@@ -79,8 +107,12 @@ class CommentForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
+    """The review page's one form: the review and the discussion box post together, so
+    whichever button is pressed, nothing typed on the page is dropped."""
+
+    # Required by the service when a review is posted, not when a message is sent.
     verdict = forms.ChoiceField(
-        label="Verdict", choices=Review.Verdict.choices, widget=forms.RadioSelect
+        label="Verdict", choices=Review.Verdict.choices, widget=forms.RadioSelect, required=False
     )
     body = forms.CharField(
         label="Review",
@@ -88,6 +120,9 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Markdown is supported. Say what to change when you request changes.",
     )
+    message = forms.CharField(label="Message", required=False, widget=forms.Textarea)
+    # Set by the "Revise my verdict" form: a second verdict on an iteration says so.
+    revise = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, deliverables: list, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,6 +134,19 @@ class ReviewForm(forms.Form):
 
     def mark_fields(self):
         return [self[f"mark_{i}"] for i in range(len(self.deliverables))]
+
+    def review_draft(self) -> dict | None:
+        """The review typed so far, as initial values for the form (None when empty)."""
+        data = self.cleaned_data
+        marks = self.marks()
+        if not (data.get("verdict") or (data.get("body") or "").strip() or marks):
+            return None
+        return {
+            "verdict": data.get("verdict") or "",
+            "body": data.get("body") or "",
+            "revise": bool(data.get("revise")),
+            **{f"mark_{index}": value for index, value in marks.items()},
+        }
 
     def marks(self) -> dict[str, str]:
         return {

@@ -302,6 +302,16 @@ def mentor_queue(
     )
 
 
+def next_for_review(*, user, exclude_pk: int) -> Submission | None:
+    """What ``user`` should review next: the oldest open work assigned to them, else the
+    oldest in their cohorts' unassigned queues (at most two queries)."""
+    for tab in ("mine", "unassigned"):
+        found = mentor_queue(user=user, tab=tab).exclude(pk=exclude_pk).first()
+        if found is not None:
+            return found
+    return None
+
+
 QUEUE_ROW_DEFERRED = (
     "notes",
     "checklist",
@@ -492,6 +502,8 @@ class IterationDiff:
     checklist: list[dict]  # {"text", "before", "after"} for items whose tick changed
     repo_changed: bool
     commit_changed: bool
+    files_added: list[Attachment] = field(default_factory=list)
+    files_removed: list[Attachment] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
@@ -500,11 +512,24 @@ class IterationDiff:
             or bool(self.checklist)
             or self.repo_changed
             or self.commit_changed
+            or bool(self.files_added)
+            or bool(self.files_removed)
         )
 
 
+def _files_of(iteration: Iteration) -> list[Attachment]:
+    # An iteration not yet saved has no files.
+    return list(iteration.attachments.all()) if iteration.pk else []
+
+
 def iteration_diff(previous: Iteration | None, current: Iteration) -> IterationDiff | None:
-    """What changed in notes and checklist since the previous iteration (no queries)."""
+    """What changed since the previous iteration: link, commit, notes, checklist and files.
+
+    No queries when both iterations come with their attachments prefetched (as from
+    ``submission_history``). A file carried over from the previous iteration names the
+    same stored file, so it is neither added nor removed; a file uploaded again (even
+    under the same name) is both.
+    """
     if previous is None:
         return None
     notes: list[tuple[str, str]] = []
@@ -522,11 +547,16 @@ def iteration_diff(previous: Iteration | None, current: Iteration) -> IterationD
         text, done = item.get("text"), bool(item.get("done"))
         if before.get(text) != done:
             changes.append({"text": text, "before": before.get(text), "after": done})
+    previous_files, current_files = _files_of(previous), _files_of(current)
+    before_files = {a.file.name for a in previous_files}
+    after_files = {a.file.name for a in current_files}
     return IterationDiff(
         notes=notes,
         checklist=changes,
         repo_changed=previous.repo_url != current.repo_url,
         commit_changed=previous.commit_sha != current.commit_sha,
+        files_added=[a for a in current_files if a.file.name not in before_files],
+        files_removed=[a for a in previous_files if a.file.name not in after_files],
     )
 
 

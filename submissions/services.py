@@ -12,13 +12,15 @@ click, a retried request or two mentors at once are serialised by the database.
 
 import datetime as dt
 import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from cohorts.models import Cohort, Membership
 from core.exceptions import ApplicationError
@@ -257,10 +259,44 @@ def submission_save_draft(
     commit_sha: str | None,
     notes: str | None,
     checklist: list | None,
+    files: Sequence = (),
+    remove_attachment_ids: Sequence[int] = (),
 ) -> Submission:
-    """Save the editable draft (state draft or changes_requested). Stores nothing when any
-    field is invalid. ``checklist`` is the list of ticked deliverable indices."""
+    """Save the editable draft (state draft or changes_requested): its fields, the files
+    chosen with it (``files``, checked like ``attachment_add``) and the draft files to
+    remove. All or nothing: any invalid field or file stores nothing (no row, no file).
+    ``checklist`` is the list of ticked deliverable indices."""
     locked = _locked(submission)
+    with _files_removed_on_failure() as stored:
+        _save_draft_locked(
+            actor=actor,
+            locked=locked,
+            fields={
+                "repo_url": repo_url,
+                "commit_sha": commit_sha,
+                "notes": notes,
+                "checklist": checklist,
+            },
+            files=files,
+            remove_attachment_ids=remove_attachment_ids,
+            stored=stored,
+        )
+    _refresh_caller(submission, locked)
+    return locked
+
+
+def _save_draft_locked(
+    *,
+    actor,
+    locked: Submission,
+    fields: dict,
+    files: Sequence,
+    remove_attachment_ids: Sequence[int],
+    stored: list,
+    for_submit: bool = False,
+) -> None:
+    """Check everything first (collecting every error), then write. ``stored`` collects
+    the names written to storage so that a later failure can remove them again."""
     if not can_edit_submission(actor, locked):
         raise _forbidden("Only the learner can edit this work.")
     if locked.state not in sm.EDITABLE_STATES:
@@ -268,20 +304,107 @@ def submission_save_draft(
             "This work is waiting for review; it can be edited again if changes are requested.",
             code="invalid_transition",
         )
-    cleaned, errors = validate_draft_fields(
-        lab=locked.lab, repo_url=repo_url, commit_sha=commit_sha, notes=notes, checklist=checklist
-    )
+    cleaned, errors = validate_draft_fields(lab=locked.lab, **fields)
+    if for_submit and not cleaned.get("repo_url") and "repo_url" not in errors:
+        errors["repo_url"] = "Add the link to your repository before submitting."
+    draft_files = {a.pk: a for a in Attachment.objects.filter(submission=locked, iteration=None)}
+    remove_ids = set()
+    for raw in remove_attachment_ids or ():
+        try:
+            remove_ids.add(int(raw))
+        except (TypeError, ValueError):
+            remove_ids.add(-1)
+    if not remove_ids <= set(draft_files):
+        errors["remove_files"] = "A file to remove is not one of this draft's files."
+    checked, file_errors = [], []
+    for uploaded_file in files or ():
+        try:
+            checked.append(_check_upload(uploaded_file))
+        except ValueError as exc:
+            file_errors.append(f"{clean_filename(getattr(uploaded_file, 'name', ''))}: {exc}")
+    if file_errors:
+        errors["files"] = " ".join(file_errors)
+    elif checked:
+        max_files = settings.ATTACHMENT_MAX_PER_ITERATION
+        kept = len(draft_files) - len(remove_ids & set(draft_files))
+        if kept + len(checked) > max_files:
+            errors["files"] = (
+                f"At most {max_files} files can be handed in at once: {kept} already "
+                f"attached and {len(checked)} chosen. Remove some first."
+            )
     if errors:
         raise _invalid(errors)
     for name, value in cleaned.items():
         setattr(locked, name, value)
     locked.last_activity_at = timezone.now()
     locked.save(update_fields=[*cleaned, "last_activity_at", "updated_at"])
-    _refresh_caller(submission, locked)
-    return locked
+    for pk in remove_ids:
+        _delete_draft_file(draft_files[pk])
+    for item in checked:
+        _store_attachment(locked=locked, checked=item, actor=actor, stored=stored)
 
 
 # --- attachments --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    name: str
+    content_type: str
+    data: bytes
+
+
+def _check_upload(uploaded_file) -> CheckedFile:
+    """An uploaded file's cleaned name, content type and bytes, or ValueError saying why
+    it is refused (size limit, type checked by content)."""
+    max_bytes = settings.ATTACHMENT_MAX_BYTES
+    too_large = f"The file is larger than {max_bytes // (1024 * 1024)} MB."
+    if (uploaded_file.size or 0) > max_bytes:
+        raise ValueError(too_large)
+    name = clean_filename(getattr(uploaded_file, "name", ""))
+    uploaded_file.seek(0)
+    data = uploaded_file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(too_large)
+    return CheckedFile(name=name, content_type=check_content(data, extension_of(name)), data=data)
+
+
+@contextmanager
+def _files_removed_on_failure() -> Iterator[list]:
+    """Collects ``(storage, name)`` of files written; removes them if the block fails, so
+    a refused save or submit leaves no stored file behind."""
+    stored: list = []
+    try:
+        yield stored
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+
+
+def _store_attachment(*, locked: Submission, checked: CheckedFile, actor, stored: list):
+    attachment = Attachment(
+        submission=locked,
+        original_name=checked.name,
+        content_type=checked.content_type,
+        size=len(checked.data),
+        uploaded_by=actor,
+    )
+    # The file is written first under a random name; a row that cannot be written takes
+    # the file with it (see _files_removed_on_failure).
+    attachment.file.save(checked.name, ContentFile(checked.data), save=False)
+    stored.append((attachment.file.storage, attachment.file.name))
+    attachment.save()
+    return attachment
+
+
+def _delete_draft_file(attachment: Attachment) -> None:
+    """Delete a draft file's row; its stored file goes too once no row names it (a file
+    carried over from an earlier iteration is shared with that iteration's row)."""
+    name, storage = attachment.file.name, attachment.file.storage
+    attachment.delete()
+    if not Attachment.objects.filter(file=name).exists():
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 @transaction.atomic
@@ -305,38 +428,14 @@ def attachment_add(*, actor, submission: Submission, uploaded_file) -> Attachmen
     max_files = settings.ATTACHMENT_MAX_PER_ITERATION
     if Attachment.objects.filter(submission=locked, iteration__isnull=True).count() >= max_files:
         raise _invalid({"file": f"At most {max_files} files can be attached to one submission."})
-    max_bytes = settings.ATTACHMENT_MAX_BYTES
-    size = uploaded_file.size or 0
-    if size > max_bytes:
-        raise _invalid({"file": f"The file is larger than {max_bytes // (1024 * 1024)} MB."})
-    name = clean_filename(getattr(uploaded_file, "name", ""))
-    uploaded_file.seek(0)
-    data = uploaded_file.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise _invalid({"file": f"The file is larger than {max_bytes // (1024 * 1024)} MB."})
     try:
-        content_type = check_content(data, extension_of(name))
+        checked = _check_upload(uploaded_file)
     except ValueError as exc:
         raise _invalid({"file": str(exc)}) from None
-    attachment = Attachment(
-        submission=locked,
-        original_name=name,
-        content_type=content_type,
-        size=len(data),
-        uploaded_by=actor,
-    )
-    # The file is written first under a random name; a row that cannot be written takes
-    # the file with it. (A rollback later in an enclosing transaction can leave an orphan
-    # file that no row points at, which is harmless: downloads go through rows only.)
-    attachment.file.save(name, ContentFile(data), save=False)
-    stored_name, storage = attachment.file.name, attachment.file.storage
-    try:
-        attachment.save()
-    except Exception:
-        storage.delete(stored_name)
-        raise
-    locked.last_activity_at = timezone.now()
-    locked.save(update_fields=["last_activity_at", "updated_at"])
+    with _files_removed_on_failure() as stored:
+        attachment = _store_attachment(locked=locked, checked=checked, actor=actor, stored=stored)
+        locked.last_activity_at = timezone.now()
+        locked.save(update_fields=["last_activity_at", "updated_at"])
     return attachment
 
 
@@ -352,9 +451,7 @@ def attachment_remove(*, actor, attachment: Attachment) -> None:
             "This file was handed in with an iteration and cannot be removed.",
             code="invalid_transition",
         )
-    name, storage = attachment.file.name, attachment.file.storage
-    attachment.delete()
-    transaction.on_commit(lambda: storage.delete(name))
+    _delete_draft_file(attachment)
 
 
 # --- submit, claim, release, reassign -----------------------------------------------------
@@ -417,7 +514,22 @@ def submission_submit(
         is_late=is_late,
         idempotency_key=idempotency_key,
     )
-    Attachment.objects.filter(submission=locked, iteration__isnull=True).update(iteration=iteration)
+    handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
+    Attachment.objects.filter(pk__in=[a.pk for a in handed_in]).update(iteration=iteration)
+    # The next draft starts with the files just handed in (rows naming the same stored
+    # file), so a resubmission keeps them unless the learner removes them.
+    Attachment.objects.bulk_create(
+        Attachment(
+            submission=locked,
+            file=a.file.name,
+            original_name=a.original_name,
+            content_type=a.content_type,
+            size=a.size,
+            uploaded_by_id=a.uploaded_by_id,
+            created_at=a.created_at,
+        )
+        for a in handed_in
+    )
 
     was_resubmission = locked.state == S.CHANGES_REQUESTED
     sm.apply(locked, "submit")
@@ -479,9 +591,13 @@ def submission_save_and_submit(
     commit_sha: str | None,
     notes: str | None,
     checklist: list | None,
+    files: Sequence = (),
+    remove_attachment_ids: Sequence[int] = (),
     idempotency_key: str | None = None,
 ) -> Iteration:
-    """Save the draft fields and submit them, all or nothing (the lab page's Submit button).
+    """Save the draft (fields, chosen ``files``, removals) and submit it, all or nothing
+    (the lab page's Submit button): a refused field or file leaves no iteration, no row
+    and no stored file, and every problem is reported at once.
 
     A repeat of the same ``idempotency_key`` (a double click: the second request waits for
     the first's lock) returns the first iteration instead of failing on the saved state.
@@ -493,17 +609,60 @@ def submission_save_and_submit(
         if earlier is not None:
             _refresh_caller(submission, locked)
             return earlier
-    submission_save_draft(
-        actor=actor,
-        submission=locked,
-        repo_url=repo_url,
-        commit_sha=commit_sha,
-        notes=notes,
-        checklist=checklist,
-    )
-    iteration = submission_submit(actor=actor, submission=locked, idempotency_key=key)
+    with _files_removed_on_failure() as stored:
+        _save_draft_locked(
+            actor=actor,
+            locked=locked,
+            fields={
+                "repo_url": repo_url,
+                "commit_sha": commit_sha,
+                "notes": notes,
+                "checklist": checklist,
+            },
+            files=files,
+            remove_attachment_ids=remove_attachment_ids,
+            stored=stored,
+            for_submit=True,
+        )
+        iteration = submission_submit(actor=actor, submission=locked, idempotency_key=key)
     _refresh_caller(submission, locked)
     return iteration
+
+
+@transaction.atomic
+def submission_save_work(
+    *,
+    actor,
+    cohort: Cohort,
+    lab: Lab,
+    submit: bool,
+    repo_url: str | None,
+    commit_sha: str | None,
+    notes: str | None,
+    checklist: list | None,
+    files: Sequence = (),
+    remove_attachment_ids: Sequence[int] = (),
+    idempotency_key: str | None = None,
+) -> tuple[Submission, Iteration | None]:
+    """The lab page's form: save the actor's draft for ``lab`` (made the first time) and,
+    with ``submit``, hand it in. One transaction: a refusal creates no draft and changes
+    nothing. Returns the submission and the new iteration (None when only saved)."""
+    submission = submission_get_or_create_draft(learner=actor, cohort=cohort, lab=lab)
+    values = {
+        "repo_url": repo_url,
+        "commit_sha": commit_sha,
+        "notes": notes,
+        "checklist": checklist,
+        "files": files,
+        "remove_attachment_ids": remove_attachment_ids,
+    }
+    if submit:
+        iteration = submission_save_and_submit(
+            actor=actor, submission=submission, idempotency_key=idempotency_key, **values
+        )
+        return submission, iteration
+    submission_save_draft(actor=actor, submission=submission, **values)
+    return submission, None
 
 
 def _record_assignment(
@@ -668,16 +827,35 @@ def clean_marks(marks, deliverable_count: int) -> dict[str, str]:
     return cleaned
 
 
+VERDICTS = (Review.Verdict.APPROVE, Review.Verdict.REQUEST_CHANGES)
+
+
+def _verdict_phrase(review: Review, *, actor) -> str:
+    who = "you" if review.reviewer_id == actor.pk else review.reviewer.display_name
+    what = "approved it" if review.verdict == Review.Verdict.APPROVE else "requested changes"
+    when = dateformat.format(timezone.localtime(review.created_at), "j M Y, H:i")
+    return f"{who} {what} on {when}"
+
+
 @transaction.atomic
 def review_create(
-    *, actor, submission: Submission, verdict: str, body: str = "", marks: dict | None = None
+    *,
+    actor,
+    submission: Submission,
+    verdict: str,
+    body: str = "",
+    marks: dict | None = None,
+    revise: bool = False,
 ) -> Review:
     """A mentor's review of the latest iteration.
 
     ``approve`` moves the work to approved, ``request_changes`` to changes_requested (the
-    learner edits and resubmits), ``comment`` changes nothing. Two reviews of the same
-    iteration are both kept; the state follows the later one (see ``state.py``). Ends the
-    open assignment on a verdict. Records ``review.posted`` (data: verdict).
+    learner edits and resubmits), ``comment`` changes nothing. An iteration gets one
+    verdict: a second one (a double click, a stale page, another mentor at the same time)
+    is refused with code ``conflict`` saying who gave the first, unless ``revise`` says the
+    mentor means to change it; then both reviews are kept and the state follows the later
+    one (see ``state.py``). Ends the open assignment on a verdict. Records
+    ``review.posted`` (data: verdict).
     """
     locked = _locked(submission)
     if not can_review_submission(actor, locked):
@@ -719,6 +897,21 @@ def review_create(
         errors["body"] = "Say what needs to change (or mark a deliverable as not met)."
     if errors:
         raise _invalid(errors)
+    if verdict in VERDICTS and not revise:
+        earlier = (
+            Review.objects.filter(iteration=iteration, verdict__in=VERDICTS)
+            .select_related("reviewer")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if earlier is not None:
+            raise ApplicationError(
+                f"Iteration {iteration.number} already has a verdict: "
+                f"{_verdict_phrase(earlier, actor=actor)}. "
+                "To change it, revise the verdict.",
+                code="conflict",
+                extra={"review_id": earlier.pk, "verdict": earlier.verdict},
+            )
 
     now = timezone.now()
     action = sm.verdict_action(locked.state, verdict)

@@ -10,10 +10,10 @@ submitted|in_review --request_changes--> changes_requested --submit--> submitted
 submitted|in_review --approve--> approved
 ```
 
-Two mentors may review the same iteration at once (the issue asks that both reviews are
-kept and that the state follows the last verdict). The second review arrives when the
-first verdict has already moved the state, so a verdict may also *revise* the verdict on
-the same iteration: ``approved -> changes_requested`` and ``changes_requested -> approved``.
+An iteration gets one verdict; a mentor may then *revise* it explicitly ("Revise my
+verdict", ``review_create(revise=True)``; a plain second verdict is refused there with
+``conflict``). The revision arrives when the first verdict has already moved the state, so
+these rows exist: ``approved -> changes_requested`` and ``changes_requested -> approved``.
 These rows are separate actions so that they are visible here and callable only by
 ``review_create`` (which guarantees the review is on the iteration the verdict was about:
 any new iteration moves the submission back to ``submitted``). A comment changes nothing.

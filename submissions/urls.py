@@ -14,7 +14,5 @@ urlpatterns = [
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/reassign/", views.reassign, name="reassign"),
     path("<int:pk>/comments/", views.comment_add, name="comment"),
-    path("<int:pk>/attachments/", views.attachment_add, name="attachment-add"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
-    path("attachments/<int:pk>/delete/", views.attachment_delete, name="attachment-delete"),
 ]

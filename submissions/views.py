@@ -9,6 +9,7 @@ responses vary on ``HX-Request``.
 import dataclasses
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -36,7 +37,6 @@ from notifications.selectors import unread_stamp
 
 from . import selectors, services
 from .forms import (
-    AttachmentForm,
     CommentForm,
     DraftForm,
     ReassignForm,
@@ -46,7 +46,6 @@ from .forms import (
 from .models import Attachment, Submission
 from .permissions import (
     can_comment_submission,
-    can_edit_submission,
     can_reassign_submission,
     can_review_submission,
     is_cohort_learner,
@@ -98,24 +97,38 @@ def _review_url(submission: Submission) -> str:
 # --- learner: the lab page ----------------------------------------------------------------
 
 
-def _lab_context(request, *, cohort, lab, entry, submission, form=None, attachment_form=None):
+def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) -> DraftForm:
+    """The lab page's one form, the same whether new or coming back with errors (inline
+    validation included)."""
+    initial = {}
+    if submission is not None:
+        initial = {
+            "repo_url": submission.repo_url,
+            "commit_sha": submission.commit_sha,
+            "notes": submission.notes,
+            "checklist": submission.checklist,
+        }
+    return DraftForm(
+        data,
+        files,
+        initial=initial,
+        deliverables=services.deliverables_of(lab),
+        draft_files=draft_files,
+        validate_url=reverse(
+            "submissions:validate", kwargs={"cohort_id": cohort.pk, "lab_id": lab.pk}
+        ),
+    )
+
+
+def _lab_context(
+    request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
+):
     deliverables = services.deliverables_of(lab)
+    if draft_files is None:
+        draft_files = selectors.draft_attachments(submission) if submission else []
     if form is None:
-        initial = {}
-        if submission is not None:
-            initial = {
-                "repo_url": submission.repo_url,
-                "commit_sha": submission.commit_sha,
-                "notes": submission.notes,
-                "checklist": submission.checklist,
-            }
-        form = DraftForm(
-            initial=initial,
-            deliverables=deliverables,
-            validate_url=reverse(
-                "submissions:validate", kwargs={"cohort_id": cohort.pk, "lab_id": lab.pk}
-            ),
-        )
+        form = _draft_form(cohort=cohort, lab=lab, submission=submission, draft_files=draft_files)
+    removing = {str(value) for value in (form["remove_files"].value() or [])}
     history = selectors.submission_history(submission) if submission else {}
     editable = submission is None or submission.state in EDITABLE_STATES
     return {
@@ -136,8 +149,12 @@ def _lab_context(request, *, cohort, lab, entry, submission, form=None, attachme
         and timezone.now() > entry.effective_due_at,
         "form": form,
         "editable": editable,
-        "attachment_form": attachment_form or AttachmentForm(),
-        "draft_attachments": selectors.draft_attachments(submission) if submission else [],
+        "draft_files": [{"file": f, "removing": str(f.pk) in removing} for f in draft_files],
+        # Files chosen in a form that came back with errors: browsers cannot show them
+        # again, so the page names them.
+        "chosen_files": chosen_files,
+        "max_files": settings.ATTACHMENT_MAX_PER_ITERATION,
+        "max_file_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "comment_form": CommentForm(),
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
         **history,
@@ -156,10 +173,15 @@ def _learner_lab(request, cohort_id: int, lab_id: int):
     return cohort, lab, entry, submission
 
 
+def _files_phrase(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
-    """The learner's page for one lab: text, deliverables, draft form, history, thread."""
+    """The learner's page for one lab: text, deliverables, the one form that saves or hands
+    in the link, notes, checklist and files, history, thread."""
     cohort, lab, entry, submission = _learner_lab(request, cohort_id, lab_id)
     if not entry.is_released:
         response = render(
@@ -175,40 +197,62 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
             _lab_context(request, cohort=cohort, lab=lab, entry=entry, submission=submission),
         )
 
-    form = DraftForm(request.POST, deliverables=services.deliverables_of(lab))
-    action = request.POST.get("action", "save")
+    draft_files = selectors.draft_attachments(submission) if submission else []
+    form = _draft_form(
+        cohort=cohort,
+        lab=lab,
+        submission=submission,
+        draft_files=draft_files,
+        data=request.POST,
+        files=request.FILES,
+    )
+    submit = request.POST.get("action", "save") == "submit"
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if submission is None:
-                submission = services.submission_get_or_create_draft(
-                    learner=request.user, cohort=cohort, lab=lab
-                )
-            fields = {
-                "repo_url": data["repo_url"],
-                "commit_sha": data["commit_sha"],
-                "notes": data["notes"],
-                "checklist": data["checklist"],
-            }
-            if action == "submit":
-                iteration = services.submission_save_and_submit(
-                    actor=request.user,
-                    submission=submission,
-                    idempotency_key=data.get("idempotency_key"),
-                    **fields,
-                )
+            submission, iteration = services.submission_save_work(
+                actor=request.user,
+                cohort=cohort,
+                lab=lab,
+                submit=submit,
+                repo_url=data["repo_url"],
+                commit_sha=data["commit_sha"],
+                notes=data["notes"],
+                checklist=data["checklist"],
+                files=data["files"],
+                remove_attachment_ids=data["remove_files"],
+                idempotency_key=data.get("idempotency_key"),
+            )
+            if iteration is not None:
+                count = iteration.attachments.count()
                 messages.success(
                     request,
-                    f"Iteration {iteration.number} handed in. Your mentor has been told.",
+                    f"Iteration {iteration.number} handed in"
+                    f"{f' with {_files_phrase(count)}' if count else ', without files'}. "
+                    "Your mentor has been told.",
                 )
             else:
-                services.submission_save_draft(actor=request.user, submission=submission, **fields)
-                messages.success(request, "Draft saved.")
-            return redirect(_lab_url(submission))
+                changes = []
+                if data["files"]:
+                    changes.append(f"{_files_phrase(len(data['files']))} added")
+                if data["remove_files"]:
+                    changes.append(f"{_files_phrase(len(data['remove_files']))} removed")
+                messages.success(
+                    request, "Draft saved" + (f" ({', '.join(changes)})." if changes else ".")
+                )
+            # "#main": the message on top (a form with errors comes back at #draft-form).
+            return redirect(_lab_url(submission) + "#main")
         except ApplicationError as error:
             apply_service_errors(form, error)
     context = _lab_context(
-        request, cohort=cohort, lab=lab, entry=entry, submission=submission, form=form
+        request,
+        cohort=cohort,
+        lab=lab,
+        entry=entry,
+        submission=submission,
+        form=form,
+        draft_files=draft_files,
+        chosen_files=[f.name for f in request.FILES.getlist("files")],
     )
     return _render(request, "submissions/lab.html", context, partial="draft-form", status=400)
 
@@ -233,60 +277,6 @@ def lab_validate(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpRespo
         {"field_name": field, "field_error": error},
         partial="field-error",
     )
-
-
-@login_required
-@require_POST
-def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = _visible_submission(request, pk)
-    if not can_edit_submission(request.user, submission):
-        raise Http404("No such submission.")
-    form = AttachmentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            attachment = services.attachment_add(
-                actor=request.user, submission=submission, uploaded_file=form.cleaned_data["file"]
-            )
-            if not request.htmx:
-                messages.success(request, f"{attachment.original_name} attached.")
-            form = AttachmentForm()
-        except ApplicationError as error:
-            apply_service_errors(form, error)
-    if request.htmx or form.errors:
-        context = _lab_context(
-            request,
-            cohort=submission.cohort,
-            lab=submission.lab,
-            entry=schedule_entry(
-                cohort=submission.cohort, lab=submission.lab, learner=request.user
-            ),
-            submission=submission,
-            attachment_form=form,
-        )
-        status = 400 if form.errors else 200
-        return _render(
-            request, "submissions/lab.html", context, partial="attachments", status=status
-        )
-    return redirect(_lab_url(submission) + "#attachments")
-
-
-@login_required
-@require_POST
-def attachment_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    attachment = get_object_or_404(
-        Attachment.objects.select_related("submission"),
-        pk=pk,
-        submission__in=Submission.objects.filter(submissions_visible_to(request.user)),
-    )
-    submission = attachment.submission
-    if not can_edit_submission(request.user, submission):
-        raise Http404("No such file.")
-    try:
-        services.attachment_remove(actor=request.user, attachment=attachment)
-        messages.success(request, f"{attachment.original_name} removed.")
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    return redirect(_lab_url(submission) + "#attachments")
 
 
 @login_required
@@ -369,6 +359,13 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- mentor: the review page --------------------------------------------------------------
 
 
+REVIEW_FORM_ID = "review-form-fields"
+
+
+def _review_draft_key(submission: Submission) -> str:
+    return f"review-draft:{submission.pk}"
+
+
 def _review_context(request, submission, *, review_form=None, reassign_form=None, number=None):
     history = selectors.submission_history(submission)
     iterations = history["iterations"]  # newest first
@@ -389,6 +386,20 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
             for m in active_mentor_memberships(submission.cohort)
             if m.user_id != submission.learner_id
         ]
+    latest = iterations[0] if iterations else None
+    # The verdict now in force on the latest iteration (the last one given).
+    verdict = next(
+        (
+            r
+            for r in reversed(history["reviews"])
+            if latest and r.iteration_id == latest.pk and r.verdict in services.VERDICTS
+        ),
+        None,
+    )
+    kept_draft = request.session.get(_review_draft_key(submission))
+    if review_form is None:
+        review_form = ReviewForm(initial=kept_draft or {}, deliverables=deliverables)
+    can_review = submission.state != Submission.State.DRAFT and current is not None
     return {
         "submission": submission,
         "lab": submission.lab,
@@ -397,8 +408,21 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
         "is_latest": current is not None and current.number == submission.iteration_count,
         "previous": previous,
         "diff": selectors.iteration_diff(previous, current) if current else None,
-        "review_form": review_form or ReviewForm(deliverables=deliverables),
-        "can_review": submission.state != Submission.State.DRAFT,
+        "review_form": review_form,
+        "review_form_id": REVIEW_FORM_ID,
+        # The discussion box belongs to the review form whenever there is one.
+        "thread_form_id": REVIEW_FORM_ID if can_review else None,
+        "kept_draft": bool(kept_draft) and not review_form.is_bound,
+        "verdict": verdict,
+        "revising": bool(
+            verdict and (review_form["revise"].value() or review_form.errors or kept_draft)
+        ),
+        "next_submission": (
+            selectors.next_for_review(user=request.user, exclude_pk=submission.pk)
+            if verdict
+            else None
+        ),
+        "can_review": can_review,
         "can_claim": submission.state == Submission.State.SUBMITTED
         and submission.assigned_to_id in (None, request.user.pk),
         "can_release": submission.state == Submission.State.IN_REVIEW
@@ -410,10 +434,19 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
     }
 
 
+UNSENT_MESSAGE = "This message is not sent yet. Post it, or clear the box, then post your review."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """A mentor's view of one submission: the iteration, its diff, the review form, thread."""
+    """A mentor's view of one submission: the iteration, its diff, the review form, thread.
+
+    The review and the discussion box are one form. "Post review" refuses while the
+    discussion box holds an unsent message; "Post message" sends the message and keeps a
+    review typed so far (in the session) for the page it redirects to. Nothing typed is
+    dropped without saying so.
+    """
     submission = _visible_submission(request, pk)
     if not can_review_submission(request.user, submission):
         if submission.learner_id == request.user.pk:
@@ -434,21 +467,53 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
         else services.deliverables_of(submission.lab)
     )
     form = ReviewForm(request.POST, deliverables=deliverables)
+    draft_key = _review_draft_key(submission)
     if form.is_valid():
-        try:
-            review = services.review_create(
-                actor=request.user,
-                submission=submission,
-                verdict=form.cleaned_data["verdict"],
-                body=form.cleaned_data["body"],
-                marks=form.marks(),
+        data = form.cleaned_data
+        if request.POST.get("action") == "message":
+            try:
+                services.comment_create(
+                    actor=request.user, submission=submission, body=data["message"]
+                )
+            except ApplicationError as error:
+                form.add_error("message", error.message)
+            else:
+                kept = form.review_draft()
+                if kept:
+                    request.session[draft_key] = kept
+                    messages.success(
+                        request, "Message sent. Your review is not posted yet: it is kept below."
+                    )
+                else:
+                    request.session.pop(draft_key, None)
+                    messages.success(request, "Message sent.")
+                return redirect(_review_url(submission) + "#thread")
+        elif data["message"].strip():
+            form.add_error("message", UNSENT_MESSAGE)
+            form.add_error(
+                None,
+                "Your review was not posted: the discussion box has a message that is not "
+                "sent yet. Nothing you typed is lost.",
             )
-            messages.success(request, f"Review posted: {review.get_verdict_display().lower()}.")
-            return redirect(_review_url(submission))
-        except ApplicationError as error:
-            apply_service_errors(form, error)
+        else:
+            try:
+                review = services.review_create(
+                    actor=request.user,
+                    submission=submission,
+                    verdict=data["verdict"],
+                    body=data["body"],
+                    marks=form.marks(),
+                    revise=data["revise"],
+                )
+            except ApplicationError as error:
+                apply_service_errors(form, error)
+            else:
+                request.session.pop(draft_key, None)
+                messages.success(request, f"Review posted: {review.get_verdict_display().lower()}.")
+                # To the outcome and "Next submission" (below the thread on a phone).
+                return redirect(_review_url(submission) + "#review-form")
     context = _review_context(request, submission, review_form=form)
-    return _render(request, "submissions/review.html", context, partial="review-form", status=400)
+    return _render(request, "submissions/review.html", context, status=400)
 
 
 @login_required

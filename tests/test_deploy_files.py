@@ -84,10 +84,12 @@ def test_the_proxy_runs_the_caddyfile_with_the_body_limits():
 def test_the_proxy_limits_match_the_apps(settings):
     from django.urls import reverse
 
+    from core.middleware import upload_limit
+
     pattern, sizes = _caddy_limits()
     # Every route the app treats as an upload, and no other, gets the proxy's upload limit.
     samples = {
-        "submissions:attachment-add": {"pk": 1},
+        "submissions:lab": {"cohort_id": 1, "lab_id": 2},
         "api:submission-attachment-list": {"submission_pk": 1},
         "curriculum:import_upload": {},
         "api:curriculum-import-list": {},
@@ -100,7 +102,7 @@ def test_the_proxy_limits_match_the_apps(settings):
     for path in ("/accounts/login/", "/api/v1/auth/token/", "/submissions/1/comment/"):
         assert not pattern.match(path), path
     largest_upload = (
-        max(getattr(settings, setting) for setting in settings.UPLOAD_ROUTES.values())
+        max(upload_limit(spec) for spec in settings.UPLOAD_ROUTES.values())
         + settings.UPLOAD_BODY_MARGIN_BYTES
     )
     # The proxy lets through what the app accepts, and at most a MiB of rounding more.

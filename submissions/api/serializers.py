@@ -148,6 +148,12 @@ class ReviewCreateSerializer(serializers.Serializer):
         default=dict,
         help_text='{deliverable index: "met" | "not_met" | "na"}',
     )
+    revise = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Change the verdict already given on this iteration. Without it a second "
+        "approve or request_changes on the same iteration is refused with 409.",
+    )
 
 
 class CommentSerializer(serializers.ModelSerializer):

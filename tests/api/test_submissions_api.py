@@ -192,6 +192,22 @@ def test_reviews(world):
     assert Review.objects.count() == 1
 
 
+def test_a_second_verdict_is_409_unless_it_revises(world):
+    submission = _submitted(world)
+    url = f"/api/v1/submissions/{submission.pk}/reviews/"
+    mentor = world.client("mentor")
+    first = mentor.post(url, {"verdict": "request_changes", "body": "Add tests."}, format="json")
+    assert first.status_code == 201
+    again = mentor.post(url, {"verdict": "request_changes", "body": "Add tests."}, format="json")
+    assert again.status_code == 409
+    assert "already has a verdict" in again.json()["detail"]
+    assert Review.objects.count() == 1
+    revised = mentor.post(url, {"verdict": "approve", "revise": True}, format="json")
+    assert revised.status_code == 201, revised.content
+    assert Submission.objects.get(pk=submission.pk).state == "approved"
+    assert Review.objects.count() == 2
+
+
 def test_review_of_a_draft_is_409(world):
     submission_id = _draft(world).json()["id"]
     response = world.client("mentor").post(

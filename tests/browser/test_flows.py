@@ -69,7 +69,7 @@ def test_submit_review_resubmit_approve_moves_the_progress_bar(new_page, demo):
     row = mentor_page.locator("tr", has_text=learner.display_name).filter(has_text=lab.title)
     expect(row).to_be_visible()
     screenshot(mentor_page, "queue")
-    row.get_by_role("button", name=re.compile("^Claim")).click()
+    row.get_by_role("button", name="Start review").click()
     expect(
         mentor_page.locator("tr", has_text=learner.display_name).filter(has_text="In review")
     ).to_be_visible()

@@ -113,23 +113,27 @@ def world(db, django_capture_on_commit_callbacks):
 
 
 def test_uploads_get_their_files_limit_not_the_forms(client, world, settings):
-    """An attachment as big as the attachment limit goes through where a form of that
-    size would be refused."""
+    """A hand-in with files as big as the attachment limit goes through where a form of
+    that size would be refused."""
     from submissions.models import Attachment
 
     settings.FORM_BODY_MAX_BYTES = 4096
     settings.ATTACHMENT_MAX_BYTES = 64 * 1024
+    settings.ATTACHMENT_MAX_PER_ITERATION = 2
     client.force_login(world.owner)
-    url = reverse("submissions:attachment-add", kwargs={"pk": world.reviewed.pk})
+    url = reverse(
+        "submissions:lab", kwargs={"cohort_id": world.cohort.pk, "lab_id": world.reviewed.lab_id}
+    )
+    form = {"repo_url": "https://github.com/me/lab", "notes": "n", "action": "save"}
     before = Attachment.objects.count()
     pdf = SimpleUploadedFile("notes.pdf", PDF_BYTES + b"0" * 20_000, "application/pdf")
-    response = client.post(url, {"file": pdf})
+    response = client.post(url, {**form, "files": [pdf]})
     assert response.status_code != 413
     assert Attachment.objects.count() == before + 1
-    # Past the file's limit and the margin: refused before anything is read or stored.
+    # Past the files' limit and the margin: refused before anything is read or stored.
     settings.UPLOAD_BODY_MARGIN_BYTES = 1024
-    huge = SimpleUploadedFile("huge.pdf", PDF_BYTES + b"0" * 80_000, "application/pdf")
-    assert client.post(url, {"file": huge}).status_code == 413
+    huge = SimpleUploadedFile("huge.pdf", PDF_BYTES + b"0" * 140_000, "application/pdf")
+    assert client.post(url, {**form, "files": [huge]}).status_code == 413
     assert Attachment.objects.count() == before + 1
     comment = reverse("submissions:comment", kwargs={"pk": world.reviewed.pk})
     assert client.post(comment, {"body": "x" * 20_000}).status_code == 413

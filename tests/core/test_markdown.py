@@ -24,3 +24,27 @@ def test_lists_and_links_survive_and_links_are_nofollow():
 def test_empty_input_renders_nothing():
     assert render_markdown("") == ""
     assert render_markdown(None) == ""
+
+
+def test_bare_urls_become_nofollow_links():
+    html = render_markdown("See https://example.com/run?n=4096, then www.example.org.")
+    assert '<a href="https://example.com/run?n=4096" rel="noopener noreferrer nofollow">' in html
+    assert '<a href="http://www.example.org" rel="noopener noreferrer nofollow">' in html
+    # Trailing punctuation stays outside the link.
+    assert "n=4096</a>," in html
+
+
+def test_only_web_addresses_are_linked():
+    html = render_markdown(
+        "javascript:alert(1) ftp://files.example.com/x data:text/html,hi "
+        "me@example.com `https://in.code.example`"
+    )
+    assert "href" not in html
+    assert "<code>https://in.code.example</code>" in html
+
+
+def test_linked_text_is_escaped():
+    html = render_markdown('https://example.com/"><script>alert(1)</script>')
+    assert "<script>" not in html
+    # The quote cannot close the attribute: it is part of the (escaped) address.
+    assert 'href="https://example.com/&quot;&gt;"' in html

@@ -21,7 +21,11 @@ def _stored_files(settings) -> list[Path]:
 
 
 def _add_url(world) -> str:
-    return reverse("submissions:attachment-add", kwargs={"pk": world.reviewed.pk})
+    """Files are chosen in the lab page's one form and saved with the draft."""
+    return reverse(
+        "submissions:lab",
+        kwargs={"cohort_id": world.reviewed.cohort_id, "lab_id": world.reviewed.lab_id},
+    )
 
 
 @pytest.mark.django_db
@@ -49,7 +53,7 @@ def test_html_disguised_as_pdf_is_refused_and_nothing_is_stored(client, world, s
     evil = SimpleUploadedFile(
         "notes.pdf", b"<html><script>alert(document.cookie)</script></html>", "application/pdf"
     )
-    response = client.post(_add_url(world), {"file": evil})
+    response = client.post(_add_url(world), {"action": "save", "files": evil})
     assert response.status_code in (200, 400)  # the form again, with the error on the field
     assert Attachment.objects.count() == before_rows
     assert len(_stored_files(settings)) == before_files
@@ -63,7 +67,7 @@ def test_oversized_attachment_is_refused_before_storing(client, world, settings)
     client.force_login(world.owner)
     before_rows, before_files = Attachment.objects.count(), len(_stored_files(settings))
     big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 4096, "application/pdf")
-    response = client.post(_add_url(world), {"file": big})
+    response = client.post(_add_url(world), {"action": "save", "files": big})
     assert response.status_code in (200, 400, 413)
     assert Attachment.objects.count() == before_rows
     assert len(_stored_files(settings)) == before_files

@@ -172,9 +172,7 @@ PAGE_ROUTES: dict[str, Case] = {
     "submissions:release": Case(kwargs=_sub("reviewed")),
     "submissions:reassign": Case(kwargs=_sub("submitted")),
     "submissions:comment": Case(kwargs=_sub("reviewed")),
-    "submissions:attachment-add": Case(kwargs=_sub("reviewed")),
     "submissions:attachment": Case(kwargs=lambda w: {"pk": w.attachment.pk}),
-    "submissions:attachment-delete": Case(kwargs=lambda w: {"pk": w.attachment.pk}),
 }
 
 # --- Routes that take no object of a learner's, each with the reason ------------------------

@@ -104,11 +104,16 @@ def test_at_most_five_per_iteration(world):
     with pytest.raises(ApplicationError) as err:
         upload(world, "six.txt", b"x", submission=submission)
     assert "At most 5" in err.value.message
-    # After submit and changes requested, the next iteration gets its own five.
+    # After submit and changes requested, the next iteration starts with the same five
+    # files: one must go before another can come.
     services.submission_submit(actor=world.learner, submission=submission)
     services.review_create(
         actor=world.mentor, submission=submission, verdict="request_changes", body="again"
     )
+    with pytest.raises(ApplicationError):
+        upload(world, "again.txt", b"x", submission=submission)
+    carried = submission.attachments.filter(iteration=None).first()
+    services.attachment_remove(actor=world.learner, attachment=carried)
     upload(world, "again.txt", b"x", submission=submission)
 
 

@@ -61,7 +61,7 @@ def test_double_submit_makes_one_iteration(key):
     assert Assignment.objects.filter(submission=submission).count() == 1
 
 
-def test_concurrent_reviews_are_both_kept_and_state_follows_the_last():
+def test_concurrent_verdicts_one_wins_and_the_other_is_told():
     world = make_world(mentors=2)
     submission = world.submitted()
     results = run_in_parallel(
@@ -78,11 +78,14 @@ def test_concurrent_reviews_are_both_kept_and_state_follows_the_last():
             body="not yet",
         ),
     )
-    assert all(isinstance(r, Review) for r in results), results
-    reviews = list(Review.objects.filter(submission=submission).order_by("created_at", "pk"))
-    assert len(reviews) == 2
+    wins = [r for r in results if isinstance(r, Review)]
+    losses = [r for r in results if isinstance(r, ApplicationError)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert losses[0].code == "conflict" and "revise the verdict" in losses[0].message
+    assert wins[0].reviewer.display_name in losses[0].message
+    assert Review.objects.filter(submission=submission).count() == 1
     submission.refresh_from_db()
-    expected = {"approve": "approved", "request_changes": "changes_requested"}[reviews[-1].verdict]
+    expected = {"approve": "approved", "request_changes": "changes_requested"}[wins[0].verdict]
     assert submission.state == expected
 
 

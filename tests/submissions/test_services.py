@@ -408,12 +408,43 @@ def test_review_from_in_review_and_verdict_revisions(world):
     assert submission.state == S.APPROVED
     staff = StaffFactory()
     services.review_create(
-        actor=staff, submission=submission, verdict="request_changes", body="Not yet"
+        actor=staff, submission=submission, verdict="request_changes", body="Not yet", revise=True
     )
     assert submission.state == S.CHANGES_REQUESTED
-    services.review_create(actor=world.mentor, submission=submission, verdict="approve", body="")
+    services.review_create(
+        actor=world.mentor, submission=submission, verdict="approve", body="", revise=True
+    )
     assert submission.state == S.APPROVED
     assert Review.objects.filter(submission=submission).count() == 3
+
+
+def test_a_second_verdict_on_the_same_iteration_needs_revise(world):
+    submission = world.submitted()
+    services.review_create(
+        actor=world.mentor, submission=submission, verdict="request_changes", body="Add tests"
+    )
+    for verdict in ("request_changes", "approve"):
+        with pytest.raises(ApplicationError) as err:
+            services.review_create(
+                actor=world.mentor, submission=submission, verdict=verdict, body="Again"
+            )
+        assert err.value.code == "conflict"
+        assert err.value.message.startswith(
+            "Iteration 1 already has a verdict: you requested changes on "
+        )
+        assert "revise the verdict" in err.value.message
+    other = world.add_mentor()
+    with pytest.raises(ApplicationError) as err:
+        services.review_create(actor=other, submission=submission, verdict="approve", body="")
+    assert world.mentor.display_name in err.value.message
+    assert Review.objects.filter(submission=submission).count() == 1
+    # A comment is not a verdict; a new iteration gets its own verdict.
+    services.review_create(actor=world.mentor, submission=submission, verdict="comment", body="x")
+    world.draft(notes="tests added")
+    services.submission_submit(actor=world.learner, submission=submission)
+    services.review_create(actor=world.mentor, submission=submission, verdict="approve", body="")
+    submission.refresh_from_db()
+    assert submission.state == S.APPROVED
 
 
 def test_review_refusals(world, outsider):
@@ -589,9 +620,14 @@ ACTIONS = {
     "submit": lambda w, s: services.submission_submit(actor=w.learner, submission=s),
     "claim": lambda w, s: services.submission_claim(actor=w.mentor, submission=s),
     "release": lambda w, s: services.submission_release(actor=w.mentor, submission=s),
-    "approve": lambda w, s: services.review_create(actor=w.mentor, submission=s, verdict="approve"),
+    # With revise: a second verdict on the same iteration is otherwise refused with
+    # "conflict" (test_a_second_verdict_on_the_same_iteration_needs_revise); here the
+    # state table is what is checked.
+    "approve": lambda w, s: services.review_create(
+        actor=w.mentor, submission=s, verdict="approve", revise=True
+    ),
     "request_changes": lambda w, s: services.review_create(
-        actor=w.mentor, submission=s, verdict="request_changes", body="x"
+        actor=w.mentor, submission=s, verdict="request_changes", body="x", revise=True
     ),
 }
 # (state, action) -> resulting state, or None when refused with invalid_transition.
@@ -614,7 +650,7 @@ EXPECTED = {
     (S.CHANGES_REQUESTED, "submit"): S.SUBMITTED,
     (S.CHANGES_REQUESTED, "claim"): None,
     (S.CHANGES_REQUESTED, "release"): None,
-    # A later verdict on the same iteration revises the earlier one (concurrent reviewers).
+    # A revised verdict on the same iteration replaces the earlier one.
     (S.CHANGES_REQUESTED, "approve"): S.APPROVED,
     (S.CHANGES_REQUESTED, "request_changes"): S.CHANGES_REQUESTED,
     (S.APPROVED, "submit"): None,
