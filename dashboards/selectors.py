@@ -20,7 +20,13 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
-from cohorts.selectors import ScheduleEntry, active_memberships_with_cohorts, default_release_at
+from cohorts.selectors import (
+    CohortTiming,
+    ScheduleEntry,
+    active_memberships_with_cohorts,
+    cohort_timing,
+    default_release_at,
+)
 from core.fragments import Rows, change_stamp, next_instant_after
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
@@ -218,7 +224,9 @@ def learner_home_stamp(user) -> tuple | None:
     Per active membership (any role, so the navigation's links are covered): the cohort's
     and track's change times and, for the learner in that cohort, the count and newest
     change of their submissions and extensions, the cohort's overrides and the track's
-    labs; and the user's unread notifications (the bell).
+    labs; and the user's unread notifications (the bell). Last, the facts that choose the
+    cohort the page opens on (`learner_home_cohorts`): the cohort's status, start, time
+    zone and pace, and the learner's labs there with changes requested.
 
     Counts and change times are enough: every write to those rows goes through a service
     that saves `updated_at` (for extensions, `created_at`), a review always saves its
@@ -226,9 +234,60 @@ def learner_home_stamp(user) -> tuple | None:
     keyed by this.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_learner_home_sql(), [user.pk, True])
+        cursor.execute(_learner_home_sql(), [S.CHANGES_REQUESTED, user.pk, True])
         rows = tuple(cursor.fetchall())
     return rows or None
+
+
+@dataclasses.dataclass(frozen=True)
+class HomeCohort:
+    """One of a learner's cohorts as the home page's tabs show it."""
+
+    cohort_id: int
+    timing: CohortTiming
+    finished: bool
+    to_fix: int  # labs with changes requested
+
+    @classmethod
+    def of(cls, cohort: Cohort, now: dt.datetime, *, to_fix: int = 0) -> HomeCohort:
+        return cls(
+            cohort_id=cohort.pk,
+            timing=cohort_timing(cohort, now),
+            finished=cohort.status == Cohort.Status.FINISHED,
+            to_fix=to_fix,
+        )
+
+    @property
+    def rank(self) -> int:
+        """Where there is something to do comes first; a draft or future cohort never hides
+        current work, and a finished one with nothing left comes last."""
+        if self.timing.started and not self.finished:
+            return 0 if self.to_fix else 1
+        if self.to_fix:
+            return 2
+        return 3 if not self.finished else 4
+
+
+def learner_home_cohorts(stamp: tuple, now: dt.datetime) -> list[HomeCohort]:
+    """The learner's cohorts, from their home page's stamp (no query), best first: the
+    first is the one the home opens on. Part of the page's cache key, with `now` folded
+    into each cohort's timing, so the choice moves when a cohort starts."""
+    cohorts = []
+    for row in stamp:
+        _, cohort_id, role, *_, status, start_date, time_zone, pace_days, to_fix = row
+        if role != Membership.Role.LEARNER:
+            continue
+        cohort = Cohort(
+            pk=cohort_id,
+            status=status,
+            start_date=dt.date.fromisoformat(str(start_date)),
+            time_zone=time_zone,
+            pace_days=pace_days,
+        )
+        cohorts.append(HomeCohort.of(cohort, now, to_fix=to_fix))
+    # The stamp lists memberships in join order; the newest start wins a tie.
+    cohorts.sort(key=lambda c: (c.rank, -c.timing.starts_at.timestamp(), c.cohort_id))
+    return cohorts
 
 
 @functools.cache
@@ -258,7 +317,9 @@ def _learner_home_sql() -> str:
         SELECT m.id, m.cohort_id, m.role, c.updated_at, c.track_id, t.updated_at,
         {stamps},
         (SELECT COUNT(*) FROM {table(Notification)} x
-          WHERE x.recipient_id = m.user_id AND x.read_at IS NULL)
+          WHERE x.recipient_id = m.user_id AND x.read_at IS NULL),
+        c.status, c.start_date, c.time_zone, c.pace_days,
+        (SELECT COUNT(*) FROM {table(Submission)} x WHERE {mine} AND x.state = %s)
         FROM {table(Membership)} m
         JOIN {table(Cohort)} c ON c.id = m.cohort_id
         JOIN {table(Track)} t ON t.id = c.track_id
