@@ -6,10 +6,13 @@ style, and any attribute not on the list (so no hx-* or data-hx-*).
 """
 
 import re
+from html import unescape
 
 import markdown as md
 import nh3
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -55,3 +58,10 @@ def render_markdown(text: str | None) -> SafeString:
         strip_comments=True,
     )
     return mark_safe(clean)  # noqa: S308 - sanitized by nh3 above
+
+
+def markdown_excerpt(text: str | None, limit: int = 220) -> str:
+    """The plain text a reader sees of rendered Markdown (no `**` or backticks), with
+    whitespace collapsed, cut to `limit` characters on a word. Plain text: escape it."""
+    plain = unescape(strip_tags(render_markdown(text)))
+    return Truncator(" ".join(plain.split())).chars(limit)

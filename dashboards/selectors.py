@@ -80,10 +80,24 @@ class LabRow:
     submission: Submission | None
     status: str
     overdue: bool
+    review_overdue: bool = False  # handed in, and the mentors' review is past its due time
 
     @property
     def lab(self):
         return self.entry.lab
+
+    @property
+    def lateness(self) -> list[tuple[str, str]]:
+        """Whose lateness, in words, as (label, chip kind): the learner's ("Handed in
+        late"; "Overdue" is already the status of work not handed in) or the reviewers'
+        ("Review overdue"). Work handed in on time and sent back after its due time is
+        not late."""
+        labels = []
+        if self.submitted_late:
+            labels.append(("Handed in late", "late"))
+        if self.review_overdue:
+            labels.append(("Review overdue", "review-overdue"))
+        return labels
 
     @property
     def status_label(self) -> str:
@@ -211,10 +225,20 @@ def learner_cohort(*, membership: Membership, now: dt.datetime | None = None) ->
                 state=lab.state, is_released=lab.is_released, is_overdue=lab.is_overdue
             ),
             overdue=lab.is_overdue,
+            review_overdue=_review_overdue(lab.submission, now),
         )
         for lab in labs.values()
     ]
     return LearnerCohort(membership=membership, rows=rows, burn_up=burn_up(cohort, rows, now))
+
+
+def _review_overdue(submission: Submission | None, now: dt.datetime) -> bool:
+    return bool(
+        submission
+        and submission.state in (S.SUBMITTED, S.IN_REVIEW)
+        and submission.review_due_at
+        and submission.review_due_at < now
+    )
 
 
 def learner_home_stamp(user) -> tuple | None:
@@ -359,6 +383,8 @@ def learner_panel_ends_at(overview: LearnerCohort, now: dt.datetime) -> dt.datet
     instants = []
     for row in overview.rows:
         instants += [row.entry.release_at, row.entry.effective_due_at]
+        if row.submission is not None and row.submission.state in (S.SUBMITTED, S.IN_REVIEW):
+            instants.append(row.submission.review_due_at)  # "Review overdue" appears
     starts = [row.entry.release_at for row in overview.rows]
     if starts:
         start = min(starts)

@@ -1,4 +1,4 @@
-from core.markdown import render_markdown
+from core.markdown import markdown_excerpt, render_markdown
 
 
 def test_fenced_code_keeps_its_language_class():
@@ -24,3 +24,10 @@ def test_lists_and_links_survive_and_links_are_nofollow():
 def test_empty_input_renders_nothing():
     assert render_markdown("") == ""
     assert render_markdown(None) == ""
+
+
+def test_an_excerpt_is_the_text_a_reader_sees():
+    body = "Add the **measured** figures for `N=4096`.\n\n- one\n- two &amp; <script>x()</script>"
+    assert markdown_excerpt(body) == "Add the measured figures for N=4096. one two &"
+    assert markdown_excerpt("word " * 100, 20) == "word word word word…"
+    assert markdown_excerpt("") == ""

@@ -354,3 +354,14 @@ def test_the_home_moves_to_a_cohort_when_it_starts(client, world, monkeypatch):
     assert opened_on(learner_home(client, world.learner)) == world.cohort.name
     monkeypatch.setattr(timezone, "now", lambda: real_now + dt.timedelta(days=3))
     assert opened_on(learner_home(client, world.learner)) == "Later cohort"
+
+
+def test_the_panel_says_review_overdue_when_the_review_time_passes(client, world, monkeypatch):
+    """The mentors' lateness, not the learner's, and on time: its instant ends the entry."""
+    submission = world.submitted()
+    due = submission.review_due_at
+    monkeypatch.setattr(timezone, "now", lambda: due - dt.timedelta(minutes=1))
+    row = week_row(learner_home(client, world.learner), world.lab)
+    assert "Review overdue" not in row and "late" not in row.lower()
+    monkeypatch.setattr(timezone, "now", lambda: due + dt.timedelta(minutes=1))
+    assert "Review overdue" in week_row(learner_home(client, world.learner), world.lab)
