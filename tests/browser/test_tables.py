@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Every word of every table cell, as the browser laid it out: a word whose characters sit
 # on more than one line was broken. Words are split at spaces and after dashes (a dash is
-# a place where a line may end); visually hidden text is skipped.
+# a place where a line may end), except e-mail addresses, which read as one word; visually
+# hidden text is skipped.
 BROKEN_WORDS_JS = """
 () => {
   const lines = (rects) => {
@@ -40,7 +41,7 @@ BROKEN_WORDS_JS = """
     const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       if (hidden(node.parentElement)) continue;
-      const words = /[^\\s\\u2010-\\u2015-]+[\\u2010-\\u2015-]?/g;
+      const words = /\\S+@\\S+|[^\\s\\u2010-\\u2015-]+[\\u2010-\\u2015-]?/g;
       for (let m = words.exec(node.data); m; m = words.exec(node.data)) {
         const range = document.createRange();
         range.setStart(node, m.index);
