@@ -309,8 +309,13 @@ def learner_home_cohorts(stamp: tuple, now: dt.datetime) -> list[HomeCohort]:
             pace_days=pace_days,
         )
         cohorts.append(HomeCohort.of(cohort, now, to_fix=to_fix))
-    # The stamp lists memberships in join order; the newest start wins a tie.
-    cohorts.sort(key=lambda c: (c.rank, -c.timing.starts_at.timestamp(), c.cohort_id))
+
+    # Ties: of cohorts under way the newest start wins; of those to come, the soonest.
+    def tie(c: HomeCohort) -> float:
+        when = c.timing.starts_at.timestamp()
+        return when if c.timing.upcoming else -when
+
+    cohorts.sort(key=lambda c: (c.rank, tie(c), c.cohort_id))
     return cohorts
 
 
