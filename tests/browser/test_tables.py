@@ -132,3 +132,26 @@ def test_long_words_in_running_text_still_wrap(new_page, first_use):  # noqa: F8
         )
         assert overflowing == 0
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def test_no_card_content_sticks_out_on_a_phone(new_page, first_use):  # noqa: F811
+    """Whatever a card holds (a search row, a form) stays inside it; only a table scrolls."""
+    cohort = first_use["cohort"]
+    page = new_page()
+    sign_in(page, "admin@demo.cohortlabs.local", PASSWORDS["admin"])
+    page.set_viewport_size(PHONE)
+    for path in (
+        reverse("cohorts:members", args=[cohort.slug]),
+        reverse("cohorts:schedule", args=[cohort.slug]),
+        reverse("cohorts:links", args=[cohort.slug]),
+        reverse("dashboard:staff"),
+    ):
+        page.goto(path)
+        sticking_out = page.evaluate(
+            """() => [...document.querySelectorAll("main .card *")]
+                .filter((el) => !el.closest(".table-wrap") && el.getClientRects().length)
+                .filter((el) => el.getBoundingClientRect().right >
+                                el.closest(".card").getBoundingClientRect().right + 1)
+                .map((el) => el.tagName + " " + (el.textContent || "").trim().slice(0, 30))"""
+        )
+        assert not sticking_out, f"{path}: {sticking_out}"
