@@ -69,6 +69,11 @@ def test_home_opens_on_the_cohort_with_work_to_do(new_page, two_cohorts):
     expect(panel.get_by_role("heading", name=future.name, exact=True)).to_be_visible()
     expect(panel).to_contain_text(f"Starts {future.start_date:%a %-d %b %Y}")
     expect(panel).not_to_contain_text("Started")
+    expect(panel).not_to_contain_text("You are up to date")
+    # The work waiting elsewhere is still one click away.
+    panel.get_by_role("link", name=f"Open {cohort.name}").click()
+    expect(panel.get_by_role("heading", name=cohort.name, exact=True)).to_be_visible()
+    future_tab.click()
     screenshot(page, "learner-home-future-cohort")
 
     # The page opened on a cohort stays right after a reload of the plain home.
