@@ -258,9 +258,14 @@ def learner_home_stamp(user) -> tuple | None:
     keyed by this.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_learner_home_sql(), [S.CHANGES_REQUESTED, user.pk, True])
+        cursor.execute(*learner_home_stamp_query(user))
         rows = tuple(cursor.fetchall())
     return rows or None
+
+
+def learner_home_stamp_query(user) -> tuple[str, list]:
+    """The SQL and parameters `learner_home_stamp` runs (tests EXPLAIN it)."""
+    return _learner_home_sql(), [S.CHANGES_REQUESTED, user.pk, True]
 
 
 @dataclasses.dataclass(frozen=True)
