@@ -120,6 +120,16 @@ def test_feedback_and_lateness_read_right(new_page, reviewed_late):
     expect(late_row).to_contain_text("Handed in late")
     screenshot(mentor, "queue-labels")
 
+    # The mentors' view of the learner's history reads the same.
+    cohort = reviewed_late["cohort"]
+    mentor.goto(reverse("dashboard:learner-history", args=[cohort.pk, learner.pk]))
+    main = mentor.locator("main")
+    expect(main).to_contain_text("Please add the measured figures and run make bench again.")
+    expect(main).not_to_contain_text("**")
+    history_row = mentor.locator("tr", has_text=waiting.lab.title)
+    expect(history_row).to_contain_text("Review overdue")
+    expect(history_row).not_to_contain_text("late")
+
 
 def test_calendar_link_has_a_copy_button(new_page, first_use):  # noqa: F811
     learner = first_use["people"][0]
