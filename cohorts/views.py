@@ -564,12 +564,14 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         status = 404 if link is None else 410
     elif request.method == "POST":
         status = 400
+    cohort = link.cohort if link is not None and problem is None else None
     return render(
         request,
         "cohorts/join.html",
         {
             "link": link,
-            "cohort": link.cohort if link is not None and problem is None else None,
+            "cohort": cohort,
+            "timing": selectors.cohort_timing(cohort) if cohort is not None else None,
             "problem": problem,
             "membership": membership,
             "signup_form": signup_form,
