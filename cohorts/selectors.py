@@ -211,6 +211,28 @@ def default_release_at(cohort: Cohort, week: int) -> dt.datetime:
     return _local_instant(day, RELEASE_LOCAL_TIME, cohort_zone(cohort))
 
 
+@dataclass(frozen=True)
+class CohortTiming:
+    """Where a cohort stands in time: the one answer to "has it started?" and "which week
+    is it?", so every page agrees (a draft or future cohort never reads "started")."""
+
+    starts_at: dt.datetime  # week 1's default release: start_date 00:00 in the cohort's zone
+    started: bool  # active or finished, and past starts_at
+    week: int | None  # the current week (1-based) once started
+
+    @property
+    def upcoming(self) -> bool:
+        return not self.started
+
+
+def cohort_timing(cohort: Cohort, now: dt.datetime | None = None) -> CohortTiming:
+    now = now or timezone.now()
+    starts_at = default_release_at(cohort, 1)
+    started = cohort.status != Cohort.Status.DRAFT and starts_at <= now
+    week = (now - starts_at).days // max(cohort.pace_days, 1) + 1 if started else None
+    return CohortTiming(starts_at=starts_at, started=started, week=week)
+
+
 def default_due_after(cohort: Cohort, release_at: dt.datetime) -> dt.datetime:
     """Release date (local) + 7 days at 23:59 local."""
     zone = cohort_zone(cohort)

@@ -107,13 +107,15 @@ def cohort_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_cohorts(request: HttpRequest) -> HttpResponse:
     """The cohorts the user belongs to, with their role and this week's number."""
-    today = timezone.localdate()
-    items = []
-    for membership in selectors.memberships_of_user(request.user):
-        cohort = membership.cohort
-        days = (today - cohort.start_date).days
-        week = days // cohort.pace_days + 1 if days >= 0 else None
-        items.append({"membership": membership, "cohort": cohort, "week": week})
+    now = timezone.now()
+    items = [
+        {
+            "membership": membership,
+            "cohort": membership.cohort,
+            "timing": selectors.cohort_timing(membership.cohort, now),
+        }
+        for membership in selectors.memberships_of_user(request.user)
+    ]
     return render(
         request,
         "cohorts/mine.html",
@@ -349,6 +351,7 @@ def schedule(request: HttpRequest, slug: str) -> HttpResponse:
         "entries": entries,
         "viewer_tz": viewer_zone(user),
         "cohort_tz": selectors.cohort_zone(cohort),
+        "timing": selectors.cohort_timing(cohort),
         "is_learner": is_learner,
         "may_manage": can_manage_cohort(user, cohort),
         "may_grant": may_grant,
@@ -430,6 +433,7 @@ def extension_grant(request: HttpRequest, slug: str) -> HttpResponse:
         "entries": selectors.cohort_schedule(cohort=cohort),
         "viewer_tz": viewer_zone(user),
         "cohort_tz": selectors.cohort_zone(cohort),
+        "timing": selectors.cohort_timing(cohort),
         "is_learner": False,
         "may_manage": can_manage_cohort(user, cohort),
         "may_grant": True,
@@ -560,12 +564,14 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         status = 404 if link is None else 410
     elif request.method == "POST":
         status = 400
+    cohort = link.cohort if link is not None and problem is None else None
     return render(
         request,
         "cohorts/join.html",
         {
             "link": link,
-            "cohort": link.cohort if link is not None and problem is None else None,
+            "cohort": cohort,
+            "timing": selectors.cohort_timing(cohort) if cohort is not None else None,
             "problem": problem,
             "membership": membership,
             "signup_form": signup_form,

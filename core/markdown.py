@@ -11,10 +11,13 @@ their ``href`` in the sanitizer, and bare e-mail addresses stay text. Every link
 """
 
 import re
+from html import unescape
 
 import markdown as md
 import nh3
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
@@ -133,3 +136,10 @@ def step_label(text: str, *, max_words: int = STEP_LABEL_WORDS) -> tuple[str, bo
     if cut is not None:
         label = label[:cut].rstrip(" ,;:") + "…"
     return label, label == source
+
+
+def markdown_excerpt(text: str | None, limit: int = 220) -> str:
+    """The plain text a reader sees of rendered Markdown (no `**` or backticks), with
+    whitespace collapsed, cut to `limit` characters on a word. Plain text: escape it."""
+    plain = unescape(strip_tags(render_markdown(text)))
+    return Truncator(" ".join(plain.split())).chars(limit)

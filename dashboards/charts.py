@@ -20,7 +20,9 @@ APPROVED = "#166534"  # green-800, 7.1:1, drawn solid with dots
 BAR = "#1d4ed8"  # blue-700, 6.7:1
 BAR_ALT = "#854d0e"  # amber-800, 6.9:1
 
-WIDTH, HEIGHT = 640, 240
+# Each chart is drawn twice: wide for desktops and tablets, and narrow for phones (CSS
+# shows one), so a phone sees every bar and "now" at a readable size without scrolling.
+WIDTH, PHONE_WIDTH, HEIGHT = 640, 360, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 16, 40
 
 
@@ -56,12 +58,24 @@ def _ticks(maximum: int, count: int = 4) -> list[int]:
     return list(range(0, maximum + 1, step))
 
 
-def _svg_open(chart_id: str, title: str, desc: str) -> SafeString:
+def _responsive(draw, chart_id: str) -> SafeString:
+    """The wide and the phone drawing of one chart; `draw(width, chart_id)` makes one."""
+    wide = draw(WIDTH, chart_id)
+    if not wide:
+        return SafeString("")
+    return format_html(
+        '<div class="chart-wide">{}</div><div class="chart-phone">{}</div>',
+        wide,
+        draw(PHONE_WIDTH, f"{chart_id}-phone"),
+    )
+
+
+def _svg_open(chart_id: str, title: str, desc: str, width: int) -> SafeString:
     return _html(
         '<svg class="chart-svg" viewBox="0 0 {} {}" width="100%" role="img" '
         'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMidYMid meet">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
-        WIDTH,
+        width,
         HEIGHT,
         chart_id,
         chart_id,
@@ -72,7 +86,7 @@ def _svg_open(chart_id: str, title: str, desc: str) -> SafeString:
     )
 
 
-def _y_axis(maximum: int, plot_h: float) -> SafeString:
+def _y_axis(maximum: int, plot_h: float, width: int) -> SafeString:
     parts = []
     for tick in _ticks(maximum):
         y = TOP + plot_h - plot_h * tick / maximum
@@ -81,7 +95,7 @@ def _y_axis(maximum: int, plot_h: float) -> SafeString:
                 '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="{}" stroke-width="1"/>'
                 '<text x="{}" y="{:.1f}" fill="{}" font-size="13" text-anchor="end">{}</text>',
                 LEFT,
-                WIDTH - RIGHT,
+                width - RIGHT,
                 y,
                 y,
                 GRID,
@@ -94,25 +108,39 @@ def _y_axis(maximum: int, plot_h: float) -> SafeString:
     return _join(parts)
 
 
-def _x_labels(labels: list[str], xs: list[float]) -> SafeString:
-    # At most ~12 labels, so they do not collide on a phone.
-    every = max(1, -(-len(labels) // 12))
+CHAR_WIDTH = 7.5  # a generous average advance of a 13-unit label character
+
+
+def _x_labels(labels: list[str], xs: list[float], width: int) -> SafeString:
+    """Labels under the x axis that never collide: at most one per ~52 units, and when
+    the labels shown are still wider than the gap between them, every other one drops to
+    a second row."""
+    most = max(1, (width - LEFT - RIGHT) // 52)
+    every = max(1, -(-len(labels) // most))
+    shown = [
+        (x, label) for i, (x, label) in enumerate(zip(xs, labels, strict=True)) if i % every == 0
+    ]
+    gap = shown[1][0] - shown[0][0] if len(shown) > 1 else width
+    two_rows = max(len(label) for _, label in shown) * CHAR_WIDTH > gap - 4
     return _html_rows(
         '<text x="{:.1f}" y="{}" fill="{}" font-size="13" text-anchor="middle">{}</text>',
         (
-            (x, HEIGHT - BOTTOM + 18, MUTED, label)
-            for i, (x, label) in enumerate(zip(xs, labels, strict=True))
-            if i % every == 0
+            (x, HEIGHT - BOTTOM + (32 if two_rows and i % 2 else 18), MUTED, label)
+            for i, (x, label) in enumerate(shown)
         ),
     )
 
 
 def burn_up_svg(burn_up: BurnUp, *, chart_id: str) -> SafeString:
     """Labs approved by the end of each week (solid, dots) against the schedule (dashed)."""
+    return _responsive(lambda width, svg_id: _burn_up(burn_up, svg_id, width), chart_id)
+
+
+def _burn_up(burn_up: BurnUp, chart_id: str, width: int) -> SafeString:
     if not burn_up.weeks:
         return SafeString("")
     maximum = _nice_max(burn_up.total)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / burn_up.weeks
 
     def x(week: int) -> float:  # week 0 is the start, week w the end of week w
@@ -131,8 +159,8 @@ def burn_up_svg(burn_up: BurnUp, *, chart_id: str) -> SafeString:
         f"the schedule expects {burn_up.expected_now} due by then."
     )
     parts = [
-        _svg_open(chart_id, "Labs approved over the weeks against the schedule", desc),
-        _y_axis(maximum, plot_h),
+        _svg_open(chart_id, "Labs approved over the weeks against the schedule", desc, width),
+        _y_axis(maximum, plot_h, width),
         _html(
             '<line x1="{:.1f}" x2="{:.1f}" y1="{}" y2="{}" stroke="{}" stroke-width="1" '
             'stroke-dasharray="2 3"/><text x="{:.1f}" y="{}" fill="{}" font-size="13" '
@@ -162,6 +190,7 @@ def burn_up_svg(burn_up: BurnUp, *, chart_id: str) -> SafeString:
         _x_labels(
             [f"W{w}" for w in range(1, burn_up.weeks + 1)],
             [x(w) for w in range(1, burn_up.weeks + 1)],
+            width,
         ),
         SVG_CLOSE,
     ]
@@ -178,10 +207,16 @@ def bar_chart_svg(
     colour: str = BAR,
 ) -> SafeString:
     """Vertical bars with their value written above each (so no colour reading is needed)."""
+    return _responsive(
+        lambda width, svg_id: _bars(svg_id, title, labels, values, unit, colour, width), chart_id
+    )
+
+
+def _bars(chart_id, title, labels, values, unit, colour, width) -> SafeString:
     if not values:
         return SafeString("")
     maximum = _nice_max(max(values))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(values)
     bar_w = max(2.0, slot * 0.7)
     desc = "; ".join(
@@ -189,7 +224,7 @@ def bar_chart_svg(
     )
     xs = [LEFT + slot * i + slot / 2 for i in range(len(values))]
     bars = []
-    show_values = len(values) <= 26
+    show_values = slot >= 14  # room for a two-digit value above each bar
     for cx, label, value in zip(xs, labels, values, strict=True):
         h = plot_h * value / maximum
         bars.append(
@@ -218,10 +253,10 @@ def bar_chart_svg(
             )
     return _join(
         [
-            _svg_open(chart_id, title, desc),
-            _y_axis(maximum, plot_h),
+            _svg_open(chart_id, title, desc, width),
+            _y_axis(maximum, plot_h, width),
             *bars,
-            _x_labels(labels, xs),
+            _x_labels(labels, xs, width),
             SVG_CLOSE,
         ]
     )

@@ -20,7 +20,13 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
-from cohorts.selectors import ScheduleEntry, active_memberships_with_cohorts, default_release_at
+from cohorts.selectors import (
+    CohortTiming,
+    ScheduleEntry,
+    active_memberships_with_cohorts,
+    cohort_timing,
+    default_release_at,
+)
 from core.fragments import Rows, change_stamp, digest_sql, is_text, next_instant_after
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
@@ -74,10 +80,24 @@ class LabRow:
     submission: Submission | None
     status: str
     overdue: bool
+    review_overdue: bool = False  # handed in, and the mentors' review is past its due time
 
     @property
     def lab(self):
         return self.entry.lab
+
+    @property
+    def lateness(self) -> list[tuple[str, str]]:
+        """Whose lateness, in words, as (label, chip kind): the learner's ("Handed in
+        late"; "Overdue" is already the status of work not handed in) or the reviewers'
+        ("Review overdue"). Work handed in on time and sent back after its due time is
+        not late."""
+        labels = []
+        if self.submitted_late:
+            labels.append(("Handed in late", "late"))
+        if self.review_overdue:
+            labels.append(("Review overdue", "review-overdue"))
+        return labels
 
     @property
     def status_label(self) -> str:
@@ -205,10 +225,20 @@ def learner_cohort(*, membership: Membership, now: dt.datetime | None = None) ->
                 state=lab.state, is_released=lab.is_released, is_overdue=lab.is_overdue
             ),
             overdue=lab.is_overdue,
+            review_overdue=_review_overdue(lab.submission, now),
         )
         for lab in labs.values()
     ]
     return LearnerCohort(membership=membership, rows=rows, burn_up=burn_up(cohort, rows, now))
+
+
+def _review_overdue(submission: Submission | None, now: dt.datetime) -> bool:
+    return bool(
+        submission
+        and submission.state in (S.SUBMITTED, S.IN_REVIEW)
+        and submission.review_due_at
+        and submission.review_due_at < now
+    )
 
 
 def learner_home_stamp(user) -> tuple | None:
@@ -221,11 +251,75 @@ def learner_home_stamp(user) -> tuple | None:
     over the same columns as the matrix (`SUBMISSION_COLUMNS`...); and the user's unread
     notifications (the bell shows their count). A review always saves its submission. The
     page cache (`core.fragments`) is keyed by this.
+    Last, the facts that choose the cohort the page opens on (`learner_home_cohorts`): the
+    cohort's status, start, time zone and pace, and the learner's labs there with changes
+    requested.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_learner_home_sql(), [user.pk, True])
+        cursor.execute(*learner_home_stamp_query(user))
         rows = tuple(cursor.fetchall())
     return rows or None
+
+
+def learner_home_stamp_query(user) -> tuple[str, list]:
+    """The SQL and parameters `learner_home_stamp` runs (tests EXPLAIN it)."""
+    return _learner_home_sql(), [S.CHANGES_REQUESTED, user.pk, True]
+
+
+@dataclasses.dataclass(frozen=True)
+class HomeCohort:
+    """One of a learner's cohorts as the home page's tabs show it."""
+
+    cohort_id: int
+    timing: CohortTiming
+    finished: bool
+    to_fix: int  # labs with changes requested
+
+    @classmethod
+    def of(cls, cohort: Cohort, now: dt.datetime, *, to_fix: int = 0) -> HomeCohort:
+        return cls(
+            cohort_id=cohort.pk,
+            timing=cohort_timing(cohort, now),
+            finished=cohort.status == Cohort.Status.FINISHED,
+            to_fix=to_fix,
+        )
+
+    @property
+    def rank(self) -> int:
+        """Where there is something to do comes first; a draft or future cohort never hides
+        current work, and a finished one with nothing left comes last."""
+        if self.timing.started and not self.finished:
+            return 0 if self.to_fix else 1
+        if self.to_fix:
+            return 2
+        return 3 if not self.finished else 4
+
+
+def learner_home_cohorts(stamp: tuple, now: dt.datetime) -> list[HomeCohort]:
+    """The learner's cohorts, from their home page's stamp (no query), best first: the
+    first is the one the home opens on. Part of the page's cache key, with `now` folded
+    into each cohort's timing, so the choice moves when a cohort starts."""
+    cohorts = []
+    for row in stamp:
+        _, cohort_id, role, *_, status, start_date, time_zone, pace_days, to_fix = row
+        if role != Membership.Role.LEARNER:
+            continue
+        cohort = Cohort(
+            pk=cohort_id,
+            status=status,
+            start_date=dt.date.fromisoformat(str(start_date)),
+            time_zone=time_zone,
+            pace_days=pace_days,
+        )
+        cohorts.append(HomeCohort.of(cohort, now, to_fix=to_fix))
+
+    # Ties: of cohorts under way the newest start wins; of those to come, the soonest.
+    def tie(c: HomeCohort) -> float:
+        when = c.timing.starts_at.timestamp()
+        return when if c.timing.upcoming else -when
+
+    cohorts.sort(key=lambda c: (c.rank, tie(c), c.cohort_id))
+    return cohorts
 
 
 @functools.cache
@@ -255,7 +349,9 @@ def _learner_home_sql() -> str:
         SELECT m.id, m.cohort_id, m.role, c.updated_at, c.track_id, t.updated_at,
         {stamps},
         (SELECT COUNT(*) FROM {table(Notification)} x
-          WHERE x.recipient_id = m.user_id AND x.read_at IS NULL)
+          WHERE x.recipient_id = m.user_id AND x.read_at IS NULL),
+        c.status, c.start_date, c.time_zone, c.pace_days,
+        (SELECT COUNT(*) FROM {table(Submission)} x WHERE {mine} AND x.state = %s)
         FROM {table(Membership)} m
         JOIN {table(Cohort)} c ON c.id = m.cohort_id
         JOIN {table(Track)} t ON t.id = c.track_id
@@ -321,6 +417,8 @@ def learner_panel_ends_at(overview: LearnerCohort, now: dt.datetime) -> dt.datet
     instants = []
     for row in overview.rows:
         instants += [row.entry.release_at, row.entry.effective_due_at]
+        if row.submission is not None and row.submission.state in (S.SUBMITTED, S.IN_REVIEW):
+            instants.append(row.submission.review_due_at)  # "Review overdue" appears
     starts = [row.entry.release_at for row in overview.rows]
     if starts:
         start = min(starts)

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cohorts.models import Cohort, Membership
 from cohorts.permissions import can_view_cohort_members
-from cohorts.selectors import cohort_list
+from cohorts.selectors import cohort_list, cohort_timing
 from core import fragments
 from core.exceptions import ApplicationError
 
@@ -79,30 +79,42 @@ def learner_home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     stamp = selectors.learner_home_stamp(request.user)
     if stamp is None:  # in no cohort: a cheap page
-        return _learner_home(request, now=now, wanted=None)[0]
-    # The one parameter the page understands, kept only when it names one of the
-    # learner's cohorts (the stamp's rows are their memberships): anything else shows the
-    # default cohort, under the same key.
-    wanted = _int_param(request, "cohort")
-    if wanted not in {row[1] for row in stamp if row[2] == Membership.Role.LEARNER}:
-        wanted = None
+        return _learner_home(request, now=now, cohorts=[])[0]
+    # The cohort the page opens on, and every tab's label, depend on the stamp and the
+    # clock (a cohort starting): both are in the key.
+    cohorts = selectors.learner_home_cohorts(stamp, now)
     return fragments.cached_page(
         request,
         name="learner-home",
-        parts=(wanted, stamp),
+        parts=(_chosen_cohort(request, cohorts), cohorts, stamp),
         now=now,
         max_age=LEARNER_HOME_MAX_AGE,
-        build=lambda: _learner_home(request, now=now, wanted=wanted),
+        build=lambda: _learner_home(request, now=now, cohorts=cohorts),
     )
 
 
+def _chosen_cohort(request: HttpRequest, cohorts: list) -> int | None:
+    """The cohort asked for (?cohort=), else the one with something to do."""
+    wanted = _int_param(request, "cohort")
+    if any(c.cohort_id == wanted for c in cohorts):
+        return wanted
+    return cohorts[0].cohort_id if cohorts else None
+
+
 def _learner_home(
-    request: HttpRequest, *, now, wanted: int | None
+    request: HttpRequest, *, now, cohorts: list
 ) -> tuple[HttpResponse, dt.datetime | None]:
-    """The page for cohort `wanted` (None: the newest) and the next instant it changes by
-    itself (a release, a due time)."""
-    memberships = selectors.learner_memberships(request.user)
-    current = next((m for m in memberships if m.cohort_id == wanted), None)
+    """The page and the next instant it changes by itself (a release, a due time)."""
+    memberships = selectors.learner_memberships(request.user)  # tabs: newest cohort first
+    facts = {c.cohort_id: c for c in cohorts}
+    for membership in memberships:
+        # The stamp's facts, which keyed this page; a membership it has not seen yet (a
+        # join between the two queries) gets its timing only.
+        membership.home = facts.get(membership.cohort_id) or selectors.HomeCohort.of(
+            membership.cohort, now
+        )
+    chosen = _chosen_cohort(request, cohorts)
+    current = next((m for m in memberships if m.cohort_id == chosen), None)
     if current is None and memberships:
         current = memberships[0]
     context = {"memberships": memberships, "current": None}
@@ -281,7 +293,12 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         max_age=MATRIX_MAX_AGE,
         build=lambda: _staff_cohort_overview(request, cohort=cohort, zone=zone, now=now),
     )
-    context = {"cohort": cohort, "overview_html": overview_html, "user_zone": zone}
+    context = {
+        "cohort": cohort,
+        "timing": cohort_timing(cohort, now),
+        "overview_html": overview_html,
+        "user_zone": zone,
+    }
     return render(request, STAFF_COHORT, context)
 
 

@@ -1,6 +1,6 @@
 from django import template
 
-from core.markdown import render_markdown, render_markdown_inline, step_label
+from core.markdown import markdown_excerpt, render_markdown, render_markdown_inline, step_label
 
 register = template.Library()
 
@@ -27,3 +27,9 @@ def step_label_filter(text):
 def step_is_whole_filter(text) -> bool:
     """Whether `step_label` shows the whole step (then no "full step" is needed)."""
     return step_label(str(text))[1]
+
+
+@register.filter(name="markdown_excerpt")
+def markdown_excerpt_filter(text, limit=220):
+    """{{ value|markdown_excerpt:220 }}: what a reader sees of the Markdown, as plain text."""
+    return markdown_excerpt(text, int(limit))

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -466,3 +467,37 @@ def test_join_links_page_lists_and_toggles(client, cohort, staff):
         reverse("cohorts:links", args=[cohort.slug]), {"expires_at": "2001-01-01T00:00"}
     )
     assert response.status_code == 400 and cohort.join_links.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "days_from_now", "expected"),
+    [
+        ("active", -8, "Started"),
+        ("active", 30, "Starts"),
+        ("draft", -8, "Starts"),  # a draft has not started, whatever its date
+        ("finished", -400, "Started"),
+    ],
+)
+def test_every_page_says_the_same_start(client, staff, status, days_from_now, expected):
+    """Join page, schedule, my cohorts and the staff overview agree on the start, and only
+    a cohort under way (not a draft, not a future one) reads "Started"."""
+    start = timezone.localdate() + dt.timedelta(days=days_from_now)
+    cohort = CohortFactory(status=status, start_date=start)
+    LabFactory(track=cohort.track, week=1)
+    learner = MembershipFactory(cohort=cohort).user
+    said = f"{expected} {start:%a} {start.day} {start:%b %Y}"
+    pages = [
+        (learner, reverse("cohorts:schedule", args=[cohort.slug])),
+        (learner, reverse("cohorts:mine")),
+        (staff, reverse("dashboard:staff-cohort", args=[cohort.pk])),
+    ]
+    if status == "active":  # people join active cohorts only
+        link = join_link_create(actor=staff, cohort=cohort)
+        pages.append((UserFactory(), reverse("cohorts:join", args=[link.token])))
+    for user, url in pages:
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+        assert said in text, url
+        if expected == "Starts":
+            assert "Started" not in text, url

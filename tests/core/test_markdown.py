@@ -1,4 +1,4 @@
-from core.markdown import render_markdown
+from core.markdown import markdown_excerpt, render_markdown
 
 
 def test_fenced_code_keeps_its_language_class():
@@ -48,3 +48,10 @@ def test_linked_text_is_escaped():
     assert "<script>" not in html
     # The quote cannot close the attribute: it is part of the (escaped) address.
     assert 'href="https://example.com/&quot;&gt;"' in html
+
+
+def test_an_excerpt_is_the_text_a_reader_sees():
+    body = "Add the **measured** figures for `N=4096`.\n\n- one\n- two &amp; <script>x()</script>"
+    assert markdown_excerpt(body) == "Add the measured figures for N=4096. one two &"
+    assert markdown_excerpt("word " * 100, 20) == "word word word word…"
+    assert markdown_excerpt("") == ""

@@ -5,6 +5,7 @@ that owns it, and reads the page again: the change must show on the very next re
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import messages
@@ -22,7 +23,7 @@ from curriculum.selectors import tracks_with_labs
 from curriculum.services import import_curriculum_file
 from notifications.services import notifications_mark_all_read
 from submissions import services as submission_services
-from tests.factories import MembershipFactory, StaffFactory
+from tests.factories import CohortFactory, MembershipFactory, StaffFactory
 from tests.submissions.conftest import make_world
 
 pytestmark = pytest.mark.django_db
@@ -292,3 +293,61 @@ def test_htmx_and_full_requests_get_their_own_pages(client, world):
     partial = client.get(reverse("dashboard:learner"), HTTP_HX_REQUEST="true").content.decode()
     assert "<html" in full and "<html" not in partial
     assert "<html" in client.get(reverse("dashboard:learner")).content.decode()
+
+
+# --- which cohort the learner's home opens on (issue 18.3) ---------------------------------
+
+
+def opened_on(html: str) -> str:
+    return re.search(r'<h2 id="cohort-heading">([^<]*)</h2>', html).group(1)
+
+
+def test_a_future_draft_cohort_never_takes_over_the_home(client, world):
+    submission = world.submitted()
+    submission_services.review_create(
+        actor=world.mentor, submission=submission, verdict="request_changes", body="Redo."
+    )
+    assert opened_on(learner_home(client, world.learner)) == world.cohort.name
+    future = CohortFactory(
+        name="Next year",
+        track=world.cohort.track,
+        start_date=timezone.localdate() + dt.timedelta(days=200),
+        status="draft",
+    )
+    cohort_services.membership_add(
+        actor=StaffFactory(), cohort=future, email=world.learner.email, role="learner"
+    )
+    html = learner_home(client, world.learner)
+    assert opened_on(html) == world.cohort.name
+    assert "Changes requested" in html
+    assert f"?cohort={future.pk}" in html, "the other cohort is one click away"
+    client.force_login(world.learner)
+    asked = client.get(reverse("dashboard:learner"), {"cohort": future.pk}).content.decode()
+    assert opened_on(asked) == "Next year"
+    assert "Started" not in asked
+
+
+def test_the_home_moves_to_a_cohort_when_it_starts(client, world, monkeypatch):
+    """The choice depends on the clock, so it is part of the cached page's key."""
+    later = CohortFactory(
+        name="Later cohort",
+        track=world.cohort.track,
+        start_date=timezone.localdate() + dt.timedelta(days=2),
+        status="active",
+    )
+    MembershipFactory(cohort=later, user=world.learner)
+    real_now = timezone.now()
+    assert opened_on(learner_home(client, world.learner)) == world.cohort.name
+    monkeypatch.setattr(timezone, "now", lambda: real_now + dt.timedelta(days=3))
+    assert opened_on(learner_home(client, world.learner)) == "Later cohort"
+
+
+def test_the_panel_says_review_overdue_when_the_review_time_passes(client, world, monkeypatch):
+    """The mentors' lateness, not the learner's, and on time: its instant ends the entry."""
+    submission = world.submitted()
+    due = submission.review_due_at
+    monkeypatch.setattr(timezone, "now", lambda: due - dt.timedelta(minutes=1))
+    row = week_row(learner_home(client, world.learner), world.lab)
+    assert "Review overdue" not in row and "late" not in row.lower()
+    monkeypatch.setattr(timezone, "now", lambda: due + dt.timedelta(minutes=1))
+    assert "Review overdue" in week_row(learner_home(client, world.learner), world.lab)

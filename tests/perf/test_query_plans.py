@@ -106,12 +106,12 @@ def test_page_stamps_use_indexes(large_world):
     from cohorts.models import Cohort, Membership
     from cohorts.selectors import membership_roles_stamp
     from core.fragments import stamp_query
-    from dashboards.selectors import _learner_home_sql, cohort_matrix_sources
+    from dashboards.selectors import cohort_matrix_sources, learner_home_stamp_query
     from notifications.selectors import unread_stamp
     from submissions.selectors import queue_stamp
 
     learner = Membership.objects.filter(role="learner").select_related("user")[0].user
-    plan = _explain_sql(_learner_home_sql(), [learner.pk, True])
+    plan = _explain_sql(*learner_home_stamp_query(learner))
     _assert_indexed(plan, "learner home stamp")
 
     mentor = large_world["mentor"]

@@ -51,11 +51,11 @@ def test_work_turns_overdue_when_its_review_time_passes(client, monkeypatch):
     due = submission.review_due_at
     assert due is not None
     monkeypatch.setattr(timezone, "now", lambda: due - dt.timedelta(seconds=30))
-    assert "Overdue" not in row(queue(client, world.mentor, tab="all"), submission)
+    assert "Review overdue" not in row(queue(client, world.mentor, tab="all"), submission)
     # Thirty seconds later, well inside the cache's max age: the stamp's "next review due
     # time" has moved on, so the key is new.
     monkeypatch.setattr(timezone, "now", lambda: due + dt.timedelta(seconds=1))
-    assert "Overdue" in row(queue(client, world.mentor, tab="all"), submission)
+    assert "Review overdue" in row(queue(client, world.mentor, tab="all"), submission)
 
 
 def test_mentors_of_other_cohorts_never_share_a_queue(client):
