@@ -8,9 +8,9 @@ urlpatterns = [
     path("", views.browse, name="browse"),
     path("imports/", views.import_list, name="import_list"),
     path("imports/new/", views.import_upload, name="import_upload"),
-    path("imports/<int:import_id>/", views.import_detail, name="import_detail"),
-    path("imports/<int:import_id>/apply/", views.import_apply, name="import_apply"),
-    path("imports/<int:import_id>/discard/", views.import_discard, name="import_discard"),
+    path("imports/<id:import_id>/", views.import_detail, name="import_detail"),
+    path("imports/<id:import_id>/apply/", views.import_apply, name="import_apply"),
+    path("imports/<id:import_id>/discard/", views.import_discard, name="import_discard"),
     path("paths/<slug:track_slug>/", views.track_detail, name="track"),
     path("paths/<slug:track_slug>/<slug:lab_slug>/", views.lab_detail, name="lab"),
 ]

@@ -24,7 +24,7 @@ from .lab_visibility import ContentPolicy, labs_visible_to, tracks_visible_to
 class TrackViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TrackSerializer
     lookup_field = "slug"
-    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_value_converter = "slug"
     ordering_fields = ["position", "name"]
     filterset_fields = ["active"]
 
