@@ -218,6 +218,15 @@ def default_release_at(cohort: Cohort, week: int) -> dt.datetime:
     return _local_instant(day, RELEASE_LOCAL_TIME, cohort_zone(cohort))
 
 
+def lab_release_at(
+    cohort: Cohort, lab: Lab, override: ScheduleOverride | None = None
+) -> dt.datetime:
+    """When `lab` releases in `cohort`: the override's release time, else the default."""
+    if override is not None and override.release_at:
+        return override.release_at.astimezone(dt.UTC)
+    return default_release_at(cohort, lab.week)
+
+
 def default_due_after(cohort: Cohort, release_at: dt.datetime) -> dt.datetime:
     """Release date (local) + 7 days at 23:59 local."""
     zone = cohort_zone(cohort)
@@ -235,10 +244,8 @@ def _entry(
     extension: Extension | None,
     now: dt.datetime,
 ) -> ScheduleEntry:
-    release_at = default_release_at(cohort, lab.week)
+    release_at = lab_release_at(cohort, lab, override)
     release_overridden = bool(override and override.release_at)
-    if release_overridden:
-        release_at = override.release_at.astimezone(dt.UTC)
     due_overridden = bool(override and override.due_at)
     if due_overridden:
         due_at = override.due_at.astimezone(dt.UTC)

@@ -18,7 +18,7 @@ from core.exceptions import ApplicationError
 from . import selectors, services
 from .forms import CurriculumUploadForm
 from .models import CurriculumImport
-from .permissions import can_manage_curriculum
+from .permissions import can_manage_curriculum, lab_text_reader
 
 STALE_PENDING = dt.timedelta(seconds=20)
 
@@ -48,7 +48,9 @@ def track_detail(request: HttpRequest, track_slug: str) -> HttpResponse:
     if track is None:
         raise Http404("No such path.")
     labs = list(selectors.track_labs(track))
-    return render(request, "curriculum/track.html", {"track": track, "labs": labs})
+    readable = lab_text_reader(request.user)
+    rows = [(lab, readable(lab)) for lab in labs]
+    return render(request, "curriculum/track.html", {"track": track, "labs": labs, "rows": rows})
 
 
 @login_required
@@ -58,11 +60,15 @@ def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResp
     if lab is None:
         raise Http404("No such lab.")
     previous, following = selectors.lab_neighbours(lab)
-    return render(
-        request,
-        "curriculum/lab.html",
-        {"lab": lab, "track": lab.track, "previous": previous, "following": following},
-    )
+    context = {
+        "lab": lab,
+        "track": lab.track,
+        "previous": previous,
+        "following": following,
+        # The text only by the one rule (cohorts.permissions.LabAccess); else the title.
+        "can_read": lab_text_reader(request.user)(lab),
+    }
+    return render(request, "curriculum/lab.html", context)
 
 
 @login_required

@@ -50,7 +50,10 @@ READ_ONLY = (
     "A read-only view that answers POST like GET for those who may read it; the snapshot "
     "proves it writes nothing (@require_safe would make it a 405)."
 )
-READ_ONLY_PUBLISHED = "Published curriculum, for everyone signed in. " + READ_ONLY
+READ_ONLY_PUBLISHED = (
+    "Titles of the published curriculum are for everyone signed in; a lab's text follows "
+    "cohorts.permissions.LabAccess (tests/cohorts/test_lab_access.py). " + READ_ONLY
+)
 
 
 def _sub(attr):
@@ -273,7 +276,7 @@ API_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"id": w.labs[0].pk},
         methods=ALL_METHODS,
         refused=("anonymous",),
-        why="published curriculum: every signed-in person may read it",
+        why="the labs of one's own tracks; text by LabAccess (tests/cohorts/test_lab_access.py)",
     ),
     "/api/v1/tracks/{slug}/": Case(
         kwargs=lambda w: {"slug": w.track.slug},
