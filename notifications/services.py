@@ -320,11 +320,10 @@ def digest_send(*, user_id: int, day: dt.date) -> bool:
         waiting = Notification.objects.select_for_update().filter(
             recipient=user, email_status=EmailStatus.DIGEST
         )
-        stale = [
-            n.pk
-            for n in waiting.select_related("event")
-            if not _still_concerned(n.event, [user.pk])
-        ]
+        event_of = dict(waiting.values_list("pk", "event_id"))
+        events = Event.objects.in_bulk({pk for pk in event_of.values() if pk})
+        concerned = {pk: _still_concerned(event, [user.pk]) for pk, event in events.items()}
+        stale = [pk for pk, event_id in event_of.items() if not concerned.get(event_id, True)]
         if stale:
             # About cohorts the user has left since: never mailed.
             Notification.objects.filter(pk__in=stale).update(email_status=EmailStatus.NONE)

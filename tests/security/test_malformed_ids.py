@@ -163,3 +163,29 @@ def test_malformed_ids_in_the_admin_never_cause_a_server_error(world):
                 if status >= 500:
                     problems.append(f"{label}_{view} {url}: {status}")
     assert not problems, "\n".join(problems)
+
+
+QUERY_NAMES = ("cohort", "lab", "learner", "mentor", "page", "page_size", "week", "track", "tab")
+
+
+@pytest.mark.django_db
+def test_malformed_ids_in_query_strings_never_cause_a_server_error(world):
+    """Lists and dashboards read ids from the query string (filters, pages): same rule."""
+    clients = _clients(world)
+    urls = [
+        reverse(name)
+        for name, _route, kwargs in walk_urls()
+        if name and not kwargs and not name.startswith(("admin:", "api:")) and name != "logout"
+    ]
+    urls += [
+        path for path, methods in api_operations().items() if "{" not in path and "GET" in methods
+    ]
+    problems = []
+    for url in urls:
+        for bad in MALFORMED:
+            query = "&".join(f"{name}={bad}" for name in QUERY_NAMES)
+            for who, client in clients.items():
+                status = client.get(f"{url}?{query}").status_code
+                if status >= 500:
+                    problems.append(f"{url}?{query} as {who}: {status}")
+    assert not problems, "\n".join(problems)

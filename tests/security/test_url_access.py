@@ -424,9 +424,6 @@ def test_api_routes_in_the_resolver_are_in_the_schema():
 @pytest.fixture
 def world(db, settings, django_capture_on_commit_callbacks):
     settings.AXES_ENABLED = False
-    services = pytest.importorskip("submissions.services")
-    if not hasattr(services, "submission_submit"):
-        pytest.skip("submissions.services has not landed yet")
     with django_capture_on_commit_callbacks(execute=True):
         built = build_world()
     # Notifications are made by the event handlers, which run after commit.
