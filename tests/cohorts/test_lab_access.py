@@ -161,3 +161,29 @@ def test_a_learner_reads_a_lab_once_an_override_releases_it(people):
 def test_anonymous_people_are_sent_to_sign_in(people):
     response = Client().get(people["labs"]["released"].get_absolute_url())
     assert response.status_code == 302 and "/login/" in response.url
+
+
+@pytest.mark.parametrize("who", ["learner", "mentor", "outsider"])
+def test_the_track_page_and_the_lab_list_cost_the_same_for_3_labs_or_30(people, who):
+    """The rule loads memberships and overrides once per request, not once per lab."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.api.conftest import token_client
+
+    track = people["labs"]["future"].track
+    client = Client()
+    client.force_login(people[who])
+    api = token_client(people[who])
+
+    def count(url, via):
+        with CaptureQueriesContext(connection) as queries:
+            assert via.get(url).status_code == 200
+        return len(queries.captured_queries)
+
+    page, listing = f"/curriculum/paths/{track.slug}/", "/api/v1/labs/?page_size=100"
+    count(page, client), count(listing, api)  # the token's first use writes its last-use time
+    before = (count(page, client), count(listing, api))
+    for week in range(4, 31):
+        LabFactory(track=track, week=week)
+    assert (count(page, client), count(listing, api)) == before
