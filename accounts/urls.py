@@ -7,5 +7,5 @@ app_name = "accounts"
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", views.token_create, name="token-create"),
-    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("profile/tokens/<id:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -3,12 +3,19 @@
 Staff (``is_staff``) administer every cohort. Anyone else reaches a cohort only through an
 active membership; the learner/mentor lookups share one query per request (the membership
 map cached on the user object by ``selectors.active_membership_roles``).
+
+It also holds the one rule for reading the curriculum (`LabAccess`), because who may read a
+lab depends on memberships and schedules; curriculum's own pages reach it through the hook
+registered in ``cohorts.apps`` (curriculum may not import cohorts).
 """
 
-from django.db.models import Q
+import datetime as dt
 
-from .models import Cohort, Membership
-from .selectors import active_membership_roles
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Cohort, Membership, ScheduleOverride
+from .selectors import active_membership_roles, lab_release_at
 
 
 def _cohort_id(cohort: Cohort | int) -> int | None:
@@ -75,3 +82,90 @@ def cohorts_visible_to(user) -> Q:
     if not _is_signed_in(user):
         return Q(pk__in=[])
     return Q(pk__in=list(active_membership_roles(user)))
+
+
+# --- Reading the curriculum -------------------------------------------------------------
+
+
+class LabAccess:
+    """The one rule for reading a lab's text (body and deliverables), for every path: the
+    lab and track pages, the API, and anything else that quotes a lab.
+
+    - staff, and the active mentors of any cohort on the lab's track, read every lab;
+    - a learner reads a lab once it is released to them: its release time in one of their
+      active cohorts on that track (the cohort's schedule, overrides included) has passed;
+    - anyone else signed in sees titles only; nobody signed out sees anything.
+
+    Two queries (memberships, release overrides) on first use, whatever the number of labs.
+    """
+
+    def __init__(self, user, *, now: dt.datetime | None = None):
+        self.user = user
+        self.now = now or timezone.now()
+        self._loaded = False
+        self.is_staff = _is_staff(user)
+
+    def _load(self) -> None:
+        self._loaded = True
+        self.mentor_tracks: set[int] = set()
+        self.learner_cohorts: list[Cohort] = []
+        self.overrides: dict[tuple[int, int], ScheduleOverride] = {}
+        if not _is_signed_in(self.user):
+            return
+        memberships = Membership.objects.filter(user=self.user, active=True).select_related(
+            "cohort"
+        )
+        for membership in memberships:
+            if membership.role == Membership.Role.MENTOR:
+                self.mentor_tracks.add(membership.cohort.track_id)
+            else:
+                self.learner_cohorts.append(membership.cohort)
+        if self.learner_cohorts:
+            for override in ScheduleOverride.objects.filter(
+                cohort__in=self.learner_cohorts, release_at__isnull=False
+            ):
+                self.overrides[(override.cohort_id, override.lab_id)] = override
+
+    def can_read_text(self, lab) -> bool:
+        if self.is_staff:
+            return True
+        if not self._loaded:
+            self._load()
+        if lab.track_id in self.mentor_tracks:
+            return True
+        return any(
+            lab_release_at(cohort, lab, self.overrides.get((cohort.pk, lab.pk))) <= self.now
+            for cohort in self.learner_cohorts
+            if cohort.track_id == lab.track_id
+        )
+
+    __call__ = can_read_text
+
+
+def can_read_lab_text(user, lab) -> bool:
+    """`LabAccess` for one lab (use `LabAccess` itself for many: it loads once)."""
+    return LabAccess(user).can_read_text(lab)
+
+
+def tracks_visible_to(user) -> Q:
+    """A filter on ``Track`` for the API's track list: staff see all; others the active
+    tracks of their active memberships."""
+    if _is_staff(user):
+        return Q()
+    if not _is_signed_in(user):
+        return Q(pk__in=[])
+    return Q(
+        active=True,
+        pk__in=Membership.objects.filter(user=user, active=True).values("cohort__track_id"),
+    )
+
+
+def labs_visible_to(user) -> Q:
+    """A filter on ``Lab`` for the API's lab list: staff see all; others the active labs of
+    their tracks (what each may read of them is `LabAccess`)."""
+    if _is_staff(user):
+        return Q()
+    if not _is_signed_in(user):
+        return Q(pk__in=[])
+    track_ids = Membership.objects.filter(user=user, active=True).values("cohort__track_id")
+    return Q(active=True, track__active=True, track_id__in=track_ids)

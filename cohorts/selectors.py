@@ -233,6 +233,15 @@ def cohort_timing(cohort: Cohort, now: dt.datetime | None = None) -> CohortTimin
     return CohortTiming(starts_at=starts_at, started=started, week=week)
 
 
+def lab_release_at(
+    cohort: Cohort, lab: Lab, override: ScheduleOverride | None = None
+) -> dt.datetime:
+    """When `lab` releases in `cohort`: the override's release time, else the default."""
+    if override is not None and override.release_at:
+        return override.release_at.astimezone(dt.UTC)
+    return default_release_at(cohort, lab.week)
+
+
 def default_due_after(cohort: Cohort, release_at: dt.datetime) -> dt.datetime:
     """Release date (local) + 7 days at 23:59 local."""
     zone = cohort_zone(cohort)
@@ -250,10 +259,8 @@ def _entry(
     extension: Extension | None,
     now: dt.datetime,
 ) -> ScheduleEntry:
-    release_at = default_release_at(cohort, lab.week)
+    release_at = lab_release_at(cohort, lab, override)
     release_overridden = bool(override and override.release_at)
-    if release_overridden:
-        release_at = override.release_at.astimezone(dt.UTC)
     due_overridden = bool(override and override.due_at)
     if due_overridden:
         due_at = override.due_at.astimezone(dt.UTC)

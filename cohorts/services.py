@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -323,14 +324,42 @@ def membership_add(*, actor, cohort: Cohort, email: str, name: str = "", role: s
     return membership
 
 
+# What other apps must do, in the same transaction, when someone stops holding a role in a
+# cohort (submissions moves a leaving mentor's open reviews). Those apps sit above cohorts,
+# which may not import them: they register here from their AppConfig.ready
+# (docs/architecture.md, "When a membership ends").
+RoleEndedHook = Callable[..., None]
+_role_ended_hooks: list[RoleEndedHook] = []
+
+
+def on_role_ended(hook: RoleEndedHook) -> RoleEndedHook:
+    """Register `hook(*, actor, membership, role)`: called inside the transaction that ends
+    `membership`'s `role` (membership ended, or its role changed); an error rolls it back."""
+    if hook not in _role_ended_hooks:
+        _role_ended_hooks.append(hook)
+    return hook
+
+
+def _role_ended(*, actor, membership: Membership, role: str) -> None:
+    clear_role_cache(membership.user)
+    for hook in _role_ended_hooks:
+        hook(actor=actor, membership=membership, role=role)
+
+
 @transaction.atomic
 def membership_deactivate(*, actor, membership: Membership) -> Membership:
-    """End a membership (staff only). Their submissions and reviews stay."""
+    """End a membership (staff only). Their submissions and reviews stay.
+
+    Side effects, in the same transaction: the registered role-ended hooks run (a mentor's
+    open reviews move to another mentor or back to the queue). From then on the person has
+    no access to the cohort by any path and hears nothing more about it.
+    """
     _require_staff(actor)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.active:
         membership.active = False
         membership.save(update_fields=["active"])
+        _role_ended(actor=actor, membership=membership, role=membership.role)
     clear_role_cache(membership.user)
     return membership
 
@@ -348,13 +377,17 @@ def membership_reactivate(*, actor, membership: Membership) -> Membership:
 
 @transaction.atomic
 def membership_change_role(*, actor, membership: Membership, role: str) -> Membership:
-    """Make a member a learner or a mentor (staff only)."""
+    """Make a member a learner or a mentor (staff only). The role given up ends as in
+    `membership_deactivate` (a mentor made a learner hands over their open reviews)."""
     _require_staff(actor)
     role = _validate_role(role)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role != role:
+        previous = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
+        if membership.active:
+            _role_ended(actor=actor, membership=membership, role=previous)
     return membership
 
 

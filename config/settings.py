@@ -303,6 +303,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.api.common.add_error_responses",
     ],
+    # Ids in URLs go through core.converters.IdConverter: a whole number in the bigint range.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
 }
 
 # Login lockout (django-axes): account+IP locked after AXES_FAILURE_LIMIT failures for

@@ -6,9 +6,12 @@ class CoreConfig(AppConfig):
 
     name = "core"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from . import converters
         from .fragments import register_sqlite_functions
 
+        # Before any URLconf is loaded: every app's routes use `<id:...>`.
+        converters.register()
         connection_created.connect(register_sqlite_functions)

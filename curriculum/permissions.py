@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 
-def can_view_curriculum(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active)
+# Who may read a lab's text depends on cohort memberships and schedules, which this app may
+# not import. The cohorts app registers its rule (cohorts.permissions.LabAccess) at start-up;
+# until one is registered, only staff read lab text (closed by default).
+LabTextRule = Callable[[object], Callable[[object], bool]]
+_lab_text_rule: LabTextRule | None = None
+
+
+def register_lab_text_rule(rule: LabTextRule) -> None:
+    """`rule(user)` returns a callable `lab -> bool`: may this user read the lab's text."""
+    global _lab_text_rule
+    _lab_text_rule = rule
+
+
+def lab_text_reader(user) -> Callable[[object], bool]:
+    """`reader(lab) -> bool` for this user, by the registered rule (one per request)."""
+    if _lab_text_rule is not None:
+        return _lab_text_rule(user)
+    staff = can_manage_curriculum(user)
+    return lambda lab: staff
 
 
 def can_manage_curriculum(user) -> bool:

@@ -19,7 +19,7 @@ from . import selectors, services
 from .exporter import EXPORTERS, curriculum_data
 from .forms import CurriculumUploadForm, LabEditForm
 from .models import CurriculumImport
-from .permissions import can_manage_curriculum
+from .permissions import can_manage_curriculum, lab_text_reader
 
 EXPORT_FILES = {
     "yaml": ("curriculum.yaml", "application/yaml"),
@@ -55,7 +55,9 @@ def track_detail(request: HttpRequest, track_slug: str) -> HttpResponse:
     if track is None:
         raise Http404("No such path.")
     labs = list(selectors.track_labs(track))
-    return render(request, "curriculum/track.html", {"track": track, "labs": labs})
+    readable = lab_text_reader(request.user)
+    rows = [(lab, readable(lab)) for lab in labs]
+    return render(request, "curriculum/track.html", {"track": track, "labs": labs, "rows": rows})
 
 
 @login_required
@@ -65,17 +67,16 @@ def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResp
     if lab is None:
         raise Http404("No such lab.")
     previous, following = selectors.lab_neighbours(lab)
-    return render(
-        request,
-        "curriculum/lab.html",
-        {
-            "lab": lab,
-            "track": lab.track,
-            "previous": previous,
-            "following": following,
-            "can_manage": can_manage_curriculum(request.user),
-        },
-    )
+    context = {
+        "lab": lab,
+        "track": lab.track,
+        "previous": previous,
+        "following": following,
+        "can_manage": can_manage_curriculum(request.user),
+        # The text only by the one rule (cohorts.permissions.LabAccess); else the title.
+        "can_read": lab_text_reader(request.user)(lab),
+    }
+    return render(request, "curriculum/lab.html", context)
 
 
 def _staff_lab(request: HttpRequest, track_slug: str, lab_slug: str):

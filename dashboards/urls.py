@@ -8,12 +8,12 @@ urlpatterns = [
     path("", views.learner_home, name="learner"),
     path("mentor/", views.mentor_home, name="mentor"),
     path(
-        "mentor/cohorts/<int:cohort_id>/learners/<int:user_id>/",
+        "mentor/cohorts/<id:cohort_id>/learners/<id:user_id>/",
         views.learner_history,
         name="learner-history",
     ),
     path("staff/", views.staff_home, name="staff"),
-    path("staff/cohorts/<int:cohort_id>/", views.staff_cohort, name="staff-cohort"),
+    path("staff/cohorts/<id:cohort_id>/", views.staff_cohort, name="staff-cohort"),
     path("calendar/", views.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]

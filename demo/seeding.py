@@ -3,14 +3,17 @@
 Everything made here is recognisable, so that a re-run finds it again and nothing else is
 touched: users have an address at `DEMO_EMAIL_DOMAIN`, cohorts a slug starting `demo-`.
 
-Two ways of writing submissions, giving the same rows:
+Cohorts and memberships are made by the cohorts services. Two ways of writing
+submissions, giving the same rows:
 - the recent work of a small demo (the lab each learner is on now) goes through the
   submissions services, so that events, notifications, assignments and threads are exactly
   what the product makes;
 - history (labs approved in past weeks) and every submission of a large run are written with
   `bulk_create` as the rows those services would have left (iterations, reviews, assignments,
   timestamps on the cohort's schedule), which makes 20 cohorts x 100 learners in well under a
-  minute instead of hours.
+  minute instead of hours. Their state is never written by hand: each row is moved from
+  draft along its plan's actions by the state machine (`submissions.state`), as the services
+  move it, so a plan the machine refuses fails the run.
 """
 
 from __future__ import annotations
@@ -28,8 +31,15 @@ from accounts.identity import email_canonical, email_key
 from accounts.models import User
 from accounts.selectors import user_by_email_key
 from cohorts.models import Cohort, Membership
+from cohorts.selectors import cohort_schedule
+from cohorts.services import cohort_create, membership_add
 from curriculum.models import Lab, Track
+from notifications.models import Event
+from notifications.services import event_process
+from submissions import services
+from submissions import state as state_machine
 from submissions.models import Assignment, Iteration, Review, Submission
+from submissions.validation import frozen_checklist
 
 DEMO_EMAIL_DOMAIN = "demo.cohortlabs.local"
 DEMO_COHORT_PREFIX = "demo-"
@@ -140,22 +150,11 @@ def pick_track() -> Track:
     return track
 
 
-def cohort_schedule_slots(cohort: Cohort, labs: list[Lab]) -> list[Slot]:
-    """Release and due times of each lab, from the cohorts app's schedule when it exists."""
-    try:
-        from cohorts.selectors import cohort_schedule
-    except ImportError:  # pragma: no cover - the cohorts selector lands in parallel
-        cohort_schedule = None
-    if cohort_schedule is not None:
-        return [
-            Slot(lab=entry.lab, release_at=entry.release_at, due_at=entry.effective_due_at)
-            for entry in cohort_schedule(cohort=cohort)
-        ]
-    start = dt.datetime.combine(cohort.start_date, dt.time(0, 0), tzinfo=dt.UTC)
-    pace = dt.timedelta(days=cohort.pace_days)
+def cohort_schedule_slots(cohort: Cohort) -> list[Slot]:
+    """Release and due times of each lab, from the cohort's schedule."""
     return [
-        Slot(lab=lab, release_at=start + pace * (lab.week - 1), due_at=start + pace * lab.week)
-        for lab in labs
+        Slot(lab=entry.lab, release_at=entry.release_at, due_at=entry.effective_due_at)
+        for entry in cohort_schedule(cohort=cohort)
     ]
 
 
@@ -341,11 +340,25 @@ def _marks(lab: Lab, approve: bool) -> dict:
 def _frozen_checklist(lab: Lab) -> list[dict]:
     """What an iteration keeps of the checklist (every deliverable ticked), as submit freezes it."""
     deliverables = lab.deliverables or []
-    try:
-        from submissions.validation import frozen_checklist
-    except ImportError:  # pragma: no cover
-        return [{"index": i, "text": str(d), "done": True} for i, d in enumerate(deliverables)]
     return frozen_checklist(list(range(len(deliverables))), deliverables)
+
+
+def _replay(submission: Submission, plan: Plan) -> None:
+    """Move a new row from draft along the plan's actions with the state machine, as the
+    services do (`write_with_services`: a review of unclaimed work claims it first)."""
+    for step in plan.steps:
+        if step.kind == "submit":
+            state_machine.apply(submission, "submit")
+        elif step.kind == "claim" and submission.state == STATES.SUBMITTED:
+            state_machine.apply(submission, "claim")
+        elif step.kind == "review":
+            if submission.state == STATES.SUBMITTED:
+                state_machine.apply(submission, "claim")
+            action = state_machine.verdict_action(submission.state, step.verdict)
+            if action is not None:
+                state_machine.apply(submission, action)
+    if submission.state != plan.state:
+        raise DemoError(f"A plan for {plan.slot.lab} ends in {submission.state}, not {plan.state}.")
 
 
 def _submission_row(plan: Plan, *, now: dt.datetime) -> Submission:
@@ -357,29 +370,33 @@ def _submission_row(plan: Plan, *, now: dt.datetime) -> Submission:
     created = min([s.at for s in plan.steps] or [now - dt.timedelta(hours=rng.uniform(1, 48))])
     created = min(created, max(plan.slot.release_at, created - dt.timedelta(hours=6)))
     last = plan.steps[-1].at if plan.steps else created
-    open_review = plan.state in (STATES.SUBMITTED, STATES.IN_REVIEW)
     sla = dt.timedelta(hours=plan.cohort.review_sla_hours)
-    return Submission(
+    submission = Submission(
         learner=plan.learner,
         cohort=plan.cohort,
         lab=plan.slot.lab,
-        state=plan.state,
         repo_url=repo,
         commit_sha=f"{rng.getrandbits(160):040x}",
         notes=rng.choice(LEARNER_NOTES),
         checklist=list(range(len(plan.slot.lab.deliverables or []))),
         assigned_to=plan.mentor if submits else None,
-        review_due_at=(submits[-1].at + sla) if open_review else None,
         iteration_count=len(submits),
         first_submitted_at=submits[0].at if submits else None,
         submitted_at=submits[-1].at if submits else None,
         first_reviewed_at=reviews[0].at if reviews else None,
-        approved_at=reviews[-1].at if plan.state == STATES.APPROVED else None,
         is_late=bool(submits) and submits[0].at > plan.slot.due_at,
-        claimed_at=claims[-1].at if plan.state == STATES.IN_REVIEW and claims else None,
         last_activity_at=last,
         created_at=created,
     )
+    _replay(submission, plan)
+    state = submission.state
+    if state in (STATES.SUBMITTED, STATES.IN_REVIEW):
+        submission.review_due_at = submits[-1].at + sla
+    if state == STATES.APPROVED:
+        submission.approved_at = reviews[-1].at
+    if state == STATES.IN_REVIEW and claims:
+        submission.claimed_at = claims[-1].at
+    return submission
 
 
 def _iteration_rows(plan: Plan, submission: Submission):
@@ -431,19 +448,8 @@ def _assignment_rows(plan: Plan, submission: Submission, *, now: dt.datetime) ->
 # --- service writer -----------------------------------------------------------------------
 
 
-def service_writer_available() -> bool:
-    try:
-        from submissions import services  # noqa: F401
-    except ImportError:
-        return False
-    needed = ("submission_get_or_create_draft", "submission_save_draft", "submission_submit")
-    return all(hasattr(services, name) for name in needed)
-
-
 def write_with_services(plan: Plan) -> Submission:
     """Play one plan through the submissions services (events and notifications included)."""
-    from submissions import services
-
     rng = random.Random(plan.seed)
     lab = plan.slot.lab
     submission = services.submission_get_or_create_draft(
@@ -506,11 +512,6 @@ def process_pending_events(since: dt.datetime) -> None:
     `make run` seeds before the worker starts; the demo should open with a populated bell.
     Processing is idempotent, so the worker finding them later changes nothing.
     """
-    try:
-        from notifications.models import Event
-        from notifications.services import event_process
-    except ImportError:  # pragma: no cover
-        return
     ids = Event.objects.filter(processed_at__isnull=True, created_at__gte=since).values_list(
         "pk", flat=True
     )
@@ -546,7 +547,6 @@ def seed_demo(
     today = timezone.localdate()
     if use_services is None:
         use_services = cohorts * learners <= SERVICE_LEARNER_LIMIT
-    use_services = use_services and service_writer_available()
 
     with transaction.atomic():
         users_before = User.objects.filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).count()
@@ -558,12 +558,12 @@ def seed_demo(
         recent: list[Plan] = []
         history: list[Plan] = []
         for number in range(1, cohorts + 1):
-            cohort = _ensure_cohort(number, track, len(labs), today)
+            cohort = _ensure_cohort(admin, number, track, len(labs), today)
             rng = random.Random(f"{seed}:cohort:{number}")
             mentor_users = _ensure_users("mentor", mentors, number, mentor_hash, rng)
             learner_users = _ensure_users("learner", learners, number, learner_hash, rng)
-            _ensure_memberships(cohort, mentor_users, Membership.Role.MENTOR)
-            _ensure_memberships(cohort, learner_users, Membership.Role.LEARNER)
+            _ensure_memberships(admin, cohort, mentor_users, Membership.Role.MENTOR)
+            _ensure_memberships(admin, cohort, learner_users, Membership.Role.LEARNER)
             accounts += [Account("mentor", u.email, PASSWORDS["mentor"]) for u in mentor_users]
             accounts += [Account("learner", u.email, PASSWORDS["learner"]) for u in learner_users]
 
@@ -572,7 +572,7 @@ def seed_demo(
                 .values_list("learner_id", flat=True)
                 .distinct()
             )
-            slots = cohort_schedule_slots(cohort, labs)
+            slots = cohort_schedule_slots(cohort)
             small = cohorts * learners <= SERVICE_LEARNER_LIMIT
             for index, learner in enumerate(learner_users):
                 if learner.pk in started:
@@ -631,11 +631,12 @@ def _ensure_admin() -> User:
     return admin
 
 
-def _ensure_cohort(number: int, track: Track, weeks: int, today: dt.date) -> Cohort:
+def _ensure_cohort(admin: User, number: int, track: Track, weeks: int, today: dt.date) -> Cohort:
     slug = f"{DEMO_COHORT_PREFIX}{number}"
     cohort = Cohort.objects.filter(slug=slug).first()
     if cohort is None:
-        cohort = Cohort.objects.create(
+        cohort = cohort_create(
+            actor=admin,
             slug=slug,
             name=f"Demo cohort {number}",
             track=track,
@@ -666,9 +667,12 @@ def _ensure_users(
     return [existing[key] for key in keys]
 
 
-def _ensure_memberships(cohort: Cohort, users: list[User], role: str) -> None:
+def _ensure_memberships(admin: User, cohort: Cohort, users: list[User], role: str) -> None:
+    """Enroll the missing ones through the service the members page uses (their accounts
+    exist already, so nobody is sent an invitation)."""
     have = set(
         Membership.objects.filter(cohort=cohort, user__in=users).values_list("user_id", flat=True)
     )
-    rows = [Membership(cohort=cohort, user=u, role=role) for u in users if u.pk not in have]
-    Membership.objects.bulk_create(rows, batch_size=BATCH)
+    for user in users:
+        if user.pk not in have:
+            membership_add(actor=admin, cohort=cohort, email=user.email, name=user.name, role=role)

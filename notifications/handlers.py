@@ -169,6 +169,37 @@ _TARGET_RELATED = {
 }
 
 
+def event_cohort_id(event: Event, target) -> int | None:
+    """The cohort an event is about: its target's (a submission, an extension, a membership,
+    an invitation), else the one its data names (a lab released or due in a cohort)."""
+    cohort_id = getattr(target, "cohort_id", None)
+    if cohort_id is None:
+        cohort_id = (event.data or {}).get("cohort_id")
+    return cohort_id if isinstance(cohort_id, int) else None
+
+
+def still_concerned(event: Event, target, user_ids: Iterable[int]) -> set[int]:
+    """Of `user_ids`, those who may still hear about the event now: for an event about a
+    cohort, active staff and the cohort's *current* active members; for any other event,
+    the active accounts among them. Read when the event becomes notifications and again
+    when an email or digest goes, so someone whose membership ended in between hears
+    nothing more about the cohort (issue 14)."""
+    wanted = {pk for pk in user_ids if pk}
+    if not wanted:
+        return set()
+    users = get_user_model().objects.filter(pk__in=wanted, is_active=True)
+    cohort_id = event_cohort_id(event, target)
+    if cohort_id is None:
+        return set(users.values_list("pk", flat=True))
+    Membership = apps.get_model("cohorts", "Membership")
+    members = Membership.objects.filter(cohort_id=cohort_id, active=True).values("user_id")
+    return set(
+        users.filter(models.Q(is_staff=True) | models.Q(pk__in=members)).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _url(name: str, *args) -> str:
     # Other apps' pages may be renamed; a missing link is better than a failed delivery.
     try:
@@ -436,7 +467,8 @@ def on_assignment_released(event: Event, submission) -> list[Message]:
 
 @handles("lab.updated", target="curriculum.lab")
 def on_lab_updated(event: Event, lab) -> list[Message]:
-    """Learners with work in progress on the lab (not yet approved)."""
+    """Learners with work in progress on the lab (not yet approved), in cohorts they are
+    still learners of."""
     if lab is None:
         return []
     Submission = apps.get_model("submissions", "Submission")
@@ -446,8 +478,16 @@ def on_lab_updated(event: Event, lab) -> list[Message]:
         Submission.State.IN_REVIEW,
         Submission.State.CHANGES_REQUESTED,
     ]
+    Membership = apps.get_model("cohorts", "Membership")
+    still_learning = Membership.objects.filter(
+        cohort_id=models.OuterRef("cohort_id"),
+        user_id=models.OuterRef("learner_id"),
+        role=Membership.Role.LEARNER,
+        active=True,
+    )
     rows = (
         Submission.objects.filter(lab=lab, state__in=open_states)
+        .filter(models.Exists(still_learning))
         .values_list("learner_id", "pk")
         .order_by("pk")
     )

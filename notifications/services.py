@@ -31,7 +31,7 @@ from core.exceptions import ApplicationError
 
 from . import emails
 from .events import record
-from .handlers import HANDLERS, KINDS, load_target
+from .handlers import HANDLERS, KINDS, load_target, still_concerned
 from .models import EmailDelivery, Event, Notification, Preference
 from .selectors import channels_for
 
@@ -94,12 +94,16 @@ def event_process(*, event_id: int) -> list[int]:
     if handler is None:
         logger.warning("No handler for event kind %r (event %s)", event.kind, event.pk)
     else:
-        messages = handler(event, load_target(event))
+        target = load_target(event)
+        messages = handler(event, target)
         by_recipient = {}
         for message in messages:
             # The actor is never told about their own action, whatever the handler says.
             if message.recipient_id != event.actor_id:
                 by_recipient.setdefault(message.recipient_id, message)
+        # Nor is anyone who left the event's cohort, whatever the handler read.
+        concerned = still_concerned(event, target, by_recipient)
+        by_recipient = {pk: m for pk, m in by_recipient.items() if pk in concerned}
         channels = channels_for(list(by_recipient), event.kind)
         rows = [
             Notification(
@@ -170,6 +174,13 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> SweepResult:
 # --- Sending email -----------------------------------------------------------------------
 
 
+def _still_concerned(event: Event | None, user_ids: list[int]) -> bool:
+    """Every one of `user_ids` may still hear about `event` (see handlers.still_concerned)."""
+    if event is None:
+        return True
+    return still_concerned(event, load_target(event), user_ids) == set(user_ids)
+
+
 def _claim_and_send(
     *, key: str, kind: str, user, build: Callable[[], object], on_sent: Callable[[], None]
 ) -> bool:
@@ -208,7 +219,12 @@ def notification_email_send(*, notification_id: int) -> bool:
         if notification is None or notification.email_status != EmailStatus.PENDING:
             return False
         recipient = notification.recipient
-        if not recipient.is_active or not recipient.email:
+        if (
+            not recipient.email
+            or not recipient.is_active
+            or not _still_concerned(notification.event, [recipient.pk])
+        ):
+            # Queued before the recipient left the cohort (or the account ended): not sent.
             notification.email_status = EmailStatus.NONE
             notification.save(update_fields=["email_status"])
             return False
@@ -336,6 +352,13 @@ def digest_send(*, user_id: int, day: dt.date) -> bool:
         waiting = Notification.objects.select_for_update().filter(
             recipient=user, email_status=EmailStatus.DIGEST
         )
+        event_of = dict(waiting.values_list("pk", "event_id"))
+        events = Event.objects.in_bulk({pk for pk in event_of.values() if pk})
+        concerned = {pk: _still_concerned(event, [user.pk]) for pk, event in events.items()}
+        stale = [pk for pk, event_id in event_of.items() if not concerned.get(event_id, True)]
+        if stale:
+            # About cohorts the user has left since: never mailed.
+            Notification.objects.filter(pk__in=stale).update(email_status=EmailStatus.NONE)
         items = list(waiting.order_by("-created_at", "-pk")[:DIGEST_MAX_ITEMS])
         if not items:
             return False

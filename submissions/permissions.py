@@ -49,14 +49,6 @@ def is_cohort_learner(user, cohort) -> bool:
     return has_active_membership(user, cohort, Membership.Role.LEARNER)
 
 
-def can_view_submission(user, submission: Submission) -> bool:
-    if not _signed_in(user):
-        return False
-    if user.is_staff or submission.learner_id == user.pk:
-        return True
-    return is_cohort_mentor(user, submission.cohort_id)
-
-
 def can_edit_submission(user, submission: Submission) -> bool:
     """The learner themself, while their learner membership in the cohort is active."""
     return (

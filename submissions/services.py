@@ -803,6 +803,46 @@ def _reassign(
     return assignment
 
 
+def assignments_hand_over(*, actor, membership: Membership, role: str) -> int:
+    """Move every open review of a mentor who stopped mentoring `membership.cohort` (the
+    membership ended or became a learner's): to the mentor with the most room (as
+    `pick_mentor` chooses; recorded as ``assignment.reassigned``), or, when nobody has room,
+    back to the cohort's unassigned queue. Runs inside the caller's transaction (registered
+    with `cohorts.services.on_role_ended`). Returns the number of reviews moved.
+    """
+    if role != Membership.Role.MENTOR:
+        return 0
+    cohort = membership.cohort
+    submission_ids = list(
+        Assignment.objects.filter(
+            mentor_id=membership.user_id, submission__cohort=cohort, ended_at__isnull=True
+        ).values_list("submission_id", flat=True)
+    )
+    now = timezone.now()
+    for submission_id in submission_ids:
+        locked = _locked(Submission(pk=submission_id))
+        current = _open_assignment(locked)
+        if current is None or current.mentor_id != membership.user_id:
+            continue
+        mentor = pick_mentor(cohort, exclude_user_ids={membership.user_id, locked.learner_id})
+        if mentor is not None and locked.state in sm.OPEN_STATES:
+            _reassign(
+                locked,
+                mentor=mentor,
+                actor=actor,
+                reason="The mentor left the cohort.",
+                kind=Assignment.Reason.REASSIGN,
+                now=now,
+            )
+        elif locked.state == S.IN_REVIEW:
+            _release(locked, now=now)
+        else:
+            _end_open_assignment(locked, now=now)
+            locked.assigned_to = None
+            locked.save()
+    return len(submission_ids)
+
+
 # --- reviews and comments -----------------------------------------------------------------
 
 

@@ -78,11 +78,6 @@ OPEN_STATES = frozenset({S.SUBMITTED, S.IN_REVIEW})
 EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 
 
-def can_apply(state: str, action: str) -> bool:
-    transition = TRANSITIONS.get(action)
-    return transition is not None and state in transition.sources
-
-
 def target_of(state: str, action: str) -> str:
     """The state ``action`` leads to from ``state``; refuses an action from the wrong state."""
     transition = TRANSITIONS.get(action)

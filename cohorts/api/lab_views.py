@@ -2,7 +2,7 @@
 
 They live in the cohorts layer (not curriculum/api) because who may read a lab, and when
 its content is released, depends on cohort memberships and schedules, and curriculum must
-not import cohorts.
+not import cohorts. The rule is `cohorts.permissions.LabAccess`, the same the pages use.
 """
 
 import django_filters
@@ -11,10 +11,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
 from accounts.api.common import SmallNumberFilter, visible_or_404
+from cohorts.permissions import LabAccess, labs_visible_to, tracks_visible_to
 from curriculum.api.serializers import LabSerializer, TrackSerializer
 from curriculum.models import Lab, Track
-
-from .lab_visibility import ContentPolicy, labs_visible_to, tracks_visible_to
 
 
 @extend_schema_view(
@@ -24,7 +23,7 @@ from .lab_visibility import ContentPolicy, labs_visible_to, tracks_visible_to
 class TrackViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TrackSerializer
     lookup_field = "slug"
-    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_value_converter = "slug"
     ordering_fields = ["position", "name"]
     filterset_fields = ["active"]
 
@@ -80,5 +79,5 @@ class LabViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         return {
             **super().get_serializer_context(),
-            "content_visible": ContentPolicy(self.request.user),
+            "content_visible": LabAccess(self.request.user),
         }

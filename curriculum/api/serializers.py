@@ -42,8 +42,9 @@ class LabSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def _available(self, lab) -> bool:
+        # The view passes the rule (cohorts.permissions.LabAccess); without it, titles only.
         content_visible = self.context.get("content_visible")
-        return content_visible is None or content_visible(lab)
+        return content_visible is not None and content_visible(lab)
 
     def get_content_available(self, lab) -> bool:
         return self._available(lab)
@@ -86,8 +87,13 @@ class ImportSerializer(serializers.ModelSerializer):
     labs = serializers.SerializerMethodField()
     resolution = serializers.SerializerMethodField()
     format = serializers.CharField(source="detected_format", read_only=True)
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
-    applied_by = serializers.EmailField(source="applied_by.email", read_only=True, default=None)
+    # Null for imports made by `manage.py import_curriculum` (no user) or whose user is gone.
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, allow_null=True, default=None
+    )
+    applied_by = serializers.EmailField(
+        source="applied_by.email", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = CurriculumImport

@@ -1,9 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from accounts.api.routers import ApiRouter
 
 from . import views
 
-router = SimpleRouter()
+router = ApiRouter()
 router.register("notifications", views.NotificationViewSet, basename="notification")
 
 preferences = views.PreferenceViewSet.as_view({"get": "list", "patch": "patch"})

@@ -5,15 +5,29 @@ suite (so in CI); `-m "not schemathesis"` leaves it out locally. Examples are ke
 so the whole module finishes in a few minutes.
 """
 
+import datetime as dt
+import io
+
 import pytest
 import schemathesis
+from django.core.management import call_command
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from accounts.services import api_token_create
+from cohorts.models import Cohort
+from cohorts.services import (
+    enrollment_preview,
+    extension_grant,
+    join_link_create,
+    membership_deactivate,
+    schedule_override_set,
+)
 from config.wsgi import application
+from notifications.services import lab_released_record
 from submissions import services
 from tests.factories import (
     CohortFactory,
@@ -22,6 +36,7 @@ from tests.factories import (
     MentorMembershipFactory,
     StaffFactory,
 )
+from tests.security.world import CURRICULUM_SOURCE
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
@@ -49,7 +64,10 @@ def _keep_the_test_transaction_open():
 
 
 @pytest.fixture
-def tokens(settings):
+def tokens(settings, tmp_path, django_capture_on_commit_callbacks):
+    """Data made by every path the product has: the services (as pages and the API call
+    them), a management command (no user), the admin's deletions (people gone, their
+    references null), periodic jobs (events with no actor), ended memberships."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -58,26 +76,70 @@ def tokens(settings):
             "auth_token": "100000/min",
         },
     }
-    cohort = CohortFactory()
-    labs = [LabFactory(track=cohort.track, week=week) for week in (1, 2)]
-    learner = MembershipFactory(cohort=cohort).user
-    mentor = MentorMembershipFactory(cohort=cohort).user
-    submission = services.submission_get_or_create_draft(
-        learner=learner, cohort=cohort, lab=labs[0]
-    )
-    services.submission_save_draft(
-        actor=learner,
-        submission=submission,
-        repo_url="https://github.com/l/lab",
-        commit_sha="abcdef1",
-        notes="n",
-        checklist=[0],
-    )
-    services.submission_submit(actor=learner, submission=submission)
-    services.comment_create(actor=mentor, submission=submission, body="Looks good so far.")
+    staff = StaffFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        # A command-made import: applied, with no user behind it.
+        source = tmp_path / "labs.txt"
+        source.write_bytes(CURRICULUM_SOURCE)
+        call_command("import_curriculum", str(source), stdout=io.StringIO())
+        call_command("import_curriculum", str(source), "--dry-run", stdout=io.StringIO())
+        cohort = CohortFactory(
+            start_date=timezone.localdate() - dt.timedelta(days=10), status=Cohort.Status.ACTIVE
+        )
+        labs = [LabFactory(track=cohort.track, week=week) for week in (1, 2, 3)]
+        learner = MembershipFactory(cohort=cohort).user
+        mentor = MentorMembershipFactory(cohort=cohort).user
+        submission = services.submission_get_or_create_draft(
+            learner=learner, cohort=cohort, lab=labs[0]
+        )
+        services.submission_save_draft(
+            actor=learner,
+            submission=submission,
+            repo_url="https://github.com/l/lab",
+            commit_sha="abcdef1",
+            notes="n",
+            checklist=[0],
+        )
+        services.submission_submit(actor=learner, submission=submission)
+        services.comment_create(actor=mentor, submission=submission, body="Looks good so far.")
+        submission.refresh_from_db()
+        if submission.assigned_to_id != mentor.pk:
+            services.submission_claim(actor=mentor, submission=submission)
+        services.review_create(
+            actor=mentor, submission=submission, verdict="approve", body="Well done."
+        )
+        # Ended memberships: a learner and a mentor who left, with work and reviews behind.
+        gone_learner = MembershipFactory(cohort=cohort)
+        gone_mentor = MentorMembershipFactory(cohort=cohort)
+        membership_deactivate(actor=staff, membership=gone_learner)
+        membership_deactivate(actor=staff, membership=gone_mentor)
+        # Rows whose author was deleted in the admin: their references are null.
+        departed = StaffFactory()
+        extension_grant(
+            actor=departed,
+            cohort=cohort,
+            lab=labs[1],
+            learner=learner,
+            due_at=timezone.now() + dt.timedelta(days=20),
+            reason="ill",
+        )
+        schedule_override_set(
+            actor=departed,
+            cohort=cohort,
+            lab=labs[2],
+            release_at=timezone.now() + dt.timedelta(days=30),
+            due_at=None,
+        )
+        join_link_create(actor=departed, cohort=cohort)
+        enrollment_preview(
+            actor=departed, cohort=cohort, file=b"email,name,role\nnew@example.com,New,learner\n"
+        )
+        departed.delete()
+        # A periodic job's events: notifications with no actor.
+        lab_released_record()
     return {
         role: api_token_create(user=user, name="fuzz")[1]
-        for role, user in (("staff", StaffFactory()), ("mentor", mentor), ("learner", learner))
+        for role, user in (("staff", staff), ("mentor", mentor), ("learner", learner))
     }
 
 

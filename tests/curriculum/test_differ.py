@@ -216,3 +216,51 @@ def test_renamed_with_edited_text_and_rewritten_lab_is_added_and_removed():
     cache.refresh_from_db()
     assert profile.title == "Profile the hot path" and profile.current_revision.number == 2
     assert cache.active is False
+
+
+def _distinct_track() -> list[tuple]:
+    topics = ["sockets", "caching", "tracing", "sharding"]
+    return [
+        (
+            week,
+            f"Module {week}",
+            f"{topic.title()} lab",
+            f"Work with {topic}:\n1. Build a small {topic} demo that prints what it does.\n"
+            f"2. Explain in a paragraph when {topic} helps and when it hurts.\n"
+            f"3. Measure the {topic} demo under load and report the figures.",
+        )
+        for week, topic in enumerate(topics, start=1)
+    ]
+
+
+def test_a_lab_moved_and_renamed_in_one_update_keeps_its_identity_and_history():
+    """Week 2 moves to week 4 under a new title, with a line of its text edited; the other
+    labs shift up. It is the same lab: same row, slug and revisions, not added + removed."""
+    labs = _distinct_track()
+    run({"Alpha": labs})
+    lab = Lab.objects.get(title="Caching lab")
+    first_revision = lab.current_revision_id
+    week, module, _title, body = labs[1]
+    edited = body.replace("Explain in a paragraph", "Explain in two paragraphs")
+    update = [
+        labs[0],
+        (2, *labs[2][1:]),
+        (3, *labs[3][1:]),
+        (4, "Module 4", "Caching in depth", edited),
+    ]
+    result = run({"Alpha": update})
+    assert result.diff["labs"]["added"] == [] and result.diff["labs"]["removed"] == []
+    assert titles(result.diff, "renamed") == [(4, "Caching in depth")]
+    lab.refresh_from_db()
+    assert (lab.title, lab.week, lab.active, lab.slug) == (
+        "Caching in depth",
+        4,
+        True,
+        "caching-lab",
+    )
+    assert Lab.objects.filter(track=lab.track).count() == 4  # no new row
+    assert list(
+        LabRevision.objects.filter(lab=lab).order_by("number").values_list("number", flat=True)
+    ) == [1, 2]
+    assert LabRevision.objects.filter(pk=first_revision, lab=lab).exists()
+    assert Event.objects.filter(kind="lab.updated", target_id=lab.pk).count() == 1

@@ -140,3 +140,32 @@ def test_bad_arguments_are_refused_and_write_nothing(track, args):
     with pytest.raises(CommandError):
         run(*args)
     assert not User.objects.exists()
+
+
+def test_bulk_rows_get_their_state_from_the_state_machine(track):
+    """The fast writer never sets a state by hand: a plan whose actions cannot lead to the
+    state it names is refused by the state machine, and nothing is written."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from demo.seeding import DemoError, Plan, Slot, Step, write_bulk
+    from tests.factories import MembershipFactory, MentorMembershipFactory
+
+    cohort = CohortFactory(track=track)
+    learner = MembershipFactory(cohort=cohort).user
+    mentor = MentorMembershipFactory(cohort=cohort).user
+    lab = track.labs.get(week=1)
+    now = timezone.now()
+    slot = Slot(lab=lab, release_at=now - dt.timedelta(days=3), due_at=now + dt.timedelta(days=4))
+    at = now - dt.timedelta(hours=5)
+    later = at + dt.timedelta(hours=1)
+    # "Approved" with no review; "in review" after an approval.
+    for state, steps in (
+        (Submission.State.APPROVED, [Step("submit", at)]),
+        (Submission.State.IN_REVIEW, [Step("submit", at), Step("review", later, "approve")]),
+    ):
+        plan = Plan(learner, mentor, cohort, slot, state, steps, recent=False, seed=1)
+        with pytest.raises(DemoError):
+            write_bulk([plan], now=now)
+        assert not Submission.objects.exists()

@@ -10,7 +10,7 @@ from notifications.events import record
 from notifications.handlers import HANDLERS, KINDS
 from notifications.models import Event, Notification
 from submissions import services as submissions
-from tests.factories import LabFactory, MentorMembershipFactory, StaffFactory, UserFactory
+from tests.factories import LabFactory, MentorMembershipFactory, StaffFactory
 
 from .conftest import process_all
 
@@ -178,7 +178,9 @@ def test_extension_granted_tells_the_learner_not_the_granter(world):
 
 
 def test_invitation_tells_the_invited_user(world):
-    invited = UserFactory()
+    # Invitations go to people just enrolled (a member); see test_membership_end.py for
+    # those who left before the event was processed.
+    invited = world.add_learner()
     invitation = Invitation.objects.create(
         user=invited, cohort=world.cohort, invited_by=world.staff
     )
