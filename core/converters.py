@@ -25,5 +25,15 @@ class IdConverter:
         return str(int(value))
 
 
+def parse_id(value) -> int | None:
+    """An id from a query string or form (`?cohort=12`): the number when it is one the
+    `<id:...>` converter would match, else None (so a filter is ignored, never a 500)."""
+    text = str(value or "")
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def register() -> None:
     register_converter(IdConverter, "id")

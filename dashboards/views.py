@@ -28,6 +28,7 @@ from cohorts.models import Cohort, Membership
 from cohorts.permissions import can_view_cohort_members
 from cohorts.selectors import cohort_list, cohort_timing
 from core import fragments
+from core.converters import parse_id
 from core.exceptions import ApplicationError
 
 from . import charts, links, selectors
@@ -53,13 +54,6 @@ def _render(request: HttpRequest, template: str, context: dict, partial: str) ->
     response = render(request, name, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    try:
-        return int(request.GET.get(name, ""))
-    except ValueError:
-        return None
 
 
 # --- learner ------------------------------------------------------------------------------
@@ -95,7 +89,7 @@ def learner_home(request: HttpRequest) -> HttpResponse:
 
 def _chosen_cohort(request: HttpRequest, cohorts: list) -> int | None:
     """The cohort asked for (?cohort=), else the one with something to do."""
-    wanted = _int_param(request, "cohort")
+    wanted = parse_id(request.GET.get("cohort"))
     if any(c.cohort_id == wanted for c in cohorts):
         return wanted
     return cohorts[0].cohort_id if cohorts else None
@@ -178,7 +172,7 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
     if not cohorts and not request.user.is_staff:
         # Learners and others: nothing to mentor here.
         return render(request, "dashboards/mentor_home.html", {"cohorts": [], "current": None})
-    wanted = _int_param(request, "cohort")
+    wanted = parse_id(request.GET.get("cohort"))
     current = next((c for c in cohorts if c.pk == wanted), cohorts[0] if cohorts else None)
     context: dict = {"cohorts": cohorts, "current": current, "queue_url": links.queue_url()}
     if current is not None:
@@ -190,7 +184,7 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         stamp = selectors.cohort_matrix_stamp(current)
         # A page number past either end is the first or last page, under that page's key.
         pages = max(1, math.ceil(selectors.matrix_stamp_learners(stamp) / MATRIX_PAGE_SIZE))
-        page_number = min(max(_int_param(request, "page") or 1, 1), pages)
+        page_number = min(max(parse_id(request.GET.get("page")) or 1, 1), pages)
         context["matrix_html"] = fragments.cached_fragment(
             name="mentor-matrix",
             parts=(sort, page_number, str(zone), stamp),

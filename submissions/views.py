@@ -31,6 +31,7 @@ from cohorts.selectors import (
     user_roles,
 )
 from core import fragments
+from core.converters import parse_id
 from core.exceptions import ApplicationError
 from curriculum.models import Lab
 from notifications.selectors import unread_stamp
@@ -603,17 +604,10 @@ def _queue_filters(user, url: str) -> dict:
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     state = query.get("state")
     return {
-        "cohort": _int_or_none(query.get("cohort")),
-        "lab": _int_or_none(query.get("lab")),
+        "cohort": parse_id(query.get("cohort")),
+        "lab": parse_id(query.get("lab")),
         "state": state if state in selectors.QUEUE_STATES else None,
     }
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @login_required
@@ -672,11 +666,11 @@ def _queue_params(request: HttpRequest) -> QueueParams:
     viewer's) and the page number (which must exist) are checked when the page is drawn."""
     tab = request.GET.get("tab")
     state = request.GET.get("state")
-    page = _int_or_none(request.GET.get("page")) or 1
+    page = parse_id(request.GET.get("page")) or 1
     return QueueParams(
         tab=tab if tab in selectors.QUEUE_TABS else "mine",
-        cohort=_int_or_none(request.GET.get("cohort")),
-        lab=_int_or_none(request.GET.get("lab")),
+        cohort=parse_id(request.GET.get("cohort")),
+        lab=parse_id(request.GET.get("lab")),
         state=state if state in selectors.QUEUE_STATES else None,
         page=max(page, 1),
     )

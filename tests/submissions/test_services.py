@@ -38,8 +38,11 @@ def test_transition_table_is_exactly_the_documented_one():
 
 
 # What each person-facing action does from each state, as docs/architecture.md and the
-# state diagram say (written out here, not read from TRANSITIONS): the target state, or
-# None when the service must refuse with `invalid_transition` and change nothing.
+# state diagram say (written out here, not read from TRANSITIONS): the target state, None
+# when the service must refuse with `invalid_transition`, or ALREADY_JUDGED when the
+# iteration has a verdict and a second one is refused (code `conflict`) unless the mentor
+# revises it; every refusal changes nothing.
+ALREADY_JUDGED = "conflict"
 DOCUMENTED = {
     S.DRAFT: {"submit": S.SUBMITTED, "claim": None, "release": None, "approve": None,
               "request_changes": None},
@@ -47,12 +50,10 @@ DOCUMENTED = {
                   "request_changes": S.CHANGES_REQUESTED},
     S.IN_REVIEW: {"submit": None, "claim": None, "release": S.SUBMITTED, "approve": S.APPROVED,
                   "request_changes": S.CHANGES_REQUESTED},
-    # A later verdict on the same iteration revises the earlier one (two mentors at once);
-    # the same verdict again is kept and changes nothing.
     S.CHANGES_REQUESTED: {"submit": S.SUBMITTED, "claim": None, "release": None,
-                          "approve": S.APPROVED, "request_changes": S.CHANGES_REQUESTED},
-    S.APPROVED: {"submit": None, "claim": None, "release": None, "approve": S.APPROVED,
-                 "request_changes": S.CHANGES_REQUESTED},
+                          "approve": ALREADY_JUDGED, "request_changes": ALREADY_JUDGED},
+    S.APPROVED: {"submit": None, "claim": None, "release": None, "approve": ALREADY_JUDGED,
+                 "request_changes": ALREADY_JUDGED},
 }  # fmt: skip
 
 
@@ -75,7 +76,7 @@ def _in_state(world, state):
     return submission
 
 
-def _act(world, submission, action):
+def _act(world, submission, action, *, revise=False):
     if action == "submit":
         services.submission_submit(actor=world.learner, submission=submission)
     elif action == "claim":
@@ -84,7 +85,7 @@ def _act(world, submission, action):
         services.submission_release(actor=world.mentor, submission=submission)
     else:
         services.review_create(
-            actor=world.mentor, submission=submission, verdict=action, body="Fix it."
+            actor=world.mentor, submission=submission, verdict=action, body="Fix it.", revise=revise
         )
 
 
@@ -94,10 +95,10 @@ def test_each_action_from_each_state_does_what_the_documentation_says(world, sta
     submission = _in_state(world, state)
     expected = DOCUMENTED[state][action]
     before = (Iteration.objects.count(), Review.objects.count(), Assignment.objects.count())
-    if expected is None:
+    if expected in (None, ALREADY_JUDGED):
         with pytest.raises(ApplicationError) as refused:
             _act(world, submission, action)
-        assert refused.value.code == "invalid_transition"
+        assert refused.value.code == (expected or "invalid_transition")
         submission.refresh_from_db()
         assert submission.state == state
         assert (Iteration.objects.count(), Review.objects.count(), Assignment.objects.count()) == (
@@ -107,6 +108,17 @@ def test_each_action_from_each_state_does_what_the_documentation_says(world, sta
         _act(world, submission, action)
         submission.refresh_from_db()
         assert submission.state == expected
+
+
+@pytest.mark.parametrize("state", [S.CHANGES_REQUESTED, S.APPROVED])
+@pytest.mark.parametrize(
+    ("action", "target"), [("approve", S.APPROVED), ("request_changes", S.CHANGES_REQUESTED)]
+)
+def test_a_revised_verdict_replaces_the_first(world, state, action, target):
+    submission = _in_state(world, state)
+    _act(world, submission, action, revise=True)
+    submission.refresh_from_db()
+    assert submission.state == target
 
 
 # --- drafts -------------------------------------------------------------------------------
