@@ -159,18 +159,6 @@ STORAGES = {
         )
     },
 }
-if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
-    # Media on S3-compatible storage when configured; attachments are still served
-    # only through the permission-checked download view.
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
-            "default_acl": "private",
-            "querystring_auth": True,
-        },
-    }
 
 # Uploads: refuse large bodies before they are stored.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -179,6 +167,30 @@ ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_MAX_PER_ITERATION = 5
 CURRICULUM_MAX_BYTES = 5 * 1024 * 1024
 ENROLLMENT_CSV_MAX_BYTES = 1 * 1024 * 1024
+
+# Media on S3-compatible storage when AWS_STORAGE_BUCKET_NAME is set (the credentials come
+# from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by boto3). Attachments are still
+# served only through the permission-checked download view, streamed by Django with its
+# sandbox headers; no page hands out a bucket URL. tests/conftest.py runs the attachment
+# tests against a local S3 server with these same options.
+S3_MEDIA_OPTIONS = {
+    "default_acl": "private",
+    "signature_version": "s3v4",
+    # Any URL the storage signs (none is shown to users) is valid for one minute only.
+    "querystring_auth": True,
+    "querystring_expire": 60,
+    # A download is buffered in a temporary file that spills to disk past this size.
+    "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+}
+if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **S3_MEDIA_OPTIONS,
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+        },
+    }
 
 # Email: Django's own setting names; EMAIL_URL (smtp://user:pass@host:587) also works.
 if env.str("EMAIL_URL", default=""):
