@@ -6,25 +6,37 @@ machinery) out of the collector's reach: workers share those pages copy-on-write
 of dirtying them, and a full collection no longer walks them in the middle of a request,
 which was a visible part of the tail latency under load (docs/performance.md).
 
-Metrics: with PROMETHEUS_MULTIPROC_DIR set, each worker keeps its counters in files there
-and /metrics adds them up (core/metrics.py); the folder is emptied when gunicorn starts so
-that a restart does not count old requests twice. LOG_FORMAT=json writes gunicorn's own
+Metrics: each worker keeps its counters in files under PROMETHEUS_MULTIPROC_DIR and
+/metrics adds them up (core/metrics.py), so a scrape that lands on any worker sees them
+all. Unset, it is a private temporary folder made here (before the app is imported, as
+prometheus_client needs) and removed on exit; a folder you set is emptied at start so that
+a restart does not count old requests twice. LOG_FORMAT=json writes gunicorn's own
 lines (errors, access log) as JSON too, like the app's (config/settings.py).
 """
 
 import gc
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 preload_app = True
 
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cohortlabs-metrics-")
+
 
 def on_starting(server):
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        for stale in Path(folder).glob("*.db"):
-            stale.unlink()
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def pre_fork(server, worker):
@@ -32,10 +44,9 @@ def pre_fork(server, worker):
 
 
 def child_exit(server, worker):
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)
 
 
 if os.environ.get("LOG_FORMAT") == "json":

@@ -53,3 +53,13 @@ def test_web_scales_behind_the_proxy():
     assert "ports" not in services["web"]
     assert "web:8000" in " ".join(services["proxy"]["command"])
     assert _compose()["x-app"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+
+
+def test_operators_see_json_logs_and_metrics_in_the_stack():
+    env = _compose()["x-app"]["environment"]
+    assert env["LOG_FORMAT"] == "json"
+    assert "METRICS_TOKEN" in env
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    for name in ("LOG_FORMAT", "METRICS_TOKEN"):
+        assert f"`{name}`" in readme and f"\n{name}=" in example

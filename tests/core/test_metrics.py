@@ -216,7 +216,11 @@ def test_queue_depth_per_queue_from_redis(scrape, settings, redis_url):
 def test_queue_depth_per_queue_from_the_filesystem_broker(scrape, settings, tmp_path, monkeypatch):
     folder = tmp_path / "broker"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(tmp_path / "control"),
+    }
     settings.CELERY_BROKER_URL = "filesystem://"
     monkeypatch.setitem(app.conf, "broker_transport_options", options)
     _put("filesystem://", "default", 2, **options)
