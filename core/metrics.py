@@ -74,11 +74,10 @@ class MetricsMiddleware:
 
 
 def _registry(extra: Iterable[Collector]) -> CollectorRegistry:
+    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # every worker's files added up
     else:
-        registry = CollectorRegistry()
         registry.register(_Forward(REGISTRY))
     for collector in extra:
         registry.register(collector)
