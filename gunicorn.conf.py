@@ -10,9 +10,20 @@ Request limits (docs/security.md): gunicorn bounds the request line and headers;
 body limit, so bodies are bounded by the proxy (deploy/Caddyfile) and by the app, which
 refuses an over-limit Content-Length before reading a byte
 (core.middleware.RequestBodyLimitMiddleware).
+
+Metrics: each worker keeps its counters in files under PROMETHEUS_MULTIPROC_DIR and
+/metrics adds them up (core/metrics.py), so a scrape that lands on any worker sees them
+all. Unset, it is a private temporary folder made here (before the app is imported, as
+prometheus_client needs) and removed on exit; a folder you set is emptied at start so that
+a restart does not count old requests twice. LOG_FORMAT=json writes gunicorn's own
+lines (errors, access log) as JSON too, like the app's (config/settings.py).
 """
 
 import gc
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 preload_app = True
 
@@ -23,6 +34,48 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cohortlabs-metrics-")
+
+
+def on_starting(server):
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
 
 def pre_fork(server, worker):
     gc.freeze()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+if os.environ.get("LOG_FORMAT") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(message)s",
+                "timestamp": "time",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }

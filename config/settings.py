@@ -58,10 +58,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: refuses an over-limit body from its Content-Length before anything reads it.
+    # First, so that every log line of a request carries its id (core/log.py).
+    "core.log.RequestIdMiddleware",
+    # Before anything reads the body: refuses an over-limit body from its Content-Length before anything reads it.
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After static files: counts and times the requests Django answers (core/metrics.py).
+    "core.metrics.MetricsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,18 +165,6 @@ STORAGES = {
         )
     },
 }
-if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
-    # Media on S3-compatible storage when configured; attachments are still served
-    # only through the permission-checked download view.
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
-            "default_acl": "private",
-            "querystring_auth": True,
-        },
-    }
 
 # Uploads: refuse large bodies before they are stored.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -182,6 +174,29 @@ ATTACHMENT_MAX_PER_ITERATION = 5
 CURRICULUM_MAX_BYTES = 5 * 1024 * 1024
 ENROLLMENT_CSV_MAX_BYTES = 1 * 1024 * 1024
 
+# Media on S3-compatible storage when AWS_STORAGE_BUCKET_NAME is set (the credentials come
+# from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by boto3). Attachments are still
+# served only through the permission-checked download view, streamed by Django with its
+# sandbox headers; no page hands out a bucket URL. tests/conftest.py runs the attachment
+# tests against a local S3 server with these same options.
+S3_MEDIA_OPTIONS = {
+    "default_acl": "private",
+    "signature_version": "s3v4",
+    # Any URL the storage signs (none is shown to users) is valid for one minute only.
+    "querystring_auth": True,
+    "querystring_expire": 60,
+    # A download is buffered in a temporary file that spills to disk past this size.
+    "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+}
+if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **S3_MEDIA_OPTIONS,
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+        },
+    }
 # Request bodies (core.middleware.RequestBodyLimitMiddleware, docs/security.md): refused with
 # 413 from their Content-Length before a byte is read. Upload views take their file's limit
 # plus a margin for the multipart framing and the other fields; the API (JSON) and every
@@ -358,11 +373,40 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Operators' view of the system (docs/deploy.md): /metrics answers only
+# `Authorization: Bearer <METRICS_TOKEN>`, and is a 404 for everyone while it is unset.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Logs: "plain" lines for people, or "json" (one object per line, python-json-logger) for a
+# log pipeline. Each line written while answering a request carries its request_id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOG_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"
+if LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# With JSON logs the Celery worker keeps Django's handler instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": LOG_FIELDS,
+            "timestamp": "time",  # ISO 8601, UTC
+            "rename_fields": {"levelname": "level", "name": "logger"},
+        },
+    },
+    "filters": {"request_id": {"()": "core.log.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api.docs import ApiDocsView
 from accounts.forms import PasswordResetForm
+from config.metrics import metrics
 from core import views as core_views
 
 api_v1 = [
@@ -25,6 +26,7 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),
         name="password_reset",
     ),
+    path("metrics", metrics, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("dashboards.urls")),

@@ -117,3 +117,13 @@ def test_gunicorn_bounds_the_request_line_and_headers():
     assert 0 < conf["limit_request_line"] <= 4094
     assert 0 < conf["limit_request_fields"] <= 100
     assert 0 < conf["limit_request_field_size"] <= 8190
+
+
+def test_operators_see_json_logs_and_metrics_in_the_stack():
+    env = _compose()["x-app"]["environment"]
+    assert env["LOG_FORMAT"] == "json"
+    assert "METRICS_TOKEN" in env
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / ".env.example").read_text()
+    for name in ("LOG_FORMAT", "METRICS_TOKEN"):
+        assert f"`{name}`" in readme and f"\n{name}=" in example

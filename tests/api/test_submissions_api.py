@@ -231,6 +231,7 @@ def test_comments(world):
     assert Comment.objects.count() == 2
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_attachments_upload_download_and_remove(world):
     submission_id = _draft(world).json()["id"]
     url = f"/api/v1/submissions/{submission_id}/attachments/"
@@ -270,6 +271,7 @@ def test_attachments_upload_download_and_remove(world):
     assert Attachment.objects.filter(pk=attachment["id"]).exists()
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_remove_a_draft_attachment(world):
     submission_id = _draft(world).json()["id"]
     url = f"/api/v1/submissions/{submission_id}/attachments/"
@@ -336,6 +338,7 @@ def test_query_counts_do_not_depend_on_size(world, path):
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_download_of_a_lost_file_is_404_not_500(world):
     submission_id = _draft(world).json()["id"]
     url = f"/api/v1/submissions/{submission_id}/attachments/"

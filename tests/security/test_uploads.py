@@ -1,7 +1,5 @@
 """Upload limits hold before anything is stored; downloads can never render in the browser."""
 
-from pathlib import Path
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -15,9 +13,8 @@ def world(db, django_capture_on_commit_callbacks):
         return build_world()
 
 
-def _stored_files(settings) -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+# Every test here runs with media in a local folder, then in a bucket on S3 (moto).
+pytestmark = pytest.mark.usefixtures("media_storage")
 
 
 def _add_url(world) -> str:
@@ -45,32 +42,32 @@ def test_attachment_download_is_a_sandboxed_download(client, world):
 
 
 @pytest.mark.django_db
-def test_html_disguised_as_pdf_is_refused_and_nothing_is_stored(client, world, settings):
+def test_html_disguised_as_pdf_is_refused_and_nothing_is_stored(client, world, media_storage):
     from submissions.models import Attachment
 
     client.force_login(world.owner)
-    before_rows, before_files = Attachment.objects.count(), len(_stored_files(settings))
+    before_rows, before_files = Attachment.objects.count(), len(media_storage.stored_names())
     evil = SimpleUploadedFile(
         "notes.pdf", b"<html><script>alert(document.cookie)</script></html>", "application/pdf"
     )
     response = client.post(_add_url(world), {"action": "save", "files": evil})
     assert response.status_code in (200, 400)  # the form again, with the error on the field
     assert Attachment.objects.count() == before_rows
-    assert len(_stored_files(settings)) == before_files
+    assert len(media_storage.stored_names()) == before_files
 
 
 @pytest.mark.django_db
-def test_oversized_attachment_is_refused_before_storing(client, world, settings):
+def test_oversized_attachment_is_refused_before_storing(client, world, settings, media_storage):
     from submissions.models import Attachment
 
     settings.ATTACHMENT_MAX_BYTES = 1024
     client.force_login(world.owner)
-    before_rows, before_files = Attachment.objects.count(), len(_stored_files(settings))
+    before_rows, before_files = Attachment.objects.count(), len(media_storage.stored_names())
     big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 4096, "application/pdf")
     response = client.post(_add_url(world), {"action": "save", "files": big})
     assert response.status_code in (200, 400, 413)
     assert Attachment.objects.count() == before_rows
-    assert len(_stored_files(settings)) == before_files
+    assert len(media_storage.stored_names()) == before_files
     assert (
         "limit" in response.content.decode().lower() or "large" in response.content.decode().lower()
     )

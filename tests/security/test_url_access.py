@@ -183,6 +183,8 @@ ALLOWED_PAGES: dict[str, str] = {
     "home": "redirects a signed-in person to their own dashboard; no object",
     "healthz": "liveness probe, public by design, touches nothing",
     "readyz": "readiness probe, public by design, reports only ok/failing parts",
+    "metrics": "operator's Prometheus page: a 404 without the METRICS_TOKEN bearer token "
+    "(tests/core/test_metrics.py), counts only",
     "login": "public sign-in form",
     "logout": "ends one's own session (POST only)",
     "password_change": "one's own password; no object",

@@ -8,7 +8,8 @@ from core.exceptions import ApplicationError
 from submissions import services
 from submissions.models import Attachment
 
-pytestmark = pytest.mark.django_db
+# Every test here runs twice: media in a local folder, then in a bucket on S3 (moto).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_storage")]
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -144,3 +145,34 @@ def test_removing_a_draft_file(world, django_capture_on_commit_callbacks):
         services.attachment_remove(actor=world.learner, attachment=attachment)
     assert not Attachment.objects.exists()
     assert not default_storage.exists(name)
+
+
+@pytest.mark.parametrize("media_storage", ["s3"], indirect=True)
+def test_on_s3_files_are_private_and_only_the_download_view_serves_them(
+    world, media_storage, client, outsider
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.urls import reverse
+
+    attachment = upload(world, "report.pdf", PDF)
+    assert media_storage.stored_names() == [attachment.file.name]
+    # The object carries no grant beyond its owner's: nobody reads the bucket directly.
+    acl = media_storage.bucket.Object(attachment.file.name).Acl()
+    assert [grant["Permission"] for grant in acl.grants] == ["FULL_CONTROL"]
+    assert acl.grants[0]["Grantee"]["Type"] == "CanonicalUser"
+    # A URL signed by the storage (none is shown to users) is valid for a minute at most.
+    signed = parse_qs(urlsplit(default_storage.url(attachment.file.name)).query)
+    assert int(signed["X-Amz-Expires"][0]) <= 60
+
+    url = reverse("submissions:attachment", kwargs={"pk": attachment.pk})
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    client.force_login(world.mentor)
+    response = client.get(url)
+    # Streamed by Django with its sandbox headers, never a redirect to the bucket.
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert b"".join(response.streaming_content) == PDF
+    assert not any(media_storage.bucket.name in value for _, value in response.items())

@@ -123,6 +123,7 @@ def _submitted_with_file(world):
     return submission, attachment
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_no_page_or_download_leaks_to_other_learners_or_other_cohorts_mentors(client, db):
     world = make_world(mentors=1)
     other = make_world(mentors=1)
@@ -155,6 +156,7 @@ def test_no_page_or_download_leaks_to_other_learners_or_other_cohorts_mentors(cl
         assert client.get(urls[2]).status_code == 200
 
 
+@pytest.mark.usefixtures("media_storage")
 def test_download_is_an_attachment_and_never_inline(client, world):
     submission = world.draft()
     html = b"<!doctype html><script>alert(1)</script>"
