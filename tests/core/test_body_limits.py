@@ -183,8 +183,15 @@ def _raw_post(live_server, path: str, length: int) -> bytes:
             reply += chunk
         head, _, body = reply.partition(b"\r\n\r\n")
         match = re.search(rb"(?i)content-length:\s*(\d+)", head)
-        while match and len(body) < int(match.group(1)) and (chunk := sock.recv(4096)):
-            body += chunk
+        # Without a length the body ends when the server closes the connection, or, if it
+        # keeps it open waiting for the rest of the declared upload, when nothing more comes.
+        wanted = int(match.group(1)) if match else None
+        sock.settimeout(10 if wanted else 1)
+        try:
+            while (wanted is None or len(body) < wanted) and (chunk := sock.recv(4096)):
+                body += chunk
+        except TimeoutError:
+            assert wanted is None, "the declared body did not arrive"
         return head + b"\r\n\r\n" + body
 
 
