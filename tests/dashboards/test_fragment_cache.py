@@ -306,3 +306,15 @@ def test_htmx_and_full_requests_get_their_own_pages(client, world):
     partial = client.get(reverse("dashboard:learner"), HTTP_HX_REQUEST="true").content.decode()
     assert "<html" in full and "<html" not in partial
     assert "<html" in client.get(reverse("dashboard:learner")).content.decode()
+
+
+def test_changing_ones_zone_on_the_profile_changes_the_next_panel(client, world):
+    world.submitted()
+    before = week_row(learner_home(client, world.learner), world.lab)
+    assert "JST" not in before
+    response = client.post(
+        reverse("accounts:profile"), {"name": "Learner", "time_zone": "Asia/Tokyo"}
+    )
+    assert response.status_code == 302
+    after = week_row(learner_home(client, world.learner), world.lab)
+    assert "JST" in after
