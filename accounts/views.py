@@ -18,6 +18,13 @@ TOKENS_PER_PAGE = 20
 PROFILE = "accounts/profile.html"
 
 
+def _password_form(user) -> PasswordChangeForm:
+    form = PasswordChangeForm(user)
+    # Django focuses the old password; on the profile that would scroll past the name box.
+    form.fields["old_password"].widget.attrs.pop("autofocus", None)
+    return form
+
+
 def _render_profile(
     request, *, profile_form=None, form=None, new_secret=None, status=200, partial=None
 ) -> HttpResponse:
@@ -27,7 +34,7 @@ def _render_profile(
         "profile_user": user,
         "profile_form": profile_form
         or ProfileForm(initial={"name": user.name, "time_zone": user.time_zone}),
-        "password_form": PasswordChangeForm(user),
+        "password_form": _password_form(user),
         "tokens": tokens,
         "token_form": form or ApiTokenForm(),
         "new_secret": new_secret,

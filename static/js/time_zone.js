@@ -11,19 +11,30 @@
     return;
   }
   if (!zone) return;
-  document.querySelectorAll("input[data-time-zone]").forEach(function (input) {
-    if (input.dataset.timeZone === "fill") {
-      if (!input.value) input.value = zone;
-      return;
-    }
-    var button = document.querySelector('button[data-device-zone-for="' + input.id + '"]');
-    if (!button || input.value === zone) return;
-    button.textContent = "Use this device’s zone (" + zone + ")";
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      input.value = zone;
-      button.hidden = true;
-      input.focus();
+
+  function setUp(root) {
+    root.querySelectorAll("input[data-time-zone]").forEach(function (input) {
+      if (input.dataset.timeZoneReady) return;
+      input.dataset.timeZoneReady = "1";
+      if (input.dataset.timeZone === "fill") {
+        if (!input.value) input.value = zone;
+        return;
+      }
+      var button = root.querySelector('button[data-device-zone-for="' + input.id + '"]');
+      if (!button || input.value === zone) return;
+      button.textContent = "Use this device’s zone (" + zone + ")";
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        input.value = zone;
+        button.hidden = true;
+        input.focus();
+      });
     });
+  }
+
+  setUp(document);
+  // A form htmx swapped in (e.g. shown again with an error) gets the same help.
+  document.addEventListener("htmx:load", function (event) {
+    setUp(event.detail.elt);
   });
 })();
