@@ -238,3 +238,14 @@ def test_signing_up_with_an_unknown_zone_creates_nothing(client, join_url):
     assert response.status_code == 400
     assert "“Moon/Base” is not a known time zone" in response.content.decode()
     assert not User.objects.filter(email="new.person@example.com").exists()
+
+
+def test_an_expired_join_link_says_when_in_the_readers_zone(client):
+    link = join_link_create(actor=StaffFactory(), cohort=CohortFactory())
+    type(link).objects.filter(pk=link.pk).update(
+        expires_at=dt.datetime(2026, 1, 5, 20, 0, tzinfo=dt.UTC)
+    )
+    client.force_login(UserFactory(time_zone="Asia/Tokyo"))
+    response = client.get(reverse("cohorts:join", args=[link.token]))
+    assert response.status_code == 410
+    assert "expired on 2026-01-06 05:00 JST" in response.content.decode()
