@@ -4,8 +4,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils import timezone
 
+from core.exceptions import ApplicationError
+
 from .identity import email_canonical, email_key
 from .models import ApiToken, User
+from .services import time_zone_clean
 
 
 class _CanonicalEmailMixin:
@@ -38,6 +41,13 @@ class UserEditForm(_CanonicalEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_time_zone(self):
+        """The zone rule of the profile page and the API (accounts.services.time_zone_clean)."""
+        try:
+            return time_zone_clean(self.cleaned_data["time_zone"])
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message, code="invalid") from exc
 
 
 @admin.register(User)

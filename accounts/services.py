@@ -12,6 +12,7 @@ from core.exceptions import ApplicationError
 from .identity import email_canonical, email_key, validate_display_name
 from .models import ApiToken, User
 from .selectors import user_by_email_key
+from .zones import zone_lookup
 
 
 def email_clean(email: str) -> str:
@@ -31,6 +32,47 @@ def name_clean(name: str) -> str:
     except ValidationError as exc:
         raise ApplicationError(exc.messages[0], code="invalid", extra={"field": "name"}) from exc
     return (name or "").strip()[:150]
+
+
+def time_zone_clean(time_zone: str) -> str:
+    """The IANA name of `time_zone` in its exact spelling (`asia/tokyo` -> `Asia/Tokyo`), or
+    ApplicationError (code "invalid", field "time_zone") when zoneinfo does not know it."""
+    name = zone_lookup(time_zone)
+    if name is None:
+        shown = (time_zone or "").strip()[:64]
+        raise ApplicationError(
+            f"“{shown}” is not a known time zone; choose one from the list, e.g. Europe/Paris."
+            if shown
+            else "Choose a time zone, e.g. Europe/Paris.",
+            code="invalid",
+            extra={"field": "time_zone"},
+        )
+    return name
+
+
+@transaction.atomic
+def user_update_profile(
+    *, actor: User, user: User, name: str | None = None, time_zone: str | None = None
+) -> User:
+    """Change a person's display name and/or time zone (None leaves a field as it is).
+
+    Only the person themselves may do it (staff use the admin). Every value is checked
+    before anything is written: a bad name or zone changes nothing. Side effects: updates
+    the User row; pages, e-mails and feeds show times in the new zone from the next request.
+    """
+    if actor.pk != user.pk:
+        raise ApplicationError("You can only change your own profile.", code="forbidden")
+    changes: dict[str, str] = {}
+    if name is not None:
+        changes["name"] = name_clean(name)
+    if time_zone is not None:
+        changes["time_zone"] = time_zone_clean(time_zone)
+    changed = [field for field, value in changes.items() if getattr(user, field) != value]
+    for field in changed:
+        setattr(user, field, changes[field])
+    if changed:
+        user.save(update_fields=changed)
+    return user
 
 
 @transaction.atomic
@@ -54,13 +96,13 @@ def user_get_or_create(*, email: str, name: str = "") -> tuple[User, bool]:
 
 
 @transaction.atomic
-def user_register(*, email: str, name: str, password: str) -> User:
+def user_register(*, email: str, name: str, password: str, time_zone: str = "UTC") -> User:
     """Create an account that signs in with a password the person chose.
 
     Refuses an address whose canonical key already has an account, however it is spelled
     (its owner must sign in: registering must never let someone take over an account), an
-    address `email_clean` refuses, a name on more than one line and a password Django's
-    validators reject. Side effects: inserts a User.
+    address `email_clean` refuses, a name on more than one line, a time zone zoneinfo does
+    not know and a password Django's validators reject. Side effects: inserts a User.
     """
     from django.contrib.auth.password_validation import validate_password
 
@@ -72,6 +114,7 @@ def user_register(*, email: str, name: str, password: str) -> User:
             extra={"field": "email"},
         )
     name = name_clean(name)
+    time_zone = time_zone_clean(time_zone)
     try:
         validate_password(password, user=User(email=email, name=name))
     except ValidationError as exc:
@@ -80,7 +123,9 @@ def user_register(*, email: str, name: str, password: str) -> User:
         ) from exc
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, name=name)
+            return User.objects.create_user(
+                email=email, password=password, name=name, time_zone=time_zone
+            )
     except IntegrityError as exc:  # a concurrent request registered the same address
         raise ApplicationError(
             "An account with this email already exists. Sign in to join.",

@@ -5,6 +5,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 
+from accounts.forms import TIME_ZONE_HELP, TimeZoneInput
 from curriculum.models import Track
 
 from .models import Cohort, Membership
@@ -127,6 +128,7 @@ class JoinLinkForm(forms.Form):
 
 
 class JoinSignupForm(forms.Form):
+    field_order = ["name", "email", "time_zone", "password1", "password2"]
     name = forms.CharField(max_length=150)
     email = forms.EmailField(max_length=254)
     password1 = forms.CharField(
@@ -134,6 +136,13 @@ class JoinSignupForm(forms.Form):
     )
     password2 = forms.CharField(
         label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    time_zone = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Time zone",
+        widget=TimeZoneInput(fill_from_device=True),
+        help_text=TIME_ZONE_HELP + " Left empty: UTC.",
     )
 
     def clean(self):

@@ -642,8 +642,9 @@ def join_link_check(link: JoinLink | None, *, now: dt.datetime | None = None) ->
             code="link_disabled",
         )
     if link.expires_at is not None and link.expires_at <= now:
+        expired = timezone.localtime(link.expires_at)  # in the reader's zone (the request's)
         raise ApplicationError(
-            f"This join link expired on {link.expires_at:%Y-%m-%d %H:%M} UTC. "
+            f"This join link expired on {expired:%Y-%m-%d %H:%M} {expired.tzname()}. "
             "Ask the cohort's staff for a new one.",
             code="link_expired",
         )
@@ -691,7 +692,9 @@ def join_cohort_via_link(*, user: User, token: str) -> JoinResult:
 
 
 @transaction.atomic
-def join_signup(*, token: str, email: str, name: str, password: str) -> tuple[User, JoinResult]:
+def join_signup(
+    *, token: str, email: str, name: str, password: str, time_zone: str = "UTC"
+) -> tuple[User, JoinResult]:
     """Create an account from a join link and join its cohort in one step.
 
     Refuses an email that already has an account (its owner must sign in: a link must never
@@ -699,7 +702,7 @@ def join_signup(*, token: str, email: str, name: str, password: str) -> tuple[Us
     """
     link = JoinLink.objects.select_related("cohort").filter(token=token or "").first()
     join_link_check(link)
-    user = user_register(email=email, name=name, password=password)
+    user = user_register(email=email, name=name, password=password, time_zone=time_zone)
     return user, join_cohort_via_link(user=user, token=token)
 
 

@@ -543,7 +543,11 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             data = signup_form.cleaned_data
             try:
                 new_user, _ = services.join_signup(
-                    token=token, email=data["email"], name=data["name"], password=data["password1"]
+                    token=token,
+                    email=data["email"],
+                    name=data["name"],
+                    password=data["password1"],
+                    time_zone=data["time_zone"] or "UTC",
                 )
             except ApplicationError as error:
                 field = error.extra.get("field")

@@ -10,8 +10,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.identity import single_line
+from accounts.zones import user_zone
 
 from . import unsubscribe
 from .handlers import KINDS
@@ -35,8 +37,10 @@ def _common_context(*, user, kind: str) -> dict:
 
 
 def _render_pair(name: str, context: dict) -> tuple[str, str]:
-    text = render_to_string(f"notifications/email/{name}.txt", context)
-    html = render_to_string(f"notifications/email/{name}.html", context)
+    """Text and HTML bodies, with every date in the recipient's own time zone."""
+    with timezone.override(user_zone(context["recipient"])):
+        text = render_to_string(f"notifications/email/{name}.txt", context)
+        html = render_to_string(f"notifications/email/{name}.html", context)
     return text, html
 
 

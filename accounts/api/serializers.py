@@ -56,8 +56,20 @@ class UserSummarySerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.Serializer):
+    """You. `name` and `time_zone` can be changed with PATCH; the rest is read-only."""
+
     id = serializers.IntegerField(read_only=True)
     email = serializers.EmailField(read_only=True)
-    name = serializers.CharField(read_only=True)
-    time_zone = serializers.CharField(read_only=True)
+    name = serializers.CharField(
+        max_length=150,
+        allow_blank=True,
+        required=False,
+        help_text="Display name: one line of text; empty shows the part of the e-mail before @.",
+    )
+    time_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="IANA time zone name (e.g. `Europe/Paris`, matched without regard to case). "
+        "Dates on pages, in e-mails and in the calendar feed are shown in it.",
+    )
     is_staff = serializers.BooleanField(read_only=True)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import api_tokens_of
-from accounts.services import api_token_create, api_token_revoke
+from accounts.services import api_token_create, api_token_revoke, user_update_profile
 
 from .common import IPThrottle, TokenObtainThrottle, visible_or_404
 from .serializers import (
@@ -93,8 +93,26 @@ class TokenDetailView(generics.RetrieveDestroyAPIView):
 
 
 class MeView(APIView):
-    """Who the credentials belong to."""
+    """Who the credentials belong to; PATCH changes your display name and time zone."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(responses=MeSerializer, summary="You")
     def get(self, request):
         return Response(MeSerializer(request.user).data)
+
+    @extend_schema(
+        request=MeSerializer,
+        responses=MeSerializer,
+        summary="Change your name or time zone",
+        description="Send either or both of `name` and `time_zone`. An unknown time zone "
+        'is a 400 naming the field: `{"errors": {"time_zone": [...]}}`; nothing changes.',
+    )
+    def patch(self, request):
+        serializer = MeSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = user_update_profile(
+            actor=request.user,
+            user=request.user,
+            name=serializer.validated_data.get("name"),
+            time_zone=serializer.validated_data.get("time_zone"),
+        )
+        return Response(MeSerializer(user).data)

@@ -42,3 +42,30 @@ def test_user_admin_pages(client, staff, user):
     )
     assert created.status_code == 302
     assert ApiToken.objects.count() == 0
+
+
+def _edit(client, user, **changes):
+    from django.utils import timezone as tz
+
+    joined = tz.localtime(user.date_joined)
+    data = {
+        "email": user.email,
+        "name": user.name,
+        "time_zone": user.time_zone,
+        "is_active": "on",
+        "date_joined_0": joined.strftime("%Y-%m-%d"),
+        "date_joined_1": joined.strftime("%H:%M:%S"),
+        **changes,
+    }
+    return client.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+
+
+def test_staff_set_a_known_zone_in_the_admin_and_an_unknown_one_is_refused(client, staff, user):
+    client.force_login(staff)
+    refused = _edit(client, user, time_zone="Mars/Olympus")
+    assert refused.status_code == 200 and "is not a known time zone" in refused.content.decode()
+    user.refresh_from_db()
+    assert user.time_zone == "UTC"
+    assert _edit(client, user, time_zone="asia/tokyo").status_code == 302
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Tokyo"

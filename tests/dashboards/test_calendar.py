@@ -87,3 +87,20 @@ def test_disabled_account_feed_stops(client, track):
 def test_settings_page_needs_login(client):
     response = client.get(reverse("dashboard:calendar"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_feed_names_due_times_in_the_owners_zone_and_keeps_utc_instants(client, seeded, track):
+    world = seeded()
+    learner, cohort = world["learner"], world["cohort"]
+    learner.time_zone = "Asia/Tokyo"
+    learner.save(update_fields=["time_zone"])
+    lab = track.labs.get(week=3)
+    extended = dt.datetime(2031, 1, 2, 12, 0, tzinfo=dt.UTC)
+    Extension.objects.create(cohort=cohort, lab=lab, learner=learner, due_at=extended, reason="ill")
+    _, token = calendar_feed_create(user=learner)
+    calendar = Calendar.from_ical(client.get(feed_path(token)).content)
+    assert str(calendar["x-wr-timezone"]) == "Asia/Tokyo"
+    week3 = next(e for e in calendar.walk("VEVENT") if "Week 3 ·" in str(e["summary"]))
+    assert week3.decoded("dtend") == extended  # the instant, tz-aware
+    assert week3.decoded("dtend").utcoffset() == dt.timedelta(0)
+    assert "Due Thu 02 Jan 2031 21:00 JST" in str(week3["description"])

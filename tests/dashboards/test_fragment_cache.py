@@ -351,3 +351,15 @@ def test_the_panel_says_review_overdue_when_the_review_time_passes(client, world
     assert "Review overdue" not in row and "late" not in row.lower()
     monkeypatch.setattr(timezone, "now", lambda: due + dt.timedelta(minutes=1))
     assert "Review overdue" in week_row(learner_home(client, world.learner), world.lab)
+
+
+def test_changing_ones_zone_on_the_profile_changes_the_next_panel(client, world):
+    world.submitted()
+    before = week_row(learner_home(client, world.learner), world.lab)
+    assert "JST" not in before
+    response = client.post(
+        reverse("accounts:profile"), {"name": "Learner", "time_zone": "Asia/Tokyo"}
+    )
+    assert response.status_code == 302
+    after = week_row(learner_home(client, world.learner), world.lab)
+    assert "JST" in after

@@ -205,7 +205,7 @@ ALLOWED_PAGES: dict[str, str] = {
     "cohorts:mine": "one's own cohorts; no object in the URL",
     "cohorts:create": "staff only; no object in the URL",
     "submissions:queue": "the caller's own review queue; no object in the URL",
-    "accounts:profile": "one's own profile; no object in the URL",
+    "accounts:profile": "one's own profile; POST changes one's own name and zone; no object",
     "curriculum:browse": "published curriculum, the same for everyone signed in",
     "notifications:list": "one's own notifications; no object in the URL",
     "notifications:bell": "one's own unread count; no object in the URL",
@@ -336,7 +336,7 @@ API_ROUTES: dict[str, Case] = {
 ALLOWED_API: dict[str, str] = {
     "/api/v1/auth/token/": "exchanges credentials for a token; no object (lockout: test_posture)",
     "/api/v1/auth/tokens/": "one's own tokens; no object in the URL",
-    "/api/v1/me/": "oneself; no object in the URL",
+    "/api/v1/me/": "oneself; PATCH changes one's own name and time zone; no object in the URL",
     "/api/v1/cohorts/": "cohorts visible to the caller; creating one is staff-only",
     "/api/v1/cohorts/join/": "joins the caller with a join-link token from the body; no object",
     "/api/v1/curriculum/imports/": "staff only; no object in the URL",
