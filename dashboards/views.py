@@ -28,6 +28,7 @@ from cohorts.permissions import can_view_cohort_members
 from cohorts.selectors import cohort_list
 from core import fragments
 from core.exceptions import ApplicationError
+from submissions.wait import capacity_forecast
 
 from . import charts, links, selectors
 from .calendar import feed_ical
@@ -269,7 +270,13 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         max_age=MATRIX_MAX_AGE,
         build=lambda: _staff_cohort_overview(request, cohort=cohort, zone=zone, now=now),
     )
-    context = {"cohort": cohort, "overview_html": overview_html, "user_zone": zone}
+    context = {
+        "cohort": cohort,
+        "overview_html": overview_html,
+        "user_zone": zone,
+        # Not in the cached fragment: mentor capacities and dates change without submissions.
+        "capacity": capacity_forecast(cohort=cohort, now=now),
+    }
     return render(request, STAFF_COHORT, context)
 
 

@@ -265,8 +265,11 @@ def submission_save_draft(
         raise _forbidden("Only the learner can edit this work.")
     if locked.state not in sm.EDITABLE_STATES:
         raise ApplicationError(
-            "This work is waiting for review; it can be edited again if changes are requested.",
+            sm.refusal_naming_state(
+                locked.state, "it can be edited again if changes are requested."
+            ),
             code="invalid_transition",
+            extra={"state": str(locked.state)},
         )
     cleaned, errors = validate_draft_fields(
         lab=locked.lab, repo_url=repo_url, commit_sha=commit_sha, notes=notes, checklist=checklist

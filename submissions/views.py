@@ -53,6 +53,7 @@ from .permissions import (
 )
 from .state import EDITABLE_STATES, OPEN_STATES
 from .validation import clean_commit_sha, clean_repo_url
+from .wait import waits_for
 
 QUEUE_PAGE_SIZE = 25
 
@@ -139,6 +140,7 @@ def _lab_context(request, *, cohort, lab, entry, submission, form=None, attachme
         "draft_attachments": selectors.draft_attachments(submission) if submission else [],
         "comment_form": CommentForm(),
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
+        "wait": waits_for([submission]).get(submission.pk) if submission else None,
         **history,
     }
 
