@@ -72,8 +72,6 @@ def clean_commit(sha: str | None) -> str | None:
 def _forge_of(host: str) -> str | None:
     if host in PUBLIC_HOSTS:
         return PUBLIC_HOSTS[host]
-    if host.startswith("www.") and host[4:] in PUBLIC_HOSTS:
-        return PUBLIC_HOSTS[host[4:]]
     gitlab = {h.strip().lower().rstrip(".") for h in settings.COMMIT_LINK_GITLAB_HOSTS}
     if host in gitlab:
         return GITLAB
@@ -119,6 +117,8 @@ def parse_repo(url: str | None) -> Repo | None:
         return None
     host, port, path = split
     host = host.lower().rstrip(".")
+    if host.startswith("www.") and host[4:] in PUBLIC_HOSTS:
+        host = host[4:]
     if not HOST_RE.fullmatch(host):
         return None
     forge = _forge_of(host)
