@@ -93,6 +93,13 @@ def test_commit_links_on_known_forges(repo_url, expected):
         "git@github.com.evil.test:ada/lab-1.git",
         "https://selfhosted.gitlab.example/ada/lab-1",  # not configured
         "//github.com/ada/lab-1",
+        "https://github.com\\@evil.test/ada/lab-1",
+        "https://github.com\\evil.test/ada/lab-1",
+        "https://g\u0456thub.com/ada/lab-1",  # Cyrillic i: a look-alike host
+        "https://github.com%2eevil.test/ada/lab-1",
+        "https://github.com./../ada/lab-1",
+        "git@github.com:ada/lab-1.git:extra",
+        "https://github.com/-ada/lab-1",
     ],
 )
 def test_no_link_for_unknown_or_hostile_urls(repo_url):
