@@ -170,6 +170,10 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+# Self-hosted forges whose web pages iterations link to (commit and compare links); the
+# public ones (github.com, gitlab.com, codeberg.org, gitea.com, bitbucket.org) are built in.
+COMMIT_LINK_GITLAB_HOSTS = env.list("COMMIT_LINK_GITLAB_HOSTS", default=[])
+COMMIT_LINK_GITEA_HOSTS = env.list("COMMIT_LINK_GITEA_HOSTS", default=[])
 ATTACHMENT_MAX_PER_ITERATION = 5
 CURRICULUM_MAX_BYTES = 5 * 1024 * 1024
 ENROLLMENT_CSV_MAX_BYTES = 1 * 1024 * 1024

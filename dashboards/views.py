@@ -30,6 +30,7 @@ from cohorts.selectors import cohort_list, cohort_timing
 from core import fragments
 from core.converters import parse_id
 from core.exceptions import ApplicationError
+from submissions.wait import capacity_forecast
 
 from . import charts, links, selectors
 from .calendar import feed_ical
@@ -292,6 +293,8 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "timing": cohort_timing(cohort, now),
         "overview_html": overview_html,
         "user_zone": zone,
+        # Not in the cached fragment: mentor capacities and dates change without submissions.
+        "capacity": capacity_forecast(cohort=cohort, now=now),
     }
     return render(request, STAFF_COHORT, context)
 

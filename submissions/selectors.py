@@ -19,6 +19,7 @@ from curriculum.models import Lab, LabRevision
 
 from . import state as sm
 from ._cohorts import ScheduleEntry, cohort_schedule, mentor_cohort_ids
+from .commit_links import attach_commit_links
 from .models import Assignment, Attachment, Comment, Iteration, Review, Submission
 from .permissions import submissions_visible_to
 
@@ -458,7 +459,8 @@ def submission_for_user(*, user, pk: int) -> Submission | None:
 
 
 def submission_history(submission: Submission) -> dict:
-    """Iterations (newest first, with attachments), reviews and comments (four queries)."""
+    """Iterations (newest first, with attachments, ``commit_url`` and ``compare_url``),
+    reviews and comments (four queries)."""
     iterations = list(
         Iteration.objects.filter(submission=submission)
         .select_related("lab_revision")
@@ -477,6 +479,7 @@ def submission_history(submission: Submission) -> dict:
         .select_related("author")
         .order_by("created_at", "pk")
     )
+    attach_commit_links(iterations)
     reviews_by_iteration: dict[int, list[Review]] = defaultdict(list)
     for review in reviews:
         reviews_by_iteration[review.iteration_id].append(review)

@@ -301,8 +301,11 @@ def _save_draft_locked(
         raise _forbidden("Only the learner can edit this work.")
     if locked.state not in sm.EDITABLE_STATES:
         raise ApplicationError(
-            "This work is waiting for review; it can be edited again if changes are requested.",
+            sm.refusal_naming_state(
+                locked.state, "it can be edited again if changes are requested."
+            ),
             code="invalid_transition",
+            extra={"state": str(locked.state)},
         )
     cleaned, errors = validate_draft_fields(lab=locked.lab, **fields)
     if for_submit and not cleaned.get("repo_url") and "repo_url" not in errors:

@@ -39,7 +39,7 @@ TRANSITIONS: dict[str, Transition] = {
     "submit": Transition(
         frozenset({S.DRAFT, S.CHANGES_REQUESTED}),
         S.SUBMITTED,
-        "This work has already been handed in; you can submit again after changes are requested.",
+        "you can submit again after changes are requested.",  # after the state (below)
     ),
     "claim": Transition(
         frozenset({S.SUBMITTED}),
@@ -85,11 +85,26 @@ def target_of(state: str, action: str) -> str:
         raise ApplicationError(f"Unknown action {action!r}.", code="invalid_transition")
     if state not in transition.sources:
         raise ApplicationError(
-            transition.refusal,
+            refusal_naming_state(state, transition.refusal)
+            if action == "submit"
+            else transition.refusal,
             code="invalid_transition",
             extra={"state": str(state), "action": action},
         )
     return transition.target
+
+
+STATE_PHRASES = {
+    S.SUBMITTED: "is submitted and waiting for review",
+    S.IN_REVIEW: "is in review",
+    S.APPROVED: "is approved",
+}
+
+
+def refusal_naming_state(state: str, then: str) -> str:
+    """A refusal that says which state the work is in (clients such as CI jobs show it)."""
+    phrase = STATE_PHRASES.get(state, f"is {Submission.State(state).label.lower()}")
+    return f"This work {phrase}; {then}"
 
 
 def apply(submission: Submission, action: str) -> str:

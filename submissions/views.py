@@ -54,6 +54,7 @@ from .permissions import (
 )
 from .state import EDITABLE_STATES, OPEN_STATES
 from .validation import clean_commit_sha, clean_repo_url
+from .wait import waits_for
 
 QUEUE_PAGE_SIZE = 25
 
@@ -158,6 +159,7 @@ def _lab_context(
         "max_file_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "comment_form": CommentForm(),
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
+        "wait": waits_for([submission]).get(submission.pk) if submission else None,
         **history,
     }
 

@@ -1,7 +1,8 @@
 """Plumbing every app's `api/` package shares: errors, pagination, throttles, schema.
 
 Error bodies are always `{"detail": str, "code": str, "errors": {field: [messages]}}`
-(plus `context` when a service adds facts such as the current state):
+(plus `context` when a service adds facts such as the current state, and then `state`
+at the top level too):
 - `core.exceptions.ApplicationError` from a service: code `forbidden` -> 403,
   `invalid_transition`/`conflict` -> 409, `not_found` -> 404, anything else -> 400;
 - DRF's own errors keep their status (400 validation, 401, 403, 404, 405, 415, 429).
@@ -79,6 +80,10 @@ def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         code = exc.code or "invalid"
         body = {"detail": exc.message, "code": code, **_application_error_fields(exc)}
+        if "state" in body.get("context", {}):
+            # A refused transition names the object's current state at the top level too,
+            # so a client (a CI job) can branch on it: {"code": "invalid_transition", "state": ...}.
+            body["state"] = body["context"]["state"]
         return Response(
             body, status=STATUS_BY_APPLICATION_CODE.get(code, status.HTTP_400_BAD_REQUEST)
         )

@@ -1,9 +1,13 @@
+import datetime as dt
+
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
 from cohorts.models import Cohort
 from curriculum.models import Lab
+from submissions import commit_links
 from submissions.models import Attachment, Comment, Iteration, Review, Submission
 
 
@@ -20,6 +24,19 @@ class SubmissionSerializer(serializers.ModelSerializer):
     assigned_to = UserSummarySerializer(read_only=True, allow_null=True)
     commit = serializers.CharField(source="commit_sha", read_only=True)
     checklist = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    expected_review_by = serializers.SerializerMethodField(
+        help_text=(
+            "While the work waits for its review (submitted or in review): when the review is "
+            "expected, from the cohort's mentor capacity, the queue ahead and the recent "
+            "turnaround, never later than the review SLA deadline. Null otherwise."
+        )
+    )
+    queue_position = serializers.SerializerMethodField(
+        help_text=(
+            "While the work waits for its review: its place (1 = next) among the cohort's "
+            "waiting submissions, oldest hand-in first. Null otherwise."
+        )
+    )
 
     class Meta:
         model = Submission
@@ -35,6 +52,8 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "checklist",
             "assigned_to",
             "review_due_at",
+            "expected_review_by",
+            "queue_position",
             "iteration_count",
             "first_submitted_at",
             "submitted_at",
@@ -45,6 +64,20 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def _wait(self, submission):
+        # The view puts the waits of the whole page in the context (submissions.wait.waits_for).
+        return self.context.get("waits", {}).get(submission.pk)
+
+    def get_expected_review_by(self, submission) -> dt.datetime | None:
+        wait = self._wait(submission)
+        if wait is None:
+            return None
+        return serializers.DateTimeField().to_representation(wait.expected_review_by)
+
+    def get_queue_position(self, submission) -> int | None:
+        wait = self._wait(submission)
+        return wait.queue_position if wait else None
 
 
 class DraftFieldsSerializer(serializers.Serializer):
@@ -63,16 +96,56 @@ class DraftFieldsSerializer(serializers.Serializer):
     )
 
 
-class DraftCreateSerializer(DraftFieldsSerializer):
-    cohort = serializers.PrimaryKeyRelatedField(queryset=Cohort.objects.none())
-    lab = serializers.PrimaryKeyRelatedField(queryset=Lab.objects.none())
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+class IdOrSlugField(serializers.Field):
+    """A numeric id or a slug; resolved against a queryset by the serializer."""
 
-    def __init__(self, *args, cohorts=None, labs=None, **kwargs):
+    default_error_messages = {"invalid": "Give a numeric id or a slug."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        value = str(data).strip()
+        if not value or len(value) > 200:
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value):
+        return value
+
+
+def _by_id_or_slug(queryset, value: str):
+    """Id first (a digits-only value), then slug: one or two queries."""
+    if value.isdigit() and len(value) <= 18:
+        found = queryset.filter(pk=int(value)).first()
+        if found is not None:
+            return found
+    return queryset.filter(slug=value).first()
+
+
+class DraftCreateSerializer(DraftFieldsSerializer):
+    cohort = IdOrSlugField(
+        help_text="Id or slug of the cohort (one you are a learner in; a CI job can use the slug)."
+    )
+    lab = IdOrSlugField(help_text="Id or slug of a lab of the cohort's track.")
+
+    def __init__(self, *args, cohorts=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if cohorts is not None:
-            self.fields["cohort"].queryset = cohorts
-        if labs is not None:
-            self.fields["lab"].queryset = labs
+        self.cohorts = cohorts if cohorts is not None else Cohort.objects.none()
+
+    def validate(self, attrs):
+        # Only the caller's own cohorts are looked at, so others' cohorts are not revealed.
+        cohort = _by_id_or_slug(self.cohorts, attrs["cohort"])
+        if cohort is None:
+            raise serializers.ValidationError(
+                {"cohort": ["None of your cohorts has this id or slug."]}
+            )
+        lab = _by_id_or_slug(Lab.objects.filter(track_id=cohort.track_id), attrs["lab"])
+        if lab is None:
+            raise serializers.ValidationError(
+                {"lab": ["The cohort's track has no lab with this id or slug."]}
+            )
+        return {**attrs, "cohort": cohort, "lab": lab}
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -109,6 +182,18 @@ class IterationSerializer(serializers.ModelSerializer):
         read_only=True, help_text="[{index, text, done}] as the learner saw it."
     )
     attachments = AttachmentSerializer(many=True, read_only=True)
+    commit_url = serializers.SerializerMethodField(
+        help_text=(
+            "The commit's page on GitHub, GitLab, Gitea/Codeberg or Bitbucket; null for other "
+            "hosts or without a commit."
+        )
+    )
+    compare_url = serializers.SerializerMethodField(
+        help_text=(
+            "From the second iteration on: the forge's compare view from the previous "
+            "iteration's commit to this one (same repository); null otherwise."
+        )
+    )
 
     class Meta:
         model = Iteration
@@ -117,6 +202,8 @@ class IterationSerializer(serializers.ModelSerializer):
             "number",
             "repo_url",
             "commit",
+            "commit_url",
+            "compare_url",
             "notes",
             "checklist",
             "lab_revision",
@@ -126,6 +213,18 @@ class IterationSerializer(serializers.ModelSerializer):
             "attachments",
         ]
         read_only_fields = fields
+
+    def get_commit_url(self, iteration) -> str | None:
+        return commit_links.commit_url(iteration.repo_url, iteration.commit_sha)
+
+    def get_compare_url(self, iteration) -> str | None:
+        # The queryset annotates the previous iteration's repo and commit (IterationViewSet).
+        return commit_links.compare_url(
+            iteration.repo_url,
+            iteration.commit_sha,
+            getattr(iteration, "previous_repo_url", None),
+            getattr(iteration, "previous_commit_sha", None),
+        )
 
 
 class ReviewSerializer(serializers.ModelSerializer):

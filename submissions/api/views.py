@@ -7,7 +7,7 @@ what a visible caller may do is decided by the services, which refuse with
 
 import django_filters
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,7 +26,6 @@ from accounts.api.common import IdFilter, visible_or_404
 from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.permissions import cohorts_visible_to, is_mentor_of
-from curriculum.models import Lab
 from submissions import services
 from submissions.models import Attachment, Comment, Iteration, Review, Submission
 from submissions.permissions import (
@@ -37,6 +36,7 @@ from submissions.permissions import (
     submissions_visible_to,
 )
 from submissions.selectors import cohort_progress_matrix
+from submissions.wait import waits_for
 
 from .serializers import (
     AttachmentSerializer,
@@ -139,15 +139,26 @@ class SubmissionViewSet(
     def get_object(self):
         return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
+    def get_serializer(self, *args, **kwargs):
+        # Predicted waits for every row at once (submissions.wait: constant queries per page).
+        instance = args[0] if args else kwargs.get("instance")
+        if instance is not None:
+            rows = instance if isinstance(instance, list | tuple) else [instance]
+            kwargs["context"] = {**self.get_serializer_context(), "waits": waits_for(rows)}
+            return SubmissionSerializer(*args, **kwargs)
+        return super().get_serializer(*args, **kwargs)
+
     def _fresh(self, submission: Submission) -> dict:
-        fresh = visible_submissions(self.request.user).get(pk=submission.pk)
-        return SubmissionSerializer(fresh, context=self.get_serializer_context()).data
+        return self.get_serializer(
+            visible_submissions(self.request.user).get(pk=submission.pk)
+        ).data
 
     def create(self, request, *args, **kwargs):
+        # Looked up among the cohorts the caller can see (theirs), so a slug or id of anyone
+        # else's cohort is the same 400 as one that does not exist; the service then lets
+        # only the cohort's learners hand in (403 for its mentors and staff).
         serializer = DraftCreateSerializer(
-            data=request.data,
-            cohorts=Cohort.objects.filter(cohorts_visible_to(request.user)),
-            labs=Lab.objects.all(),
+            data=request.data, cohorts=Cohort.objects.filter(cohorts_visible_to(request.user))
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -263,8 +274,16 @@ class IterationViewSet(SubmissionScopedMixin, mixins.ListModelMixin, viewsets.Ge
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Iteration.objects.none()
+        previous = Iteration.objects.filter(
+            submission_id=OuterRef("submission_id"), number=OuterRef("number") - 1
+        )
         return (
             Iteration.objects.filter(submission=self.get_submission())
+            .annotate(
+                # For compare_url: the iteration before this one.
+                previous_repo_url=Subquery(previous.values("repo_url")[:1]),
+                previous_commit_sha=Subquery(previous.values("commit_sha")[:1]),
+            )
             .select_related("lab_revision")
             .prefetch_related(
                 Prefetch(

@@ -29,3 +29,20 @@ def test_docs_page_runs_under_the_csp(client):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_schema_describes_predicted_wait_commit_links_and_slug_hand_in(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)["components"]["schemas"]
+    submission = schema["Submission"]["properties"]
+    for name in ("expected_review_by", "queue_position"):
+        assert submission[name].get("nullable") and submission[name].get("description")
+    assert submission["expected_review_by"]["format"] == "date-time"
+    assert submission["queue_position"]["type"] == "integer"
+    iteration = schema["Iteration"]["properties"]
+    for name in ("commit_url", "compare_url"):
+        assert iteration[name]["type"] == "string" and iteration[name].get("nullable")
+        assert iteration[name].get("description")
+    draft = schema["DraftCreateRequest"]["properties"]
+    for name in ("cohort", "lab"):
+        assert {"type": "integer"} in draft[name]["oneOf"]
+        assert {"type": "string"} in draft[name]["oneOf"]

@@ -1,0 +1,212 @@
+"""Predicted wait for a first review, and whether a cohort's mentors can keep up.
+
+Formula (docs/architecture.md, "Predicted wait"), per cohort:
+- capacity C = sum over active mentors of their capacity (``Membership.capacity``, else the
+  cohort's ``mentor_capacity``): the open reviews the mentors hold at once, as the
+  assignment service (``pick_mentor``) counts them.
+- throughput R = C / SLA hours (reviews per hour): each held review is finished within the SLA.
+- recent turnaround T = median of submit -> first verdict over the cohort's last
+  ``TURNAROUND_SAMPLE`` reviewed iterations whose verdict came in the last 14 days.
+- queue position p = 1-based rank among the cohort's waiting submissions (submitted or
+  in review) ordered as the review queue orders them (oldest hand-in first, then id).
+
+  expected_review_by = min(SLA deadline, max(submitted_at + T, now + p / R))
+
+leaving out a term that has no data (no recent reviews: no T; no mentors: no queue term,
+so the estimate is the SLA deadline). The SLA deadline is the submission's
+``review_due_at`` (submitted_at + the cohort's review SLA).
+
+Weekly capacity M = floor(C * 168 / SLA hours); the demand N of the coming week is the
+waiting submissions plus each (active learner, lab) whose effective due time (extensions
+included) falls in the next 7 days and that is not handed in or approved yet.
+"""
+
+import dataclasses
+import datetime as dt
+import math
+import statistics
+from collections import defaultdict
+
+from django.db.models import Min, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cohorts.models import Cohort, Extension, Membership
+from cohorts.selectors import active_learner_memberships, cohort_schedule
+
+from .models import Iteration, Review, Submission
+
+S = Submission.State
+WAITING_STATES = (S.SUBMITTED, S.IN_REVIEW)
+TURNAROUND_SAMPLE = 20
+TURNAROUND_WINDOW = dt.timedelta(days=14)
+WEEK = dt.timedelta(days=7)
+
+
+@dataclasses.dataclass(frozen=True)
+class CohortPace:
+    sla: dt.timedelta
+    capacity: int  # open reviews the active mentors hold at once
+    turnaround: dt.timedelta | None  # recent median submit -> first verdict
+
+    @property
+    def reviews_per_hour(self) -> float:
+        return self.capacity / (self.sla.total_seconds() / 3600)
+
+    @property
+    def reviews_per_week(self) -> int:
+        return math.floor(self.capacity * (WEEK / self.sla))
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    queue_position: int
+    expected_review_by: dt.datetime
+
+
+def expected_review_by(
+    *,
+    submitted_at: dt.datetime,
+    review_due_at: dt.datetime | None,
+    position: int,
+    pace: CohortPace,
+    now: dt.datetime,
+) -> dt.datetime:
+    """The formula of the module docstring, for one waiting submission."""
+    deadline = review_due_at or submitted_at + pace.sla
+    candidates = []
+    if pace.turnaround is not None:
+        candidates.append(submitted_at + pace.turnaround)
+    if pace.capacity > 0:
+        candidates.append(now + dt.timedelta(hours=position / pace.reviews_per_hour))
+    else:
+        return deadline  # nobody can take it: only the SLA says when
+    return min(deadline, max(candidates))
+
+
+def mentor_capacities(cohort_ids) -> dict[int, tuple[int, dt.timedelta]]:
+    """(capacity C, SLA) of each cohort: one query whatever the number of cohorts."""
+    mentor = Q(
+        memberships__role=Membership.Role.MENTOR,
+        memberships__active=True,
+        memberships__user__is_active=True,
+    )
+    rows = (
+        Cohort.objects.filter(pk__in=set(cohort_ids))
+        .annotate(
+            capacity_sum=Sum(Coalesce("memberships__capacity", "mentor_capacity"), filter=mentor)
+        )
+        .values_list("pk", "capacity_sum", "review_sla_hours")
+    )
+    return {pk: (capacity or 0, dt.timedelta(hours=sla)) for pk, capacity, sla in rows}
+
+
+def recent_turnarounds(cohort_ids, *, now: dt.datetime) -> dict[int, dt.timedelta]:
+    """Median submit -> first verdict of each cohort's last ``TURNAROUND_SAMPLE`` reviewed
+    iterations in the last 14 days (cohorts without any are left out). One query."""
+    durations: dict[int, list[dt.timedelta]] = defaultdict(list)
+    reviewed = (
+        Iteration.objects.filter(submission__cohort_id__in=set(cohort_ids))
+        .annotate(
+            first_verdict_at=Min(
+                "reviews__created_at",
+                filter=~Q(reviews__verdict=Review.Verdict.COMMENT),
+            )
+        )
+        .filter(first_verdict_at__gte=now - TURNAROUND_WINDOW)
+        .order_by("-first_verdict_at")
+        .values_list("submission__cohort_id", "submitted_at", "first_verdict_at")
+    )
+    for cohort_id, submitted_at, verdict_at in reviewed:
+        if len(durations[cohort_id]) < TURNAROUND_SAMPLE:
+            durations[cohort_id].append(max(verdict_at - submitted_at, dt.timedelta(0)))
+    return {cohort_id: statistics.median(values) for cohort_id, values in durations.items()}
+
+
+def cohort_paces(cohort_ids, *, now: dt.datetime) -> dict[int, CohortPace]:
+    """Pace of each cohort: two queries whatever the number of cohorts."""
+    if not cohort_ids:
+        return {}
+    turnarounds = recent_turnarounds(cohort_ids, now=now)
+    return {
+        pk: CohortPace(sla=sla, capacity=capacity, turnaround=turnarounds.get(pk))
+        for pk, (capacity, sla) in mentor_capacities(cohort_ids).items()
+    }
+
+
+def waits_for(submissions, *, now: dt.datetime | None = None) -> dict[int, Wait]:
+    """Queue position and expected first review of each waiting submission in
+    ``submissions`` (others are left out). Three queries for any number of rows and
+    cohorts, none when nothing is waiting."""
+    now = now or timezone.now()
+    waiting = [s for s in submissions if s.state in WAITING_STATES and s.submitted_at]
+    if not waiting:
+        return {}
+    cohort_ids = {s.cohort_id for s in waiting}
+    positions: dict[int, int] = {}
+    rank: dict[int, int] = defaultdict(int)
+    queue = (
+        Submission.objects.filter(cohort_id__in=cohort_ids, state__in=WAITING_STATES)
+        .order_by("submitted_at", "pk")
+        .values_list("pk", "cohort_id")
+    )
+    for pk, cohort_id in queue:
+        rank[cohort_id] += 1
+        positions[pk] = rank[cohort_id]
+    paces = cohort_paces(cohort_ids, now=now)
+    result = {}
+    for submission in waiting:
+        position = positions.get(submission.pk)
+        if position is None:  # it moved on since the caller read it
+            continue
+        result[submission.pk] = Wait(
+            queue_position=position,
+            expected_review_by=expected_review_by(
+                submitted_at=submission.submitted_at,
+                review_due_at=submission.review_due_at,
+                position=position,
+                pace=paces[submission.cohort_id],
+                now=now,
+            ),
+        )
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class CapacityForecast:
+    reviews_needed: int  # N
+    reviews_possible: int  # M
+
+    @property
+    def over_capacity(self) -> bool:
+        return self.reviews_needed > self.reviews_possible
+
+
+def capacity_forecast(*, cohort: Cohort, now: dt.datetime | None = None) -> CapacityForecast:
+    """Reviews the coming 7 days need against what the mentors can do (module docstring)."""
+    now = now or timezone.now()
+    end = now + WEEK
+    capacity, sla = mentor_capacities([cohort.pk])[cohort.pk]
+    due_dates = {entry.lab.pk: entry.due_at for entry in cohort_schedule(cohort=cohort, now=now)}
+    extensions = {
+        (e.learner_id, e.lab_id): e.due_at
+        for e in Extension.objects.filter(cohort=cohort, lab_id__in=due_dates)
+    }
+    # Labs someone may have due this week: by the schedule, or by an extension.
+    labs_due = {lab_id for lab_id, due_at in due_dates.items() if now <= due_at < end}
+    labs_due |= {lab_id for (_, lab_id), due_at in extensions.items() if now <= due_at < end}
+    rows = Submission.objects.filter(
+        Q(state__in=WAITING_STATES) | Q(lab_id__in=labs_due), cohort=cohort
+    ).values_list("learner_id", "lab_id", "state")
+    states = {(learner_id, lab_id): state for learner_id, lab_id, state in rows}
+    needed = sum(1 for state in states.values() if state in WAITING_STATES)
+    learners = active_learner_memberships(cohort).values_list("user_id", flat=True)
+    for learner_id in learners:
+        for lab_id in labs_due:
+            due_at = extensions.get((learner_id, lab_id), due_dates[lab_id])
+            if not (now <= due_at < end):
+                continue
+            if states.get((learner_id, lab_id)) not in (*WAITING_STATES, S.APPROVED):
+                needed += 1
+    pace = CohortPace(sla=sla, capacity=capacity, turnaround=None)
+    return CapacityForecast(reviews_needed=needed, reviews_possible=pace.reviews_per_week)
