@@ -37,7 +37,13 @@ from submissions.validation import deliverable_text
 
 from . import selectors
 
-KINDS = ("progress", "marks", "turnaround")
+# What the download links offer, in order.
+LINKS = [
+    ("progress", "Progress matrix"),
+    ("marks", "Marks per lab and deliverable"),
+    ("turnaround", "Review turnaround per mentor"),
+]
+KINDS = tuple(kind for kind, _ in LINKS)
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",

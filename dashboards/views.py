@@ -176,7 +176,12 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/mentor_home.html", {"cohorts": [], "current": None})
     wanted = parse_id(request.GET.get("cohort"))
     current = next((c for c in cohorts if c.pk == wanted), cohorts[0] if cohorts else None)
-    context: dict = {"cohorts": cohorts, "current": current, "queue_url": links.queue_url()}
+    context: dict = {
+        "cohorts": cohorts,
+        "current": current,
+        "queue_url": links.queue_url(),
+        "export_kinds": exports.LINKS,
+    }
     if current is not None:
         sort = request.GET.get("sort", "name")
         if sort not in SORTS:
@@ -319,6 +324,7 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "user_zone": zone,
         # Not in the cached fragment: mentor capacities and dates change without submissions.
         "capacity": capacity_forecast(cohort=cohort, now=now),
+        "export_kinds": exports.LINKS,
     }
     return render(request, STAFF_COHORT, context)
 

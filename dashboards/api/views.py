@@ -51,10 +51,7 @@ FILE_RESPONSES = {
     (200, exports.CONTENT_TYPES["xlsx"]): OpenApiResponse(
         OpenApiTypes.BINARY, description="The XLSX workbook."
     ),
-    400: OpenApiResponse(description="Unknown format."),
-    403: OpenApiResponse(description="A learner of the cohort."),
-    404: OpenApiResponse(description="Not a cohort of the caller's."),
-}
+}  # 400 (unknown format), 403 (a learner of the cohort), 404: the shared error body
 
 
 class CohortExportViewSet(viewsets.GenericViewSet):

@@ -50,7 +50,9 @@ def _csv_rows(response) -> list[list[str]]:
 def _xlsx_rows(response) -> list[list]:
     assert response["Content-Type"] == XLSX
     book = openpyxl.load_workbook(io.BytesIO(_body(response)), read_only=True)
-    return [["" if v is None else v for v in row] for row in book.active.iter_rows(values_only=True)]
+    return [
+        ["" if v is None else v for v in row] for row in book.active.iter_rows(values_only=True)
+    ]
 
 
 def _api_cells(cohort, admin) -> dict[tuple[int, int], dict]:
@@ -277,3 +279,20 @@ def test_only_staff_and_the_cohorts_mentors_may_export(client, seeded, kind):
     refused = api.get(_api(cohort, kind, "json"))
     assert refused.status_code == 400 and "format" in refused.json()["errors"]
     assert api.get(_api(cohort, kind, "xlsx"))["Content-Type"] == XLSX
+
+
+def test_staff_cohort_page_and_mentor_matrix_link_every_download(client, seeded):
+    world = seeded(learners=3)
+    cohort = world["cohort"]
+    pages = [
+        (world["admin"], reverse("dashboard:staff-cohort", kwargs={"cohort_id": cohort.pk})),
+        (world["mentor"], f"{reverse('dashboard:mentor')}?cohort={cohort.pk}"),
+    ]
+    for user, url in pages:
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        for kind in ("progress", "marks", "turnaround"):
+            for fmt in ("csv", "xlsx"):
+                link = _page(cohort, kind, fmt)
+                assert f'href="{link}"' in html, (url, link)
+                assert client.get(link).status_code == 200
