@@ -83,7 +83,11 @@ def progress_table(*, cohort: Cohort, zone: ZoneInfo, now: dt.datetime | None = 
     """One row per active learner (the mentor matrix's rows, by name): the counts the
     matrix shows, the last activity, and each lab's status label as its cell reads."""
     matrix = selectors.cohort_matrix(cohort=cohort, now=now)
-    header = [*PROGRESS_FIXED, "Last activity", *(_lab_heading(e) for e in matrix.entries)]
+    header = [
+        *PROGRESS_FIXED,
+        f"Last activity ({zone.key})",
+        *(_lab_heading(e) for e in matrix.entries),
+    ]
 
     def rows() -> Iterator[list[Cell]]:
         for row in matrix.rows:

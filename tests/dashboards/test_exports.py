@@ -7,6 +7,7 @@ refused; names typed as formulas stay text; queries do not grow with the cohort.
 import csv
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -296,3 +297,23 @@ def test_staff_cohort_page_and_mentor_matrix_link_every_download(client, seeded)
                 link = _page(cohort, kind, fmt)
                 assert f'href="{link}"' in html, (url, link)
                 assert client.get(link).status_code == 200
+
+
+def test_times_are_in_the_downloaders_time_zone(client, seeded):
+    """A staff member in Tokyo reads last activity in Tokyo time."""
+    world = seeded(learners=3)
+    cohort, admin = world["cohort"], world["admin"]
+    admin.time_zone = "Asia/Tokyo"
+    admin.save(update_fields=["time_zone"])
+    client.force_login(admin)
+    header, *rows = _csv_rows(client.get(_page(cohort, "progress")))
+    column = header.index("Last activity (Asia/Tokyo)")
+    matrix = selectors.cohort_matrix(cohort=cohort)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    expected = {
+        row.learner.email: timezone.localtime(row.last_activity_at, tokyo).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+        for row in matrix.rows
+    }
+    assert {row[1]: row[column] for row in rows} == expected
