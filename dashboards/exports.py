@@ -283,10 +283,21 @@ def csv_chunks(table: Table) -> Iterator[bytes]:
 
 
 def xlsx_file(table: Table):
-    """The workbook in a temporary file (deleted when closed), rewound for reading."""
+    """The workbook in a temporary file (deleted when closed), rewound for reading. A
+    failure half-way closes, so deletes, the partial file."""
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it
+    try:
+        _write_xlsx(table, handle.name)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle
+
+
+def _write_xlsx(table: Table, path: str) -> None:
     book = xlsxwriter.Workbook(
-        handle.name, {"constant_memory": True, "strings_to_formulas": False, "in_memory": False}
+        path, {"constant_memory": True, "strings_to_formulas": False, "in_memory": False}
     )
     sheet = book.add_worksheet(table.title)
     bold = book.add_format({"bold": True})
@@ -302,8 +313,6 @@ def xlsx_file(table: Table):
                 sheet.write_string(r, col, str(value))
     sheet.freeze_panes(1, 2)
     book.close()
-    handle.seek(0)
-    return handle
 
 
 def filename(*, cohort: Cohort, kind: str, fmt: str) -> str:

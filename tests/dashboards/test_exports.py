@@ -317,3 +317,30 @@ def test_times_are_in_the_downloaders_time_zone(client, seeded):
         for row in matrix.rows
     }
     assert {row[1]: row[column] for row in rows} == expected
+
+
+def test_marks_show_what_the_learner_ticked_until_a_mentor_marks_it(client, busy):
+    cohort, admin = busy["cohort"], busy["admin"]
+    waiting = (
+        Submission.objects.filter(cohort=cohort, state=Submission.State.SUBMITTED)
+        .exclude(reviews__marks__isnull=False)
+        .select_related("lab", "learner")
+        .first()
+    )
+    assert waiting is not None
+    iteration = waiting.iterations.order_by("-submitted_at", "-pk").first()
+    # The learner's last hand-in ticked the first deliverable only.
+    checklist = [dict(item, done=item["index"] == 0) for item in iteration.checklist]
+    assert len(checklist) >= 2
+    type(iteration).objects.filter(pk=iteration.pk).update(checklist=checklist)
+    client.force_login(admin)
+    header, *rows = _csv_rows(client.get(_page(cohort, "marks")))
+    row = next(r for r in rows if r[1] == waiting.learner.email)
+    entry = next(
+        e for e in selectors.cohort_matrix(cohort=cohort).entries if e.lab.pk == waiting.lab_id
+    )
+    status_col = header.index(f"W{entry.week} {entry.lab.title}: status")
+    assert row[status_col] == "Submitted"
+    assert row[status_col + 1 : status_col + 1 + len(checklist)] == ["ticked"] + [""] * (
+        len(checklist) - 1
+    )
