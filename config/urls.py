@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("cohorts.api.urls")),
     path("", include("submissions.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("dashboards.api.urls")),
 ]
 
 urlpatterns = [

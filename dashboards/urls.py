@@ -12,6 +12,11 @@ urlpatterns = [
         views.learner_history,
         name="learner-history",
     ),
+    path(
+        "mentor/cohorts/<id:cohort_id>/export/<slug:kind>/",
+        views.cohort_export,
+        name="cohort-export",
+    ),
     path("staff/", views.staff_home, name="staff"),
     path("staff/cohorts/<id:cohort_id>/", views.staff_cohort, name="staff-cohort"),
     path("calendar/", views.calendar_settings, name="calendar"),

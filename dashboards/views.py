@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,14 +26,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cohorts.models import Cohort, Membership
-from cohorts.permissions import can_view_cohort_members
+from cohorts.permissions import can_view_cohort, can_view_cohort_members
 from cohorts.selectors import cohort_list, cohort_timing
 from core import fragments
 from core.converters import parse_id
 from core.exceptions import ApplicationError
 from submissions.wait import capacity_forecast
 
-from . import charts, links, selectors
+from . import charts, exports, links, selectors
 from .calendar import feed_ical
 from .models import CalendarFeed
 from .services import calendar_feed_create, calendar_feed_revoke, feed_token_hash
@@ -175,7 +176,12 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/mentor_home.html", {"cohorts": [], "current": None})
     wanted = parse_id(request.GET.get("cohort"))
     current = next((c for c in cohorts if c.pk == wanted), cohorts[0] if cohorts else None)
-    context: dict = {"cohorts": cohorts, "current": current, "queue_url": links.queue_url()}
+    context: dict = {
+        "cohorts": cohorts,
+        "current": current,
+        "queue_url": links.queue_url(),
+        "export_kinds": exports.LINKS,
+    }
     if current is not None:
         sort = request.GET.get("sort", "name")
         if sort not in SORTS:
@@ -260,6 +266,29 @@ def learner_history(request: HttpRequest, cohort_id: int, user_id: int) -> HttpR
     return render(request, "dashboards/learner_history.html", context)
 
 
+# --- exports ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def cohort_export(request: HttpRequest, cohort_id: int, kind: str) -> HttpResponse:
+    """A cohort's progress, marks or turnaround as ?format=csv (default) or xlsx: staff and
+    the cohort's mentors. Its learners are refused (403); anyone else finds nothing (404)."""
+    if kind not in exports.KINDS:
+        raise Http404
+    cohort = get_object_or_404(Cohort, pk=cohort_id)
+    if not can_view_cohort_members(request.user, cohort):
+        if can_view_cohort(request.user, cohort):
+            raise PermissionDenied
+        raise Http404
+    fmt = request.GET.get("format", "csv")
+    if fmt not in exports.FORMATS:
+        return HttpResponse(
+            "Unknown format: use csv or xlsx.", status=400, content_type="text/plain"
+        )
+    return exports.export_response(cohort=cohort, kind=kind, fmt=fmt, zone=_user_zone(request.user))
+
+
 # --- staff --------------------------------------------------------------------------------
 
 
@@ -295,6 +324,7 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "user_zone": zone,
         # Not in the cached fragment: mentor capacities and dates change without submissions.
         "capacity": capacity_forecast(cohort=cohort, now=now),
+        "export_kinds": exports.LINKS,
     }
     return render(request, STAFF_COHORT, context)
 

@@ -77,6 +77,11 @@ PAGE_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"cohort_id": w.cohort.pk, "user_id": w.owner.pk}
     ),
     "dashboard:staff-cohort": Case(kwargs=lambda w: {"cohort_id": w.cohort.pk}),
+    "dashboard:cohort-export": Case(
+        kwargs=lambda w: {"cohort_id": w.cohort.pk, "kind": "marks"},
+        why="a cohort's names and marks as a file: staff and the cohort's mentors only. "
+        + READ_ONLY,
+    ),
     "dashboard:calendar-feed": Case(
         kwargs=lambda w: {"token": "forged-" + "x" * 30},
         why="the feed is keyed by a secret token; a guessed one must find nothing",
@@ -241,6 +246,12 @@ API_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
     ),
     "/api/v1/cohorts/{cohort_pk}/progress/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
+    ),
+    "/api/v1/cohorts/{cohort_pk}/export/progress/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
+    ),
+    "/api/v1/cohorts/{cohort_pk}/export/marks/": Case(
         kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
     ),
     "/api/v1/cohorts/{cohort_pk}/schedule/": Case(
