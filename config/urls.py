@@ -7,6 +7,7 @@ from accounts.api.docs import ApiDocsView
 from accounts.forms import PasswordResetForm
 from config.metrics import metrics
 from core import views as core_views
+from dashboards.search_api import SearchView
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("cohorts.api.urls")),
     path("", include("submissions.api.urls")),
     path("", include("notifications.api.urls")),
+    path("search/", SearchView.as_view(), name="search"),
 ]
 
 urlpatterns = [
