@@ -26,6 +26,7 @@ from django.db.models import Case, FloatField, Q, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 
+from accounts.models import User
 from cohorts.models import Membership
 from cohorts.selectors import active_membership_roles
 from curriculum.models import Lab
@@ -172,6 +173,7 @@ def _people(user, query: str) -> list[Result]:
     memberships = (
         memberships.filter(Q(user__name__icontains=query) | Q(user__email__icontains=query))
         .select_related("user", "cohort")
+        .only("id", "role", "cohort__name", "cohort__slug", "user__name", "user__email")
         .order_by("user__name", "user__email", "cohort__name", "pk")
     )
     results = []
@@ -201,10 +203,15 @@ def _people(user, query: str) -> list[Result]:
 def _submissions(user, query: str) -> list[Result]:
     submissions = (
         Submission.objects.filter(submissions_visible_to(user))
+        # Two small subqueries (people, labs) rather than conditions on the joined rows: on
+        # the joins PostgreSQL tries every person against every lab before the submissions.
         .filter(
-            Q(learner__name__icontains=query)
-            | Q(learner__email__icontains=query)
-            | Q(lab__title__icontains=query)
+            Q(
+                learner_id__in=User.objects.filter(
+                    Q(name__icontains=query) | Q(email__icontains=query)
+                ).values("pk")
+            )
+            | Q(lab_id__in=Lab.objects.filter(title__icontains=query).values("pk"))
         )
         .select_related("learner", "lab", "cohort")
         .only(
