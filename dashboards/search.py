@@ -60,7 +60,8 @@ class Results:
 
 
 def clean_query(raw: str | None) -> str:
-    """The query as searched: whitespace collapsed, at most MAX_QUERY_LENGTH characters."""
+    """The query as searched: whitespace collapsed, at most MAX_QUERY_LENGTH characters.
+    (A NUL never gets here: core.middleware answers 400 to it for every path.)"""
     return " ".join((raw or "").split())[:MAX_QUERY_LENGTH]
 
 

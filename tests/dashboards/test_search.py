@@ -150,6 +150,24 @@ def test_empty_and_overlong_queries(world):
     assert results.all == []
 
 
+@pytest.mark.parametrize(
+    "query",
+    ['"unclosed', "-", "a & | ! :* ()", "' OR 1=1 --", "%", "_", "\\", "𝔭elican"],
+)
+def test_odd_queries_are_answered_not_crashed(world, client, query):
+    client.force_login(world["staff"])
+    assert client.get(reverse("dashboard:search"), {"q": query}).status_code == 200
+    response = client.get("/api/v1/search/", {"q": query})
+    assert response.status_code == 200
+    assert isinstance(response.json()["results"], list)
+
+
+def test_a_nul_in_the_query_is_a_clear_400(world, client):
+    client.force_login(world["staff"])
+    assert client.get(reverse("dashboard:search"), {"q": "pel\x00ican"}).status_code == 400
+    assert client.get("/api/v1/search/", {"q": "pel\x00ican"}).status_code == 400
+
+
 def test_query_count_does_not_grow_with_results(world, django_assert_max_num_queries):
     for index in range(25):
         learner = UserFactory(name=f"Quill {index}")
