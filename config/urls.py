@@ -7,6 +7,7 @@ from accounts.api.docs import ApiDocsView
 from accounts.forms import PasswordResetForm
 from config.metrics import metrics
 from core import views as core_views
+from dashboards.search_api import SearchView
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -15,6 +16,7 @@ api_v1 = [
     path("", include("submissions.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("dashboards.api.urls")),
+    path("search/", SearchView.as_view(), name="search"),
 ]
 
 urlpatterns = [

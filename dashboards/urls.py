@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import search_views, views
 
 app_name = "dashboard"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("staff/", views.staff_home, name="staff"),
     path("staff/cohorts/<id:cohort_id>/", views.staff_cohort, name="staff-cohort"),
+    path("search/", search_views.search, name="search"),
     path("calendar/", views.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]

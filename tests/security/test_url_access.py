@@ -204,6 +204,8 @@ ALLOWED_PAGES: dict[str, str] = {
     "dashboard:mentor": "the signed-in mentor's own home; no object in the URL",
     "dashboard:staff": "staff only; no object in the URL (marker checked below)",
     "dashboard:calendar": "one's own calendar-feed settings; no object in the URL",
+    "dashboard:search": "results limited to what the caller may open; no object in the URL "
+    "(tests/dashboards/test_search.py; marker checked below)",
     "curriculum:import_list": "staff only; no object in the URL",
     "curriculum:import_upload": "staff only; no object in the URL",
     "cohorts:list": "cohorts visible to the caller; no object in the URL",
@@ -348,6 +350,8 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/auth/token/": "exchanges credentials for a token; no object (lockout: test_posture)",
     "/api/v1/auth/tokens/": "one's own tokens; no object in the URL",
     "/api/v1/me/": "oneself; PATCH changes one's own name and time zone; no object in the URL",
+    "/api/v1/search/": "results limited to what the caller may open; no object in the URL "
+    "(tests/dashboards/test_search.py)",
     "/api/v1/cohorts/": "cohorts visible to the caller; creating one is staff-only",
     "/api/v1/cohorts/join/": "joins the caller with a join-link token from the body; no object",
     "/api/v1/curriculum/imports/": "staff only; no object in the URL",
@@ -630,3 +634,28 @@ def test_admin_refuses_non_staff(world):
             response = client.get(url)
             assert response.status_code == 302, (who, url)
             assert reverse("admin:login") in response.url
+
+
+@pytest.mark.django_db
+def test_search_never_finds_the_owners_work_for_attackers(world):
+    """The search page and API, asked for the owner by name and e-mail and for their labs,
+    lead an attacker to none of the owner's submissions or pages about the owner."""
+    owner_urls = [
+        reverse("submissions:detail", kwargs={"pk": world.reviewed.pk}),
+        reverse("submissions:detail", kwargs={"pk": world.submitted.pk}),
+        reverse(
+            "dashboard:learner-history",
+            kwargs={"cohort_id": world.cohort.pk, "user_id": world.owner.pk},
+        ),
+    ]
+    queries = ["Owner", world.owner.email, world.reviewed.lab.title, world.submitted.lab.title]
+    problems = []
+    for who in ATTACKERS:
+        client = _client_for(who, world)
+        for query in queries:
+            for url in (reverse("dashboard:search"), "/api/v1/search/"):
+                body = _body(client.get(url, {"q": query}))
+                problems += [f"{url}?q={query} as {who}: {u}" for u in owner_urls if u in body]
+                if MARKER in body:
+                    problems.append(f"{url}?q={query} as {who}: owner's data")
+    assert not problems, "\n".join(problems)
