@@ -20,6 +20,10 @@ from .permissions import can_comment_submission
 from .validation import MAX_BODY_CHARS
 
 COMMENT_EDIT_WINDOW = dt.timedelta(minutes=15)
+WINDOW_CLOSED = (
+    f"A message can be changed only in the first "
+    f"{int(COMMENT_EDIT_WINDOW.total_seconds() // 60)} minutes after posting."
+)
 
 
 def can_change_comment(user, comment: Comment, *, now: dt.datetime | None = None) -> bool:
@@ -41,11 +45,7 @@ def _locked_own_comment(*, actor, comment: Comment, now: dt.datetime) -> Comment
     if locked.deleted_at is not None:
         raise ApplicationError("This message was deleted.", code="conflict")
     if now - locked.created_at > COMMENT_EDIT_WINDOW:
-        minutes = int(COMMENT_EDIT_WINDOW.total_seconds() // 60)
-        raise ApplicationError(
-            f"A message can be changed only in the first {minutes} minutes after posting.",
-            code="forbidden",
-        )
+        raise ApplicationError(WINDOW_CLOSED, code="forbidden")
     return locked
 
 

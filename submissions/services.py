@@ -31,6 +31,7 @@ from . import state as sm
 from ._cohorts import has_active_membership, schedule_entry
 from .comments import (  # noqa: F401 - the thread's edit/delete services, re-exported
     COMMENT_EDIT_WINDOW,
+    WINDOW_CLOSED,
     can_change_comment,
     comment_delete,
     comment_update,

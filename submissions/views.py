@@ -392,6 +392,9 @@ def comment_edit(request: HttpRequest, pk: int, comment_id: int) -> HttpResponse
     replaces the message, then the saved message replaces the form), or on its own page."""
     submission, comment = _own_comment(request, pk, comment_id)
     if not services.can_change_comment(request.user, comment):
+        if request.htmx and comment.author_id == request.user.pk:
+            # The window closed while the page was open: say so where the message is.
+            return _comment_fragment(request, submission, comment, error=services.WINDOW_CLOSED)
         raise PermissionDenied(
             "You can change only your own messages, in the first 15 minutes after posting."
         )

@@ -106,6 +106,10 @@ def test_after_fifteen_minutes_the_message_is_final(client, world, thread):
     client.force_login(world.learner)
     assert f"/comments/{comment.pk}/edit/" not in _lab_page(client, world)
     assert client.post(edit_url, {"body": "Late"}).status_code == 403
+    in_place = client.post(edit_url, {"body": "Late"}, HTTP_HX_REQUEST="true")
+    assert in_place.status_code == 200  # htmx swaps it: the message, saying why not
+    assert "first 15 minutes" in in_place.content.decode()
+    assert "Late" not in in_place.content.decode()
     response = client.post(delete_url, follow=True)
     assert "first 15 minutes" in response.content.decode()
     comment.refresh_from_db()
