@@ -30,6 +30,7 @@ urlpatterns = [
         name="password_reset",
     ),
     path("metrics", metrics, name="metrics"),
+    path("markdown/preview/", core_views.markdown_preview, name="markdown-preview"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("accounts.urls")),
     path("dashboard/", include("dashboards.urls")),

@@ -3,10 +3,12 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from core.markdown import render_markdown
 from core.middleware import skip_user_timezone
 
 logger = logging.getLogger(__name__)
@@ -90,3 +92,27 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff:
         return redirect("dashboard:staff")
     return redirect("dashboard:learner")
+
+
+PREVIEW_MAX_CHARS = 50_000  # the longest notes or message a form accepts
+PREVIEW_FIELDS = ("body", "notes", "message")  # the Markdown boxes' names
+
+
+@login_required
+@require_POST
+@never_cache
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """The Preview button under a Markdown box: the box's text rendered exactly as it will
+    show once saved (the shared sanitizer), as an HTML fragment. Writes nothing."""
+    text = next((request.POST[name] for name in PREVIEW_FIELDS if name in request.POST), "")
+    context = {"html": "", "error": ""}
+    status = 200
+    if len(text) > PREVIEW_MAX_CHARS:
+        context["error"] = f"Too long to preview: the limit is {PREVIEW_MAX_CHARS:,} characters."
+        # htmx swaps only 2xx answers; a plain POST still learns it was refused.
+        status = 200 if request.htmx else 400
+    else:
+        context["html"] = render_markdown(text)
+    response = render(request, "core/markdown_preview.html", context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -166,8 +166,11 @@ class Review(models.Model):
 class Comment(models.Model):
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
+    body = models.TextField(blank=True)  # emptied when the author deletes the comment
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by submissions.comments: the author may edit or delete for COMMENT_EDIT_WINDOW.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -29,6 +29,13 @@ from notifications.events import record
 
 from . import state as sm
 from ._cohorts import has_active_membership, schedule_entry
+from .comments import (  # noqa: F401 - the thread's edit/delete services, re-exported
+    COMMENT_EDIT_WINDOW,
+    WINDOW_CLOSED,
+    can_change_comment,
+    comment_delete,
+    comment_update,
+)
 from .models import Assignment, Attachment, Comment, Iteration, Review, Submission
 from .permissions import (
     can_comment_submission,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import comment_views, views
 
 app_name = "submissions"
 
@@ -14,5 +14,11 @@ urlpatterns = [
     path("<id:pk>/release/", views.release, name="release"),
     path("<id:pk>/reassign/", views.reassign, name="reassign"),
     path("<id:pk>/comments/", views.comment_add, name="comment"),
+    path("<id:pk>/comments/<id:comment_id>/edit/", comment_views.comment_edit, name="comment-edit"),
+    path(
+        "<id:pk>/comments/<id:comment_id>/delete/",
+        comment_views.comment_delete,
+        name="comment-delete",
+    ),
     path("attachments/<id:pk>/", views.attachment_download, name="attachment"),
 ]

@@ -260,8 +260,8 @@ class CommentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Comment
-        fields = ["id", "author", "body", "created_at"]
-        read_only_fields = ["id", "author", "created_at"]
+        fields = ["id", "author", "body", "created_at", "edited_at", "deleted_at"]
+        read_only_fields = ["id", "author", "created_at", "edited_at", "deleted_at"]
         extra_kwargs = {"body": {"trim_whitespace": True}}
 
 

@@ -338,10 +338,20 @@ class ReviewViewSet(
     create=extend_schema(summary="Post to the thread (the learner, the cohort's mentors, staff)"),
 )
 class CommentViewSet(
-    SubmissionScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    SubmissionScopedMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
+    """The thread. The author may PATCH or DELETE their own message for 15 minutes after
+    posting (else 403); a deleted message stays in the list with an empty body and
+    ``deleted_at`` set."""
+
     serializer_class = CommentSerializer
     queryset = Comment.objects.none()
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -365,6 +375,23 @@ class CommentViewSet(
         )
         comment = Comment.objects.select_related("author").get(pk=comment.pk)
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Rewrite your own message (within 15 minutes of posting)")
+    def partial_update(self, request, *args, **kwargs):
+        comment = self.get_object()
+        serializer = CommentSerializer(comment, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_update(
+            actor=request.user,
+            comment=comment,
+            body=serializer.validated_data.get("body", comment.body),
+        )
+        return Response(CommentSerializer(comment).data)
+
+    @extend_schema(summary="Delete your own message (within 15 minutes of posting)")
+    def destroy(self, request, *args, **kwargs):
+        services.comment_delete(actor=request.user, comment=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(

@@ -180,6 +180,14 @@ PAGE_ROUTES: dict[str, Case] = {
     "submissions:release": Case(kwargs=_sub("reviewed")),
     "submissions:reassign": Case(kwargs=_sub("submitted")),
     "submissions:comment": Case(kwargs=_sub("reviewed")),
+    "submissions:comment-edit": Case(
+        kwargs=lambda w: {"pk": w.reviewed.pk, "comment_id": w.comment.pk},
+        why="only the author, within 15 minutes (tests/submissions/test_comment_edit.py)",
+    ),
+    "submissions:comment-delete": Case(
+        kwargs=lambda w: {"pk": w.reviewed.pk, "comment_id": w.comment.pk},
+        why="only the author, within 15 minutes (tests/submissions/test_comment_edit.py)",
+    ),
     "submissions:attachment": Case(kwargs=lambda w: {"pk": w.attachment.pk}),
 }
 
@@ -219,6 +227,8 @@ ALLOWED_PAGES: dict[str, str] = {
     "notifications:mark_all_read": "marks one's own notifications; no object in the URL",
     "notifications:preferences": "one's own preferences; no object in the URL",
     "accounts:token-create": "creates a token for oneself; no object in the URL",
+    "markdown-preview": "renders the posted text through the sanitizer and returns it to the "
+    "sender; reads and writes nothing (tests/core/test_markdown_preview.py)",
 }
 # Whole namespaces with their reason.
 ALLOWED_NAMESPACES: dict[str, str] = {
@@ -335,6 +345,11 @@ API_ROUTES: dict[str, Case] = {
     "/api/v1/submissions/{submission_pk}/attachments/{id}/download/": Case(
         kwargs=lambda w: {"submission_pk": w.reviewed.pk, "id": w.attachment.pk},
         methods=ALL_METHODS,
+    ),
+    "/api/v1/submissions/{submission_pk}/comments/{id}/": Case(
+        kwargs=lambda w: {"submission_pk": w.reviewed.pk, "id": w.comment.pk},
+        methods=ALL_METHODS,
+        why="only the author PATCHes or DELETEs, within 15 minutes",
     ),
     "/api/v1/submissions/{submission_pk}/comments/": Case(
         kwargs=_api_nested("reviewed"), methods=ALL_METHODS
