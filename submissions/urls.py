@@ -14,5 +14,6 @@ urlpatterns = [
     path("<id:pk>/release/", views.release, name="release"),
     path("<id:pk>/reassign/", views.reassign, name="reassign"),
     path("<id:pk>/comments/", views.comment_add, name="comment"),
+    path("reviews/<id:pk>/acknowledge/", views.review_acknowledge, name="acknowledge"),
     path("attachments/<id:pk>/", views.attachment_download, name="attachment"),
 ]
