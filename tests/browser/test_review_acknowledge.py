@@ -59,8 +59,10 @@ def test_learner_acknowledges_and_rates_a_review_in_place(new_page, live_server)
     screenshot(page, "review-acknowledge-buttons")
 
     url_before = page.url
-    box.get_by_label("Let your mentor know").fill("Clear, thanks: the empty input case is new to me.")
-    box.get_by_role("button", name="Helpful").first.click()
+    box.get_by_label("Let your mentor know").fill(
+        "Clear, thanks: the empty input case is new to me."
+    )
+    box.get_by_role("button", name="Helpful", exact=True).click()
     box = page.locator(f"#review-ack-{review.pk}")
     expect(box).to_contain_text("you found it helpful")
     assert page.url == url_before  # swapped in place, no navigation
