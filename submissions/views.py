@@ -752,7 +752,12 @@ def review_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         error = " ".join(message for errors in form.errors.values() for message in errors)
     if request.htmx:
-        context = {"review": review, "submission": review.submission, "ack_error": error}
+        context = {
+            "review": review,
+            "submission": review.submission,
+            "can_comment": True,
+            "ack_error": error,
+        }
         context["ack_note"] = request.POST.get("note", "") if error else ""
         return _render(request, "submissions/_review_ack.html", context)
     if error:

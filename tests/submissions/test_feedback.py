@@ -315,3 +315,12 @@ def test_the_schema_describes_the_endpoint_and_the_new_field(client):
         "note",
     }
     assert "acknowledgement" in components["Review"]["properties"]
+
+
+def test_a_former_learner_is_refused_by_the_page_form_and_writes_nothing(client, world):
+    review = reviewed(world)
+    Membership.objects.filter(user=world.learner, cohort=world.cohort).update(active=False)
+    client.force_login(world.learner)
+    url = reverse("submissions:acknowledge", args=[review.pk])
+    assert client.post(url, {"helpful": "yes"}).status_code == 403
+    assert not ReviewAcknowledgement.objects.exists()
