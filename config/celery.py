@@ -58,6 +58,12 @@ BEAT_SCHEDULE = {
         "schedule": 10 * 60.0,
         "options": {"expires": 9 * 60},
     },
+    # Learners reminded once about a review they have not acknowledged after 3 days.
+    "learners: unacknowledged reviews": {
+        "task": "submissions.remind_unacknowledged_reviews",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
     # Every 5 minutes, so that a reminder leaves within minutes of its lead time
     # (settings.DUE_SOON_REMINDER_HOURS before the due time).
     "learners: due-soon reminders": {

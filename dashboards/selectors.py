@@ -693,3 +693,65 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
         overdue_reviews=open_counts["overdue"] or 0,
         next_change_at=next_instant_after(now, [*sla_ends, open_counts["next_due"]]),
     )
+
+
+# --- feedback that lands: turnaround and helpfulness per mentor ---------------------------
+
+
+@dataclasses.dataclass
+class MentorFeedback:
+    mentor_id: int
+    name: str
+    reviews: int
+    median_turnaround_hours: float | None  # nearest-rank median, hand-in -> this review
+    acknowledged: int
+    rated: int
+    helpful: int
+
+    @property
+    def acknowledged_percent(self) -> int | None:
+        return round(100 * self.acknowledged / self.reviews) if self.reviews else None
+
+    @property
+    def helpful_percent(self) -> int | None:
+        """Of the reviews the learner rated (helpful or not), the share rated helpful."""
+        return round(100 * self.helpful / self.rated) if self.rated else None
+
+
+def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:
+    """Per mentor who reviewed in ``cohort``: reviews given, the median time from hand-in to
+    their review, the share the learner acknowledged and the share rated helpful of those
+    rated. One query (a row per review: the median needs the values), busiest first."""
+    rows = Review.objects.filter(submission__cohort=cohort).values_list(
+        "reviewer_id",
+        "reviewer__name",
+        "reviewer__email",
+        "created_at",
+        "iteration__submitted_at",
+        "acknowledgement__pk",
+        "acknowledgement__helpful",
+    )
+    names: dict[int, str] = {}
+    hours: dict[int, list[float]] = defaultdict(list)
+    acknowledged: dict[int, int] = defaultdict(int)
+    rated: dict[int, int] = defaultdict(int)
+    helpful: dict[int, int] = defaultdict(int)
+    for mentor_id, name, email, reviewed_at, handed_in_at, ack_id, is_helpful in rows:
+        names[mentor_id] = name or email.split("@")[0]
+        hours[mentor_id].append(max(0.0, (reviewed_at - handed_in_at).total_seconds() / 3600))
+        acknowledged[mentor_id] += ack_id is not None
+        rated[mentor_id] += is_helpful is not None
+        helpful[mentor_id] += is_helpful is True
+    table = [
+        MentorFeedback(
+            mentor_id=mentor_id,
+            name=names[mentor_id],
+            reviews=len(values),
+            median_turnaround_hours=_percentile(sorted(values), 0.5),
+            acknowledged=acknowledged[mentor_id],
+            rated=rated[mentor_id],
+            helpful=helpful[mentor_id],
+        )
+        for mentor_id, values in hours.items()
+    ]
+    return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))

@@ -201,6 +201,7 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
                 request, cohort=current, sort=sort, page_number=page_number, zone=zone, now=now
             ),
         )
+        context["mentor_feedback"] = selectors.mentor_feedback(cohort=current)
     return _render(request, MENTOR_HOME, context, "matrix-panel")
 
 
@@ -325,6 +326,8 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         # Not in the cached fragment: mentor capacities and dates change without submissions.
         "capacity": capacity_forecast(cohort=cohort, now=now),
         "export_kinds": exports.LINKS,
+        # Not cached either: an acknowledgement changes it without touching a submission.
+        "mentor_feedback": selectors.mentor_feedback(cohort=cohort),
     }
     return render(request, STAFF_COHORT, context)
 

@@ -73,6 +73,12 @@ KINDS: dict[str, KindInfo] = {
     "review.posted": KindInfo(
         "Feedback on your work", "A mentor reviewed your submission.", EMAIL, audience="learner"
     ),
+    "review.unacknowledged": KindInfo(
+        "Unread feedback",
+        "A review of your work is still waiting for you to acknowledge it (once, after 3 days).",
+        EMAIL,
+        audience="learner",
+    ),
     "comment.added": KindInfo(
         "Comments", "Someone commented on a submission you follow.", EMAIL, audience="anyone"
     ),
@@ -386,6 +392,22 @@ def on_review_posted(event: Event, submission) -> list[Message]:
         Message(pk, _clip(text), submission_link(submission))
         for pk in _active_user_ids([submission.learner_id])
     ]
+
+
+@handles("review.unacknowledged", target="submissions.submission")
+def on_review_unacknowledged(event: Event, submission) -> list[Message]:
+    """The learner who has not yet acknowledged a review of their work."""
+    if submission is None:
+        return []
+    link = submission_link(submission)
+    review_id = (event.data or {}).get("review_id")
+    if link and isinstance(review_id, int):
+        link += f"#review-{review_id}"
+    text = (
+        f"A review of your {_lab_title(submission)} is waiting for you: "
+        "read it and let your mentor know it landed."
+    )
+    return [Message(pk, _clip(text), link) for pk in _active_user_ids([submission.learner_id])]
 
 
 @handles("comment.added", target="submissions.submission")

@@ -177,3 +177,18 @@ def apply_service_errors(form: forms.Form, error) -> None:
         placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+class ReviewAcknowledgeForm(forms.Form):
+    """The learner's "Got it" / "Helpful" / "Not helpful" buttons (``helpful`` is the
+    pressed button's value) and an optional note. The length rule is the service's."""
+
+    HELPFUL_VALUES = {"": None, "yes": True, "no": False}
+
+    helpful = forms.ChoiceField(
+        choices=[("", "Got it"), ("yes", "Helpful"), ("no", "Not helpful")], required=False
+    )
+    note = forms.CharField(required=False, strip=True, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_helpful(self):
+        return self.HELPFUL_VALUES[self.cleaned_data.get("helpful") or ""]

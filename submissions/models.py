@@ -216,3 +216,26 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"Submission #{self.submission_id} -> {self.mentor_id} ({self.reason})"
+
+
+class ReviewAcknowledgement(models.Model):
+    """The learner saw a review (an explicit click, not a page view), and may have rated it.
+
+    One per review: a second acknowledgement updates the rating and note and keeps
+    `acknowledged_at`, the first time the learner said they had seen it.
+    """
+
+    NOTE_MAX_LENGTH = 500
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="acknowledgement")
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+    # True: helpful, False: not helpful, None: seen without a rating.
+    helpful = models.BooleanField(null=True, blank=True)
+    note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Review #{self.review_id} seen by {self.learner_id}"

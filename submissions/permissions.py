@@ -72,3 +72,8 @@ def can_comment_submission(user, submission: Submission) -> bool:
 
 def can_reassign_submission(user, submission: Submission) -> bool:
     return _staff(user)
+
+
+def can_acknowledge_review(user, review) -> bool:
+    """The learner whose work was reviewed, while a learner of the cohort."""
+    return can_edit_submission(user, review.submission)

@@ -471,7 +471,7 @@ def submission_history(submission: Submission) -> dict:
     )
     reviews = list(
         Review.objects.filter(submission=submission)
-        .select_related("reviewer", "iteration")
+        .select_related("reviewer", "iteration", "acknowledgement")
         .order_by("created_at", "pk")
     )
     comments = list(
@@ -605,4 +605,16 @@ def lab_change(*, submission: Submission | None, lab: Lab, iterations: list) -> 
         answered=answered,
         title_changed=baseline.title != current.title,
         body_diff=word_diff(baseline.body, current.body),
+    )
+
+
+def review_for_user(*, user, pk: int) -> Review | None:
+    """A review of a submission ``user`` may see, with its acknowledgement, or None."""
+    return (
+        Review.objects.filter(
+            pk=pk,
+            submission__in=Submission.objects.filter(submissions_visible_to(user)).values("pk"),
+        )
+        .select_related("submission", "reviewer", "iteration", "acknowledgement")
+        .first()
     )

@@ -28,3 +28,10 @@ def release_abandoned_claims() -> int:
     from .services import claims_release_abandoned
 
     return claims_release_abandoned(now=timezone.now())
+
+
+@shared_task(name="submissions.remind_unacknowledged_reviews")
+def remind_unacknowledged_reviews() -> int:
+    from .feedback import reviews_remind_unacknowledged
+
+    return reviews_remind_unacknowledged(now=timezone.now())

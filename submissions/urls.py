@@ -20,5 +20,6 @@ urlpatterns = [
         comment_views.comment_delete,
         name="comment-delete",
     ),
+    path("reviews/<id:pk>/acknowledge/", views.review_acknowledge, name="acknowledge"),
     path("attachments/<id:pk>/", views.attachment_download, name="attachment"),
 ]

@@ -36,16 +36,18 @@ from core.exceptions import ApplicationError
 from curriculum.models import Lab
 from notifications.selectors import unread_stamp
 
-from . import selectors, services
+from . import feedback, selectors, services
 from .forms import (
     CommentForm,
     DraftForm,
     ReassignForm,
+    ReviewAcknowledgeForm,
     ReviewForm,
     apply_service_errors,
 )
 from .models import Attachment, Submission
 from .permissions import (
+    can_acknowledge_review,
     can_comment_submission,
     can_reassign_submission,
     can_review_submission,
@@ -723,3 +725,43 @@ def _queue_page(request: HttpRequest, *, now, asked: QueueParams, stamp) -> tupl
         "is_filtered": bool(query),
     }
     return _render(request, QUEUE, context, partial="queue-panel"), None, (drawn, stamp)
+
+
+@login_required
+@require_POST
+def review_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The learner's "Got it" / "Helpful" / "Not helpful" on one review: the acknowledgement
+    box again for htmx, else back to the review on the lab page."""
+    review = selectors.review_for_user(user=request.user, pk=pk)
+    if review is None:
+        raise Http404("No such review.")
+    if not can_acknowledge_review(request.user, review):
+        raise PermissionDenied("Only the learner whose work was reviewed can acknowledge it.")
+    form = ReviewAcknowledgeForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            review.acknowledgement = feedback.review_acknowledge(
+                actor=request.user,
+                review=review,
+                helpful=form.cleaned_data["helpful"],
+                note=form.cleaned_data["note"],
+            )
+        except ApplicationError as exc:
+            error = exc.message
+    else:
+        error = " ".join(message for errors in form.errors.values() for message in errors)
+    if request.htmx:
+        context = {
+            "review": review,
+            "submission": review.submission,
+            "can_comment": True,
+            "ack_error": error,
+        }
+        context["ack_note"] = request.POST.get("note", "") if error else ""
+        return _render(request, "submissions/_review_ack.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Thanks: your mentor will see that the review landed.")
+    return redirect(_lab_url(review.submission) + f"#review-{review.pk}")

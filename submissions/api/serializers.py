@@ -8,7 +8,14 @@ from accounts.api.serializers import UserSummarySerializer
 from cohorts.models import Cohort
 from curriculum.models import Lab
 from submissions import commit_links
-from submissions.models import Attachment, Comment, Iteration, Review, Submission
+from submissions.models import (
+    Attachment,
+    Comment,
+    Iteration,
+    Review,
+    ReviewAcknowledgement,
+    Submission,
+)
 
 
 class SubmissionLabSerializer(serializers.Serializer):
@@ -227,15 +234,66 @@ class IterationSerializer(serializers.ModelSerializer):
         )
 
 
+class ReviewAcknowledgementSerializer(serializers.ModelSerializer):
+    review = serializers.IntegerField(source="review_id", read_only=True)
+    acknowledged_at = serializers.DateTimeField(
+        read_only=True, help_text="When the learner first said they saw the review."
+    )
+    helpful = serializers.BooleanField(
+        allow_null=True, read_only=True, help_text="true, false, or null when not rated."
+    )
+
+    class Meta:
+        model = ReviewAcknowledgement
+        fields = ["review", "acknowledged_at", "helpful", "note", "updated_at"]
+        read_only_fields = fields
+
+
+class ReviewAcknowledgeSerializer(serializers.Serializer):
+    helpful = serializers.BooleanField(
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="Was the review helpful: true, false, or null to only say it was seen.",
+    )
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text=f"Optional, up to {ReviewAcknowledgement.NOTE_MAX_LENGTH} characters.",
+    )
+
+
 class ReviewSerializer(serializers.ModelSerializer):
     reviewer = UserSummarySerializer(read_only=True)
     iteration = serializers.IntegerField(source="iteration.number", read_only=True)
     marks = serializers.DictField(child=serializers.CharField(), read_only=True)
+    acknowledgement = serializers.SerializerMethodField(
+        help_text="The learner's acknowledgement and rating, or null while not acknowledged."
+    )
 
     class Meta:
         model = Review
-        fields = ["id", "iteration", "reviewer", "verdict", "body", "marks", "created_at"]
+        fields = [
+            "id",
+            "iteration",
+            "reviewer",
+            "verdict",
+            "body",
+            "marks",
+            "created_at",
+            "acknowledgement",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(ReviewAcknowledgementSerializer(allow_null=True))
+    def get_acknowledgement(self, review) -> dict | None:
+        try:
+            acknowledgement = review.acknowledgement
+        except ReviewAcknowledgement.DoesNotExist:
+            return None
+        return ReviewAcknowledgementSerializer(acknowledgement).data
 
 
 class ReviewCreateSerializer(serializers.Serializer):

@@ -26,16 +26,17 @@ from accounts.api.common import IdFilter, visible_or_404
 from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.permissions import cohorts_visible_to, is_mentor_of
-from submissions import services
+from submissions import feedback, services
 from submissions.models import Attachment, Comment, Iteration, Review, Submission
 from submissions.permissions import (
+    can_acknowledge_review,
     can_comment_submission,
     can_edit_submission,
     can_reassign_submission,
     can_review_submission,
     submissions_visible_to,
 )
-from submissions.selectors import cohort_progress_matrix
+from submissions.selectors import cohort_progress_matrix, review_for_user
 from submissions.wait import waits_for
 
 from .serializers import (
@@ -47,6 +48,8 @@ from .serializers import (
     IterationSerializer,
     ProgressRowSerializer,
     ReassignSerializer,
+    ReviewAcknowledgementSerializer,
+    ReviewAcknowledgeSerializer,
     ReviewCreateSerializer,
     ReviewSerializer,
     SubmissionSerializer,
@@ -316,7 +319,7 @@ class ReviewViewSet(
             return Review.objects.none()
         return (
             Review.objects.filter(submission=self.get_submission())
-            .select_related("reviewer", "iteration")
+            .select_related("reviewer", "iteration", "acknowledgement")
             .order_by("created_at", "pk")
         )
 
@@ -329,7 +332,9 @@ class ReviewViewSet(
         review = services.review_create(
             actor=request.user, submission=submission, **serializer.validated_data
         )
-        review = Review.objects.select_related("reviewer", "iteration").get(pk=review.pk)
+        review = Review.objects.select_related("reviewer", "iteration", "acknowledgement").get(
+            pk=review.pk
+        )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
@@ -498,3 +503,33 @@ class CohortProgressViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if order not in {"name", "progress"}:
             raise ValidationError({"order": ['Use "name" or "progress".']})
         return cohort_progress_matrix(cohort=cohort, order=order).rows
+
+
+class ReviewAcknowledgeViewSet(viewsets.GenericViewSet):
+    """``POST /reviews/{id}/acknowledge/``: the learner says a review landed (and rates it).
+
+    A review of work the caller cannot see is a 404; anyone but the submission's learner
+    (a mentor, staff, a learner whose membership ended) gets a 403.
+    """
+
+    queryset = Review.objects.none()
+    serializer_class = ReviewAcknowledgeSerializer
+
+    @extend_schema(
+        summary="Acknowledge a review as seen, optionally rating it helpful (the learner)",
+        request=ReviewAcknowledgeSerializer,
+        responses={200: ReviewAcknowledgementSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        review = review_for_user(user=request.user, pk=int(pk))
+        if review is None:
+            raise NotFound("No such review.")
+        if not can_acknowledge_review(request.user, review):
+            raise PermissionDenied("Only the learner whose work was reviewed can acknowledge it.")
+        serializer = ReviewAcknowledgeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        acknowledgement = feedback.review_acknowledge(
+            actor=request.user, review=review, **serializer.validated_data
+        )
+        return Response(ReviewAcknowledgementSerializer(acknowledgement).data)

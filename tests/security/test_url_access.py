@@ -189,6 +189,10 @@ PAGE_ROUTES: dict[str, Case] = {
         why="only the author, within 15 minutes (tests/submissions/test_comment_edit.py)",
     ),
     "submissions:attachment": Case(kwargs=lambda w: {"pk": w.attachment.pk}),
+    "submissions:acknowledge": Case(
+        kwargs=lambda w: {"pk": w.review.pk},
+        why="only the reviewed learner acknowledges; another's review is a 404, a GET a 405",
+    ),
 }
 
 # --- Routes that take no object of a learner's, each with the reason ------------------------
@@ -359,6 +363,12 @@ API_ROUTES: dict[str, Case] = {
     ),
     "/api/v1/submissions/{submission_pk}/reviews/": Case(
         kwargs=_api_nested("submitted"), methods=ALL_METHODS
+    ),
+    "/api/v1/reviews/{id}/acknowledge/": Case(
+        kwargs=lambda w: {"id": w.review.pk},
+        methods=ALL_METHODS,
+        why="only the reviewed learner acknowledges (403 for the cohort's mentors, 404 for "
+        "reviews of work one cannot see)",
     ),
 }
 ALLOWED_API: dict[str, str] = {

@@ -204,7 +204,14 @@ def snapshot(world: World) -> dict:
     from cohorts.models import Cohort, Extension, JoinLink, Membership, ScheduleOverride
     from curriculum.models import CurriculumImport, Lab
     from notifications.models import Notification
-    from submissions.models import Attachment, Comment, Iteration, Review, Submission
+    from submissions.models import (
+        Attachment,
+        Comment,
+        Iteration,
+        Review,
+        ReviewAcknowledgement,
+        Submission,
+    )
 
     def rows(qs, *fields):
         return sorted(qs.values_list(*fields))
@@ -231,6 +238,12 @@ def snapshot(world: World) -> dict:
         ),
         "reviews": rows(Review.objects.filter(submission__in=owned), "pk", "verdict", "body"),
         "comments": rows(Comment.objects.filter(submission__in=owned), "pk", "body"),
+        "acknowledgements": rows(
+            ReviewAcknowledgement.objects.filter(review__submission__in=owned),
+            "pk",
+            "helpful",
+            "note",
+        ),
         "extensions": rows(Extension.objects.filter(learner=world.owner), "pk", "due_at", "reason"),
         "tokens": rows(ApiToken.objects.filter(user=world.owner), "pk", "name", "revoked_at"),
         "notifications": rows(Notification.objects.filter(recipient=world.owner), "pk", "read_at"),
