@@ -1,7 +1,7 @@
 """Feedback that lands: the learner acknowledges reviews, unacknowledged ones get one reminder.
 
-The services of this sub-domain live here rather than in ``services.py`` (already past the
-size the house style splits at); the permissions and models are the app's own.
+The services of this sub-domain live here, beside the ``services`` package; the permissions
+and models are the app's own.
 """
 
 from __future__ import annotations

@@ -215,10 +215,11 @@ def test_apply_is_all_or_nothing(staff, cohort, monkeypatch, django_capture_on_c
         "b@example.com,B,learner",
     )
     preview = enrollment_preview(actor=staff, cohort=cohort, file=source)
-    import cohorts.services as services
+    # enrollment_apply looks the name up in its own module, so patch it there.
+    import cohorts.services.enrollment as enrollment_services
 
     calls = {"n": 0}
-    real = services.user_get_or_create
+    real = enrollment_services.user_get_or_create
 
     def failing_second(**kwargs):
         calls["n"] += 1
@@ -226,7 +227,7 @@ def test_apply_is_all_or_nothing(staff, cohort, monkeypatch, django_capture_on_c
             raise RuntimeError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "user_get_or_create", failing_second)
+    monkeypatch.setattr(enrollment_services, "user_get_or_create", failing_second)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         enrollment_apply(actor=staff, upload=preview.upload)
     assert not User.objects.filter(email_key__in=["a@example.com", "b@example.com"]).exists()

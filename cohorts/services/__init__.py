@@ -1,0 +1,90 @@
+"""Every write to cohorts, memberships, the schedule, enrollment and join links.
+
+Services are keyword-only and atomic; a refusal raises ``ApplicationError`` and changes
+nothing. Emails are never sent inside a request: invitations are enqueued after commit.
+
+Split by sub-domain (``cohorts``, ``memberships``, ``enrollment``, ``schedule``); callers
+import from this package.
+"""
+
+from ._common import ROLE_VALUES
+from .cohorts import (
+    COHORT_EDITABLE_FIELDS,
+    MAX_PACE_DAYS,
+    RESERVED_SLUGS,
+    cohort_create,
+    cohort_update,
+    validate_time_zone,
+)
+from .enrollment import (
+    ENROLLMENT_COLUMNS,
+    MAX_ENROLLMENT_ROWS,
+    EnrollmentPreview,
+    EnrollmentRow,
+    JoinResult,
+    enrollment_apply,
+    enrollment_check_size,
+    enrollment_preview,
+    enrollment_preview_of,
+    invitation_link,
+    invitation_send,
+    invitations_pending,
+    join_cohort_via_link,
+    join_link_check,
+    join_link_create,
+    join_link_disable,
+    join_link_enable,
+    join_signup,
+)
+from .memberships import (
+    RoleEndedHook,
+    membership_add,
+    membership_change_role,
+    membership_deactivate,
+    membership_reactivate,
+    on_role_ended,
+)
+from .schedule import (
+    extension_grant,
+    extension_revoke,
+    schedule_override_clear,
+    schedule_override_set,
+)
+
+__all__ = [
+    "COHORT_EDITABLE_FIELDS",
+    "ENROLLMENT_COLUMNS",
+    "EnrollmentPreview",
+    "EnrollmentRow",
+    "JoinResult",
+    "MAX_ENROLLMENT_ROWS",
+    "MAX_PACE_DAYS",
+    "RESERVED_SLUGS",
+    "ROLE_VALUES",
+    "RoleEndedHook",
+    "cohort_create",
+    "cohort_update",
+    "enrollment_apply",
+    "enrollment_check_size",
+    "enrollment_preview",
+    "enrollment_preview_of",
+    "extension_grant",
+    "extension_revoke",
+    "invitation_link",
+    "invitation_send",
+    "invitations_pending",
+    "join_cohort_via_link",
+    "join_link_check",
+    "join_link_create",
+    "join_link_disable",
+    "join_link_enable",
+    "join_signup",
+    "membership_add",
+    "membership_change_role",
+    "membership_deactivate",
+    "membership_reactivate",
+    "on_role_ended",
+    "schedule_override_clear",
+    "schedule_override_set",
+    "validate_time_zone",
+]

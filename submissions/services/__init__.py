@@ -1,0 +1,83 @@
+"""Every write to submissions: drafts, attachments, submits, claims, reviews, comments and
+review scheduling.
+
+All services are keyword-only and atomic, and refuse with ``ApplicationError``:
+``invalid`` (bad input, per-field messages in ``extra["errors"]``), ``forbidden`` (the
+actor may not), ``invalid_transition`` (wrong state, see ``state.py``) and ``conflict``
+(someone else got there first). State changes go through ``state.apply`` only.
+
+Services that change a submission lock its row first (``select_for_update``), so a double
+click, a retried request or two mentors at once are serialised by the database.
+
+Split by sub-domain (``drafts``, ``attachments``, ``assignments``, ``reviews``, ``comments``,
+``sweeps``); callers import from this package, which also re-exports the thread's edit and
+delete services from ``submissions.comments``.
+"""
+
+from ..comments import (
+    COMMENT_EDIT_WINDOW,
+    WINDOW_CLOSED,
+    can_change_comment,
+    comment_delete,
+    comment_update,
+)
+from ._common import S, deliverables_of
+from .assignments import (
+    MentorLoad,
+    assignments_hand_over,
+    mentor_loads,
+    pick_mentor,
+    submission_claim,
+    submission_reassign,
+    submission_release,
+)
+from .attachments import CheckedFile, attachment_add, attachment_remove
+from .comments import comment_create
+from .drafts import (
+    submission_get_or_create_draft,
+    submission_save_and_submit,
+    submission_save_draft,
+    submission_save_work,
+    submission_submit,
+    validate_draft_fields,
+)
+from .reviews import MARK_VALUES, VERDICTS, clean_marks, review_create
+from .sweeps import (
+    assignments_escalate_overdue,
+    assignments_remind_overdue,
+    claims_release_abandoned,
+)
+
+__all__ = [
+    "COMMENT_EDIT_WINDOW",
+    "CheckedFile",
+    "MARK_VALUES",
+    "MentorLoad",
+    "S",
+    "VERDICTS",
+    "WINDOW_CLOSED",
+    "assignments_escalate_overdue",
+    "assignments_hand_over",
+    "assignments_remind_overdue",
+    "attachment_add",
+    "attachment_remove",
+    "can_change_comment",
+    "claims_release_abandoned",
+    "clean_marks",
+    "comment_create",
+    "comment_delete",
+    "comment_update",
+    "deliverables_of",
+    "mentor_loads",
+    "pick_mentor",
+    "review_create",
+    "submission_claim",
+    "submission_get_or_create_draft",
+    "submission_reassign",
+    "submission_release",
+    "submission_save_and_submit",
+    "submission_save_draft",
+    "submission_save_work",
+    "submission_submit",
+    "validate_draft_fields",
+]
