@@ -1,0 +1,735 @@
+"""Restore inline code that an export glued into the prose around it.
+
+The tool that exported the labs index dropped the backticks of inline code together with
+the spaces next to them, and pushed the first code span of a step to the start of its own
+line: "Run `nvidia-smi` and `nvidia-smi -q`." arrived as "Run\\nnvidia-smiandnvidia-smi -q.".
+This module finds such glued tokens and splits them back into words and code:
+
+- the prose side must be common English words (the `wordsegment` unigram frequencies);
+- the code side needs evidence: the shape of code (paths, dotted names, flags, `=`, `::`,
+  `()`, snake_case, camelCase, ALLCAPS identifiers, versions), a name the same file shows as
+  code elsewhere (a span that starts a continuation line is clean at its start), or its
+  position (the first span of a continuation line; the rest of a span that a space runs
+  through: the export deleted the spaces *around* a span, so a space next to code is inside
+  it);
+- glued lists get their comma spaces back: "onlyopen,read" -> "only `open`, `read`".
+
+Precision comes first: a token that is a word (in the word list or seen whole in the file)
+is never split, and a token that looks glued but has no safe split is left as it is and
+reported as a suspect. Everything here is a pure function of the text and the file-wide
+`Vocabulary`, so importing the same file twice gives the same result.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+# Code spans travel through the cleaner as text between these two private-use characters.
+OPEN, CLOSE = "\ue000", "\ue001"
+MARKS = re.compile(f"[{OPEN}{CLOSE}]")
+
+CODE_CHARS = set("_./=:()[]{}<>$@#%\\*&|+~^'\"!?,;-")
+TRAIL_PUNCT = ".,;:!?"
+STRONG_CHARS = re.compile(r"^\.[A-Za-z_]|[_=$@#\\{}<>]|::|\(\)|\(\S*\)|\w\.\w|\w/\w|^/|^--?\w|\[\]")
+CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z][a-z]+[A-Z]")
+ALLCAPS = re.compile(r"[A-Z][A-Z0-9]{2,}")
+VERSION = re.compile(r"\d\.\d|[a-zA-Z]\d|\d[a-zA-Z]")
+WORDLIKE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+LETTERS = re.compile(r"[A-Za-z]")
+KEEP = 8  # segmentations kept per position: the cheapest may fail the checks at the end
+
+
+@cache
+def _unigrams() -> tuple[dict[str, float], float]:
+    import wordsegment
+
+    wordsegment.load()
+    counts = wordsegment.UNIGRAMS
+    return counts, math.log10(sum(counts.values()))
+
+
+def zipf(word: str) -> float:
+    """Zipf frequency of an English word (log10 per billion words); 0 when unknown."""
+    counts, log_total = _unigrams()
+    count = counts.get(word.lower())
+    return math.log10(count) - log_total + 9 if count else 0.0
+
+
+def is_word(word: str, vocabulary: Vocabulary | None = None, *, floor: float = 2.5) -> bool:
+    """An English word, or a word the file uses on its own (containerd, goroutine...)."""
+    lower = word.lower()
+    if vocabulary is not None and lower in vocabulary.words:
+        return True
+    parts = lower.split("-")
+    return all(part and (zipf(part) >= floor or _inflected(part, floor)) for part in parts)
+
+
+def _inflected(word: str, floor: float) -> bool:
+    for suffix, repl in (("s", ""), ("es", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        stem = word[: -len(suffix)] + repl
+        if word.endswith(suffix) and len(stem) >= 3 and zipf(stem) >= floor + 0.5:
+            return True
+    return False
+
+
+def _prose_ok(word: str) -> bool:
+    """A common word that the export could have glued to a code span."""
+    parts = word.lower().split("-")
+    for part in parts:
+        if len(part) == 1:
+            ok = part == "a" and len(parts) == 1
+        elif len(part) == 2:
+            ok = zipf(part) >= 5.5
+        elif len(part) == 3:
+            ok = zipf(part) >= 4.8
+        else:
+            ok = zipf(part) >= 3.6
+        if not ok:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the whole file says: names it shows as code, and words it uses on their own."""
+
+    code: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+
+
+EMPTY = Vocabulary()
+
+
+def strong_shape(text: str) -> bool:
+    """Reads as code on its own: a path, a dotted or snake_case name, a flag, a call..."""
+    if not LETTERS.search(text) and not re.search(r"\d", text):
+        return False
+    return bool(
+        STRONG_CHARS.search(text)
+        or CAMEL.search(text)
+        or ALLCAPS.fullmatch(text.strip("-"))
+        or (VERSION.search(text) and not text.isalpha())
+    )
+
+
+@dataclass
+class Piece:
+    text: str
+    code: bool
+
+
+@dataclass
+class LineResult:
+    segments: list[Piece]
+    repairs: list[tuple[str, str]] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)
+
+
+# --- one token --------------------------------------------------------------------------
+
+
+def _split_affixes(token: str) -> tuple[str, str, str]:
+    lead_match = re.match(r"^[(\"'“‘]*", token)
+    lead = lead_match.group(0) if lead_match else ""
+    rest = token[len(lead) :]
+    trail = ""
+    while rest and rest[-1] in TRAIL_PUNCT + ")\"'”’]":
+        char = rest[-1]
+        if char == ")" and rest.count("(") >= rest.count(")"):
+            break
+        if char == "]" and rest.count("[") >= rest.count("]"):
+            break
+        if char in "\"'" and rest.count(char) % 2 == 0:
+            break
+        trail = char + trail
+        rest = rest[:-1]
+    # "(ortorch" / "'tracepoint:..." keep a quote that the code needs
+    return lead, rest, trail
+
+
+@dataclass(frozen=True)
+class _Option:
+    cost: float
+    pieces: tuple[tuple[str, str], ...]  # (kind, text): kind "P", "C" (strong) or "W" (weak)
+
+
+def _code_evidence(text: str, vocabulary: Vocabulary) -> str:
+    """ "C" for code by shape or by the file's own code names, "W" for a non-word, "" else."""
+    if strong_shape(text):
+        return "C"
+    if text in vocabulary.code and zipf(text) < 4.2:
+        return "C"
+    if len(text) >= 3 and text.isalnum() and zipf(text) < 2.5 and not is_word(text, vocabulary):
+        return "W"
+    if (
+        re.fullmatch(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+){1,2}", text)
+        and text.lower() not in vocabulary.words
+    ) and any(zipf(part) < 3.5 for part in text.split("-")):
+        return "W"  # nvidia-smi, stress-ng (but not end-to-end)
+    return ""
+
+
+SHORT_JOINERS = frozenset({"to", "or", "in", "on", "of", "by", "is"})
+
+
+def _joins(word: str) -> bool:
+    """A common word that glue leaves next to a span: "and", "with", "to", "for"..."""
+    if len(word) == 1:
+        return word == "a"
+    if len(word) == 2:
+        return word.lower() in SHORT_JOINERS
+    return zipf(word.split("-")[0]) >= 5.2
+
+
+def _opening(word: str) -> bool:
+    """A capitalized first word of a step: "Use", "Read", "Configure"."""
+    return word[:1].isupper() and word[1:].islower() and zipf(word) >= 4.0
+
+
+def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Vocabulary) -> bool:
+    (left_kind, left_text), (_right_kind, right_text) = left, right
+    a, b = left_text[-1], right_text[0]
+    if left_kind == "P":  # prose -> code
+        if len(left_text) == 2 and not _joins(left_text):
+            return False
+        if b.isdigit():
+            return False  # "go1.22", "sha256sum": a version belongs to its name
+        if b.isalpha() and a.isalpha() and not re.match(r"[A-Za-z]{2}", right_text):
+            return False  # "huge|page|s=512": a span does not start with a lone letter
+        if b.isalnum():
+            if b.isupper() and right_text[1:2].islower() and right_text not in vocabulary.code:
+                return False  # "setTimeout", "TestPyPI" are one name
+            run = re.match(r"[a-z]+", right_text)
+            if left_text[-1].islower() and run and run.end() < len(right_text):
+                name = run.group(0)  # "nodes|howsnvidia.com": the name must be a name
+                if not (_joins(left_text) or _opening(left_text)):
+                    return False  # "flame|graph.svg"
+                if name in vocabulary.code:
+                    return True
+                if len(name) == 2 and right_text[2:3].isdigit():
+                    return True  # "go1.22.x", "py3"
+                return len(name) >= 3 and is_word(name, vocabulary, floor=3.0)
+            return True
+        if b in "_-" and not right_text.startswith(("--", "__")):
+            return False  # "message_size", "end-to-end" are not glued
+        if b == "." and not (zipf(left_text) >= 6.0 and re.match(r"\.[a-z_][a-z_0-9]", right_text)):
+            return False  # "file.txt", "time.After" are not glued
+        if b == "/" and not (_joins(left_text) or _opening(left_text)):
+            return False  # "tokens/sec", "internal/adapter" are not glued
+        return b in "_./-" or (b in "$<@'\"~" and zipf(left_text) >= 6.0)
+    # code -> prose
+    if not b.isalpha() or b.isupper():
+        return False
+    if len(right_text) == 2 and not _joins(right_text):
+        return False  # "vmst|at", "rag|as"
+    if a.isalpha():
+        segment = re.search(r"[A-Za-z0-9]*$", left_text).group(0)
+        if len(segment) < 2 and not re.search(r"\d\.[a-z]$", left_text):
+            return False  # "jax.j|it": a span does not end with a lone letter
+        hump = re.search(r"[A-Z][a-z]+$", left_text)  # "deviceQuery|sample"
+        if hump and not _joins(right_text):
+            return is_word(hump.group(0)) and zipf(right_text.split("-")[0]) >= 4.0
+        if left_kind == "F" and len(right_text) >= 4 and zipf(right_text) >= 4.4:
+            return True  # the first span of a line: "dict|cache"
+        return _joins(right_text) or len(right_text.split("-")[0]) >= 6
+    if a.isalnum():
+        return True
+    return a in ")]}'\">" or left_text.endswith("__")  # "__init__|the"
+
+
+def _inside_word(before: str, after: str, vocabulary: Vocabulary) -> bool:
+    """Cutting between two pieces would fall inside a word ("capabil|ities", the "Timeout"
+    of setTimeout). `before` and `after` are the pieces on either side of the cut."""
+    if not before[-1:].isalpha() or not after[:1].islower():
+        return False
+    left = re.search(r"[A-Z]?[a-z]*$", before).group(0)
+    right = re.match(r"[a-z]*", after).group(0)
+    if left[:1].isupper() and before[: len(before) - len(left)][-1:].isupper():
+        left = left[1:]  # "MAP_HUGETLB|read": the capital belongs to the run of capitals
+        if not left and _joins(right):
+            return False  # "SIGTERM|and"
+    run = left + right
+    if after[len(right) : len(right) + 1].isdigit() and len(right) <= 3:
+        return False  # "under|go1.22.x": a short name with its version starts here
+    segment_start = not before[: len(before) - len(left)][-1:].isalpha()
+    meets = segment_start and len(left) >= 2 and zipf(left) >= 3.0 and _joins(right)
+    if meets and zipf(run) < 3.0 and run.lower() not in vocabulary.words:
+        return False  # two whole words meet here: "--dry-run|read"
+    for start in range(len(left)):
+        if start > 0 and run[start].isupper():
+            continue
+        for end in range(len(left) + 1, len(run) + 1):
+            word = run[start:end].lower()
+            whole = start == 0 and end == len(run)
+            if (
+                len(word) >= 5
+                and zipf(word) >= (4.0 if len(word) == 5 else 3.5)
+                and not _joiner_edge(run, start, end, len(left))
+            ):
+                return True
+            if len(word) >= 4 and (word in vocabulary.words or (whole and zipf(word) >= 3.0)):
+                return True
+    return False
+
+
+def _joiner_edge(run: str, start: int, end: int, cut: int) -> bool:
+    """A word that crosses the cut by one letter next to a whole joiner: "toml|and" (land),
+    "read|std" (reads) still cut there."""
+    if cut - start == 1:
+        return _joins(run[cut:end]) and end == len(run)
+    if end - cut == 1:
+        return _joins(run[start:cut]) and start == 0
+    return False
+
+
+def _segment(
+    core: str,
+    vocabulary: Vocabulary,
+    *,
+    start_code: bool,
+    end_code: bool,
+    free: bool = False,
+) -> tuple[tuple[str, str], ...] | None:
+    """Best split of `core` into alternating prose (P) and code (C, W) pieces, or None."""
+    n = len(core)
+    if n > 200:
+        return None
+    if (start_code or end_code) and core.isalpha() and core.lower() in vocabulary.words:
+        return (("C", core),)  # a name the file uses on its own ("redis"): one span
+    best: list[dict[str, list[_Option]]] = [{} for _ in range(n + 1)]
+    best[0][""] = [_Option(0.0, ())]
+    for i in range(n):
+        for last, options in list(best[i].items()):
+            for option in options:
+                for j in range(i + 1, n + 1):
+                    text = core[i:j]
+                    candidates = []
+                    if last != "P" and not (i == 0 and start_code) and WORDLIKE.fullmatch(text):
+                        capital_ok = i == 0 and text[1:].islower()
+                        if (text.islower() or capital_ok) and _prose_ok(text):
+                            candidates.append(("P", 9.0 - zipf(text.split("-")[0])))
+                    if last in ("", "P"):
+                        evidence = _code_evidence(text, vocabulary)
+                        forced = (i == 0 and start_code) or (j == n and end_code)
+                        if forced and evidence == "W":
+                            evidence = "F" if text.isalpha() else "C"
+                        elif forced and not evidence:
+                            if i == 0 and j == n:
+                                evidence = "C"
+                            elif (free and len(text) >= 3) or len(text) <= 2 or zipf(text) < 3.5:
+                                evidence = "F"  # checked against its prose neighbour below
+                        if evidence:
+                            cost = 2.0 * len(text) + 1.0
+                            if evidence == "F":  # an unknown span: prefer one that is a name
+                                cost += 2.0 * max(0.0, 3.5 - zipf(text))
+                            candidates.append((evidence, cost))
+                    for kind, cost in candidates:
+                        if option.pieces and (
+                            not _boundary_ok(option.pieces[-1], (kind, text), vocabulary)
+                            or _inside_word(option.pieces[-1][1], text, vocabulary)
+                        ):
+                            continue
+                        slot = "P" if kind == "P" else "C"
+                        kept = best[j].setdefault(slot, [])
+                        kept.append(_Option(option.cost + cost, (*option.pieces, (kind, text))))
+                        if len(kept) > KEEP:
+                            kept.sort(key=lambda kept_option: kept_option.cost)
+                            del kept[KEEP:]
+    finals = [
+        option
+        for slot, options in best[n].items()
+        for option in options
+        if slot and not (end_code and slot == "P") and _plausible(option.pieces)
+    ]
+    if not finals:
+        return None
+    return min(finals, key=lambda option: option.cost).pieces
+
+
+def _plausible(pieces: tuple[tuple[str, str], ...]) -> bool:
+    """Weak code (a bare non-word) needs a strong span in the token or prose on both sides."""
+    kinds = [kind for kind, _ in pieces]
+    for index, (kind, text) in enumerate(pieces):
+        if kind == "F" and len(pieces) > 1:  # an unproven span at a forced end
+            neighbour = pieces[index + 1 if index == 0 else index - 1][1]
+            floor = 5.5 if len(text) < 3 else 5.0 if zipf(text) >= 3.5 else 4.4
+            if zipf(neighbour.split("-")[0]) < floor or (len(text) < 3 and len(neighbour) < 2):
+                return False
+    for index in range(1, len(pieces) - 1):
+        if kinds[index] == "P" and kinds[index - 1] != "P" and kinds[index + 1] != "P":
+            # code-word-code in one token: the word is a joiner ("and", "or", "vs")
+            word = pieces[index][1]
+            lengths = (len(word), len(pieces[index - 1][1]), len(pieces[index + 1][1]))
+            if not _joins(word) or min(lengths) < 2:
+                return False
+    sandwiched = False
+    for index, kind in enumerate(kinds):
+        if kind != "W":
+            continue
+        around = [pieces[i] for i in (index - 1, index + 1) if 0 <= i < len(pieces)]
+        if not all(_joiner(neighbour) for neighbour in around):
+            return False  # a bare non-word sits between common lowercase words only
+        sandwiched = sandwiched or (len(around) == 2 and len(pieces[index][1]) >= 4)
+    return "W" not in kinds or sandwiched or "C" in kinds or "F" in kinds
+
+
+def _joiner(piece: tuple[str, str]) -> bool:
+    kind, text = piece
+    return kind == "P" and len(text) >= 2 and text.islower() and zipf(text.split("-")[0]) >= 5.5
+
+
+# --- lists glued at commas ----------------------------------------------------------------
+
+LIST_COMMA = re.compile(r",(?=[^\s,])")
+
+
+def _comma_parts(core: str) -> list[str] | None:
+    """ "open,read,write" -> parts, unless the commas belong to the code (1,000; a=1,b=2; {1,2})."""
+    if "," not in core:
+        return None
+    depth, cuts = 0, []
+    for index, char in enumerate(core):
+        if char in "([{<":
+            depth += 1
+        elif char in ")]}>":
+            depth -= 1
+        elif char == "," and depth == 0 and index + 1 < len(core):
+            left, right = core[index - 1 : index], core[index + 1]
+            if left.isdigit() and right.isdigit():
+                continue
+            cuts.append(index)
+    if not cuts:
+        return None
+    parts, start = [], 0
+    for cut in cuts:
+        parts.append(core[start:cut])
+        start = cut + 1
+    parts.append(core[start:])
+    if any(not part or not LETTERS.search(part) for part in parts):
+        return None
+    if all("=" in part for part in parts):
+        return None  # GODEBUG=gctrace=1,scheddetail=1 is one setting
+    return parts
+
+
+# --- one line ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Token:
+    space: str  # whitespace before the token
+    lead: str
+    core: str
+    trail: str
+    pieces: list[Piece] | None = None  # None: left as it is
+
+    @property
+    def original(self) -> str:
+        return self.lead + self.core + self.trail
+
+
+def _analyze(
+    core: str, vocabulary: Vocabulary, *, start_code: bool, end_code: bool, free: bool = False
+) -> list[Piece] | None:
+    paren = core.find("(")
+    if paren > 0 and core[paren + 1 : paren + 2].isalnum():
+        split = _paren_split(core, paren, vocabulary, start_code=start_code)
+        if split is not None:
+            return split
+    parts = _comma_parts(core)
+    if parts is not None:
+        return _analyze_list(parts, vocabulary, start_code=start_code, end_code=end_code)
+    known = not LETTERS.search(core) or is_word(core, vocabulary) or core in vocabulary.code
+    if not start_code and not end_code and known:
+        return None
+    pieces = _segment(core, vocabulary, start_code=start_code, end_code=end_code, free=free)
+    if pieces is None:
+        return None
+    if not start_code and not end_code and len(pieces) == 1:
+        return None
+    return [Piece(text, kind != "P") for kind, text in pieces]
+
+
+def _paren_split(
+    core: str, paren: int, vocabulary: Vocabulary, *, start_code: bool
+) -> list[Piece] | None:
+    """ "X=1(orfoo.bar())" -> code, "(", "or", code, ")"; "x=512(1" -> code then "(1"."""
+    left, inner = core[:paren], core[paren + 1 :]
+    closing = inner.endswith(")") and inner.count("(") < inner.count(")")
+    if closing:
+        inner = inner[:-1]
+    elif ")" in inner:
+        return None  # a call with arguments: syscall(SYS_open)
+    if start_code:
+        head = _analyze(left, vocabulary, start_code=True, end_code=False) or [Piece(left, True)]
+    else:
+        head = _analyze(left, vocabulary, start_code=False, end_code=False)
+        if head is None and strong_shape(left):
+            head = [Piece(left, True)]
+    if head is None or not head[-1].code:
+        return None
+    if start_code and not closing:
+        return [*head, Piece("(" + inner, False)]
+    pieces = _analyze(inner, vocabulary, start_code=False, end_code=False)
+    if not pieces or pieces[0].code:
+        return None
+    tail = [Piece(")", False)] if closing else []
+    return [*head, Piece("(", False), *pieces, *tail]
+
+
+def _analyze_list(
+    parts: list[str], vocabulary: Vocabulary, *, start_code: bool, end_code: bool
+) -> list[Piece] | None:
+    """Items after a glued comma are code (each lost the space before its span)."""
+    out: list[Piece] = []
+    for index, part in enumerate(parts):
+        first, last = index == 0, index == len(parts) - 1
+        pieces = _segment(
+            part,
+            vocabulary,
+            start_code=start_code if first else True,
+            end_code=True if not last else end_code,
+            free=True,
+        )
+        if pieces is None:
+            return None
+        if not first:
+            out.append(Piece(", ", False))
+        out.extend(Piece(text, kind != "P") for kind, text in pieces)
+    return out
+
+
+def _tokens(line: str) -> list[_Token]:
+    tokens = []
+    for match in re.finditer(r"(\s*)(\S+)", line):
+        lead, core, trail = _split_affixes(match.group(2))
+        tokens.append(_Token(match.group(1), lead, core, trail))
+    return tokens
+
+
+def _starts_code(pieces: list[Piece] | None) -> bool:
+    return bool(pieces) and pieces[0].code
+
+
+def _ends_code(pieces: list[Piece] | None) -> bool:
+    return bool(pieces) and pieces[-1].code
+
+
+def repair_line(
+    line: str, vocabulary: Vocabulary = EMPTY, *, starts_with_code: bool = False
+) -> LineResult:
+    """Split the glued tokens of one line. `starts_with_code`: the line is a continuation
+    line of the export, whose first code span was pushed to its start."""
+    tokens = _tokens(line)
+    trailing_space = line[len(line.rstrip()) :]
+    open_span = starts_with_code
+    for index, token in enumerate(tokens):
+        start_code = open_span and not token.lead and bool(token.core)
+        if start_code:
+            token.pieces = _analyze(
+                token.core, vocabulary, start_code=True, end_code=False, free=index == 0
+            )
+            provable = index == 0 or bool(_code_evidence(token.core, vocabulary))
+            provable = provable or not is_word(token.core, vocabulary)
+            if is_word(token.core, vocabulary) and not _code_evidence(token.core, vocabulary):
+                # a word: the whole first span of a line ("podman"); after a span, prose
+                token.pieces = [Piece(token.core, True)] if index == 0 else None
+            elif token.pieces is None and provable:
+                token.pieces = [Piece(token.core, True)]
+            elif token.pieces is not None and len(token.pieces) == 1 and not provable:
+                token.pieces = None  # a plain word after a span: the span ended before it
+        elif token.core:
+            token.pieces = _analyze(token.core, vocabulary, start_code=False, end_code=False)
+            if _starts_code(token.pieces) and index > 0 and not token.lead:
+                _extend_back(tokens[index - 1], vocabulary)
+        open_span = (
+            _ends_code(token.pieces)
+            and not token.trail
+            and index + 1 < len(tokens)
+            and (token.pieces is None or len(token.pieces) > 1 or start_code)
+        )
+    return _assemble(tokens, trailing_space)
+
+
+def _extend_back(previous: _Token, vocabulary: Vocabulary) -> None:
+    """A span that starts a token after a space began in the token before (spaces next to a
+    span were deleted, so this one is inside it): "atoolchain go1.22.x" -> "a `toolchain go1.22.x`"."""
+    if previous.trail or _ends_code(previous.pieces) or not previous.core:
+        return
+    if previous.pieces is None and is_word(previous.core, vocabulary):
+        return
+    pieces = _analyze(previous.core, vocabulary, start_code=False, end_code=True)
+    if pieces is not None and len(pieces) > 1:
+        previous.pieces = pieces
+
+
+def _assemble(tokens: list[_Token], trailing_space: str) -> LineResult:
+    segments: list[Piece] = []
+    repairs: list[tuple[str, str]] = []
+    suspects: list[str] = []
+
+    def add(text: str, code: bool) -> None:
+        if segments and segments[-1].code == code:
+            segments[-1].text += text
+        else:
+            segments.append(Piece(text, code))
+
+    run_start = None  # index in segments where the current glued run began
+    before_run: list[str] = []
+    for index, token in enumerate(tokens):
+        pieces = token.pieces
+        glued = pieces is not None and (len(pieces) > 1 or pieces[0].code)
+        joins_code = glued and pieces[0].code and segments and segments[-1].code and not token.lead
+        if joins_code and index > 0 and not tokens[index - 1].trail:
+            add(token.space, True)
+        else:
+            add(token.space, False)
+        if token.lead:
+            add(token.lead, False)
+        if not glued:
+            add(token.core, False)
+            if token.core and _looks_glued(token.core):
+                suspects.append(token.core)
+        else:
+            if run_start is None:
+                run_start = len(before_run)
+            for piece in pieces:
+                text = piece.text
+                if (
+                    not piece.code
+                    and segments
+                    and segments[-1].code
+                    and text[:1].isalnum()
+                    or text == "("
+                    or (not piece.code and text.startswith("(") and segments[-1].code)
+                ):
+                    text = " " + text
+                elif piece.code and segments and not segments[-1].code:
+                    last = segments[-1].text
+                    if last and last[-1].isalnum():
+                        segments[-1].text += " "
+                add(text, piece.code)
+        if token.trail:
+            add(token.trail, False)
+        if glued and (len(pieces) > 1 or pieces[0].text != token.core):
+            repairs.append((token.original, _render_pieces(token)))
+    if trailing_space:
+        add(trailing_space, False)
+    return LineResult(segments=[s for s in segments if s.text], repairs=repairs, suspects=suspects)
+
+
+def _render_pieces(token: _Token) -> str:
+    out = token.lead
+    previous: Piece | None = None
+    for piece in token.pieces or []:
+        text = piece.text
+        switch = previous is not None and previous.code != piece.code and text[:1] != ","
+        if switch and not (previous.text.endswith(" ") or text.startswith(" ")):
+            out += " "
+        out += f"`{text}`" if piece.code else text
+        previous = piece
+    return out + token.trail
+
+
+def _looks_glued(core: str) -> bool:
+    """A token still left glued: a common word run into something that reads as code."""
+    match = re.match(r"^([a-z]{2,})(?=[A-Z$])", core) or re.search(
+        r"(?<=[a-z\d)])([a-z]{3,})$", core
+    )
+    if not match:
+        return False
+    word = match.group(1)
+    rest = core[len(word) :] if core.startswith(word) else core[: -len(word)]
+    if not strong_shape(rest) or not _prose_ok(word) or zipf(word) < 5.0:
+        return False
+    return not is_word(core.replace("-", ""), None) and "/" not in rest[1:]
+
+
+# --- the whole file -----------------------------------------------------------------------
+
+
+def build_vocabulary(lines: Iterable[tuple[str, bool]]) -> Vocabulary:
+    """From all (line, starts_with_code) of a file: the code names at the start of
+    continuation lines, and the words used whole at least twice."""
+    pairs = list(lines)
+    seen: Counter[str] = Counter()
+    for line, _ in pairs:
+        for token in line.split():
+            _, core, _ = _split_affixes(token)
+            if core.isalpha():
+                seen[core.lower()] += 1
+    words = frozenset(word for word, count in seen.items() if count >= 2)
+    first_pass = Vocabulary(words=words)
+    code: set[str] = set()
+    for line, starts_with_code in pairs:
+        if not starts_with_code:
+            continue
+        tokens = line.split(maxsplit=1)
+        if not tokens:
+            continue
+        _, core, _ = _split_affixes(tokens[0])
+        pieces = _segment(core, first_pass, start_code=True, end_code=False) if core else None
+        if pieces and pieces[0][0] != "P":
+            name = pieces[0][1]
+            if LETTERS.search(name):
+                code.add(name)
+    return Vocabulary(code=frozenset(code), words=words)
+
+
+# --- Markdown ---------------------------------------------------------------------------
+
+INLINE_CODE = re.compile(r"(`+)(.+?)\1")
+FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+def code_span(text: str) -> str:
+    """`text` as a Markdown code span, with a fence longer than any backtick run inside."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def repair_markdown(text: str, vocabulary: Vocabulary = EMPTY) -> tuple[str, LineResult]:
+    """Repair the prose of a Markdown body; code spans and fenced blocks are kept as written."""
+    out_lines: list[str] = []
+    report = LineResult(segments=[])
+    in_fence = False
+    for line in text.split("\n"):
+        if FENCE.match(line):
+            in_fence = not in_fence
+            out_lines.append(line)
+            continue
+        if in_fence or line.startswith(("    ", "\t")):
+            out_lines.append(line)
+            continue
+        out: list[str] = []
+        position = 0
+        for match in INLINE_CODE.finditer(line):
+            out.append(_repair_prose(line[position : match.start()], vocabulary, report))
+            out.append(match.group(0))
+            position = match.end()
+        out.append(_repair_prose(line[position:], vocabulary, report))
+        out_lines.append("".join(out))
+    return "\n".join(out_lines), report
+
+
+def _repair_prose(text: str, vocabulary: Vocabulary, report: LineResult) -> str:
+    if not text.strip() or "`" in text:
+        return text
+    result = repair_line(text, vocabulary)
+    report.repairs.extend(result.repairs)
+    report.suspects.extend(result.suspects)
+    if not result.repairs:
+        return text
+    return "".join(code_span(s.text) if s.code else s.text for s in result.segments)
+
+
+def marked(result: LineResult) -> str:
+    """The line with code spans between OPEN and CLOSE (what the cleaner works on)."""
+    return "".join(f"{OPEN}{s.text}{CLOSE}" if s.code else s.text for s in result.segments)

@@ -1,0 +1,276 @@
+"""The importer restores inline code that the labs-index export glued into the prose."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curriculum.cleaner import clean_lab_text
+from curriculum.parsers import parse_curriculum
+from curriculum.repair import repair_line, repair_markdown, zipf
+from curriculum.services import DEFAULT_CURRICULUM
+
+# Words an importer must never split, from the issue and the bundled file.
+TECH_WORDS = [
+    "containerd",
+    "goroutine",
+    "goroutines",
+    "conntrack",
+    "apiserver",
+    "dataclass",
+    "tracepoint",
+    "shortener",
+    "oversubscribing",
+    "kubelet",
+    "kubeconfig",
+    "dockerfile",
+    "podman",
+    "cosign",
+    "redis",
+    "runtime",
+    "namespace",
+    "nodeport",
+    "sidecar",
+    "webhook",
+    "autoscaling",
+    "syscall",
+    "syscalls",
+    "userspace",
+    "tarball",
+    "workload",
+    "backpressure",
+    "setTimeout",
+    "getElementById",
+    "readTimeout",
+    "PyTorch",
+    "JavaScript",
+    "GitHub",
+    "macOS",
+    "eBPF",
+    "iPhone",
+    "file.txt",
+    "tokens/sec",
+    "end-to-end",
+    "read-only",
+    "e.g.",
+    "i.e.",
+    "x86_64",
+    "message_size",
+]
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    return parse_curriculum(DEFAULT_CURRICULUM.read_bytes())
+
+
+def lab(parsed, track, week):
+    return next(lab for t in parsed.tracks if t.name == track for lab in t.labs if lab.week == week)
+
+
+def repaired(raw: str) -> str:
+    return clean_lab_text(raw, fallback_deliverable="x").body
+
+
+# --- the issue's passages -------------------------------------------------------------
+
+
+def test_the_issue_examples_read_as_written(parsed):
+    assert (
+        "- Run `nvidia-smi` and `nvidia-smi -q`. Read every line."
+        in lab(parsed, "AI Systems", 5).body
+    )
+    assert "Set `go 1.22` and" in lab(parsed, "Go Mastery", 1).body
+    assert "Run under `memray` and `tracemalloc`." in lab(parsed, "Python Mastery", 10).body
+    assert "Allocate via `MAP_HUGETLB`." in lab(parsed, "Linux Kernel", 5).body
+    assert "only `open`, `read`, `write`, `close`." in lab(parsed, "Linux Kernel", 2).body
+
+
+@pytest.mark.parametrize(
+    ("track", "week", "passage"),
+    [
+        (
+            "AI Systems",
+            9,
+            "Use `TORCH_SHOW_DISPATCH_TRACE=1` (or `torch._C._dispatch_print_registrations()`)",
+        ),
+        (
+            "AI Systems",
+            18,
+            "Read `vllm/core/scheduler.py` and `vllm/attention/backends/flash_attn.py` end-to-end.",
+        ),
+        ("Container Internals", 1, "Read `index.json`, the manifest blob"),
+        ("Container Internals", 9, "Use `ctr` to inspect tasks"),
+        ("Go Mastery", 8, "Run `pprof -alloc_objects` under load."),
+        ("Go Mastery", 8, "Now intentionally misuse: `Pool.Put` without resetting state."),
+        ("Go Mastery", 11, "With `singleflight`, observe 1."),
+        ("Go Mastery", 20, "on `internal/domain` and `internal/application` using mocks"),
+        ("Kubernetes", 4, "Read `pkg/controller/deployment/deployment_controller.go` end-to-end"),
+        ("Kubernetes", 5, "setting low `evictionHard` and oversubscribing."),
+        ("Linux Kernel", 4, "catches `SIGTERM` and logs"),
+        ("Python Mastery", 1, "class `Vector2` with `__add__`, `__sub__`, `__mul__(scalar)`"),
+        ("Python Mastery", 10, "Confirm with `memray` that growth flatlines."),
+        ("Python Mastery", 19, "Add `hypothesis` property tests"),
+    ],
+)
+def test_passages_the_issue_does_not_list_are_repaired(parsed, track, week, passage):
+    assert passage in lab(parsed, track, week).body
+
+
+def test_repairs_and_suspects_are_reported_per_lab(parsed):
+    report = parsed.repair_report()
+    assert report["repairs"]["count"] >= 150
+    pairs = {
+        (pair["before"], pair["after"])
+        for entry in report["repairs"]["labs"]
+        for pair in entry["pairs"]
+    }
+    assert ("nvidia-smiandnvidia-smi", "`nvidia-smi` and `nvidia-smi`") in pairs
+    assert report["suspects"]["count"] <= 25
+    first = report["repairs"]["labs"][0]
+    assert set(first) == {"track", "week", "title", "pairs"}
+
+
+def test_the_bundled_file_keeps_few_glued_tokens(parsed):
+    """Words run into code (`andnvidia`, `viaMAP_`) are rare after the repair."""
+    glued = re.compile(r"\b(?:and|with|via|under|into|from)(?=[A-Z_/]|[a-z]+[._/(])")
+    left = []
+    for track in parsed.tracks:
+        for item in track.labs:
+            prose = re.sub(r"`[^`]*`", " ", item.body)
+            left.extend(glued.findall(prose))
+    assert len(left) <= 10, left
+
+
+def test_ordinary_words_of_the_file_are_never_split(parsed):
+    """Every lowercase word of the file's clean prose stays as it is."""
+    raw = DEFAULT_CURRICULUM.read_text()
+    found = Counter(re.findall(r"(?<![\w`./-])([a-z]{4,})(?=[ ,.;:])", raw))
+    # ordinary: an English word, or one the file uses more than once (glued tokens are unique)
+    words = sorted(w for w, n in found.items() if n > 1 or zipf(w) > 0)
+    assert len(words) > 1000
+    split = [w for w in words if repaired(f"The {w} is here.") != f"The {w} is here.\n"]
+    assert split == []
+
+
+@pytest.mark.parametrize("word", TECH_WORDS)
+def test_tech_words_are_never_split(word):
+    line = f"Use the {word} here."
+    result = repair_line(line)
+    assert result.repairs == []
+    assert "".join(piece.text for piece in result.segments) == line
+
+
+# --- properties ------------------------------------------------------------------------
+
+PROSE = st.sampled_from(
+    [
+        "the",
+        "run",
+        "set",
+        "use",
+        "with",
+        "under",
+        "and",
+        "to",
+        "for",
+        "via",
+        "only",
+        "then",
+        "read",
+        "into",
+        "from",
+        "each",
+    ]
+)
+CODE = st.sampled_from(
+    [
+        "MAP_HUGETLB",
+        "torch.compile(model)",
+        "/etc/containerd/config.toml",
+        "deviceQuery",
+        "GOMAXPROCS=1",
+        "sync.Pool",
+        "__init__",
+        "go1.22.x",
+        "std::rc",
+        "--dry-run",
+    ]
+)
+CLEAN_WORDS = st.sampled_from(
+    [
+        "The",
+        "lab",
+        "is",
+        "a",
+        "small",
+        "program",
+        "that",
+        "reads",
+        "every",
+        "line",
+        "and",
+        "writes",
+        "the",
+        "result",
+        "to",
+        "disk",
+        "Measure",
+        "it",
+        "again",
+        "end-to-end",
+        "containerd",
+        "goroutine",
+        "conntrack",
+        "tokens/sec",
+        "file.txt",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(CLEAN_WORDS, CODE.map(lambda c: f"`{c}`")), min_size=1, max_size=12))
+def test_repairing_clean_markdown_changes_nothing(words):
+    text = " ".join(words) + "."
+    assert repair_markdown(text)[0] == text
+
+
+def exported(words: list[str]) -> str:
+    """What the export made of a step: backticks and the spaces next to them dropped, the
+    first code span pushed to the start of its own line."""
+    out, first = "- ", True
+    for word in words:
+        if word.startswith("`"):
+            out = out.rstrip(" ") + ("\n" if first else "") + word.strip("`")
+            first = False
+            out += "\u0000"  # the space after a span is dropped too
+        else:
+            out = (out[:-1] if out.endswith("\u0000") else out) + word + " "
+    return out.replace("\u0000", "").rstrip() + "."
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(CODE, st.lists(PROSE, min_size=1, max_size=2)), min_size=1, max_size=4),
+    st.sampled_from(["Run", "Use", "Set", "Read"]),
+)
+def test_glued_code_comes_back_apart_and_the_repair_is_idempotent(spans, verb):
+    words = [verb]
+    for code, prose in spans:
+        words += [f"`{code}`", *prose]
+    written = "- " + " ".join(words) + ".\n"
+    once = repaired(exported(words))
+    assert once == written
+    again, report = repair_markdown(once)
+    assert again == once and report.repairs == []
+
+
+def test_a_file_without_damage_is_not_changed():
+    clean = b"AI Systems\nWeek 1 - Basics - First\nRead the lab and write a short program.\n"
+    parsed = parse_curriculum(clean)
+    assert parsed.repair_report()["repairs"]["count"] == 0
+    assert parsed.tracks[0].labs[0].body == "Read the lab and write a short program.\n"
