@@ -118,6 +118,9 @@ class TrackPlan:
 class ImportPlan:
     tracks: list[TrackPlan]
     totals: dict
+    # What the parser repaired in the file's text and what it left as suspect
+    # (`ParsedCurriculum.repair_report`): shown with the diff, not part of it.
+    repairs: dict = field(default_factory=dict)
 
     @property
     def lab_plans(self) -> list[LabPlan]:
@@ -150,7 +153,7 @@ class ImportPlan:
                     continue
                 entry = _lab_ref(track, lab)
                 labs[lab.status].append(entry)
-        return {"totals": dict(self.totals), "tracks": tracks, "labs": labs}
+        return {"totals": dict(self.totals), "tracks": tracks, "labs": labs, **self.repairs}
 
     def detail(self) -> list[dict]:
         """Per-track, per-lab entries for the preview page (old and new text where they differ)."""
@@ -253,7 +256,7 @@ def plan_import(
         ]
         plans.append(removed)
     totals = {"tracks": len(parsed.tracks), "labs": parsed.lab_count}
-    return ImportPlan(tracks=plans, totals=totals)
+    return ImportPlan(tracks=plans, totals=totals, repairs=parsed.repair_report())
 
 
 def _match_tracks(

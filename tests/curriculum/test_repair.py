@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
 import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils.html import escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curriculum.cleaner import clean_lab_text
+from curriculum.models import Lab, LabRevision
 from curriculum.parsers import parse_curriculum
 from curriculum.repair import repair_line, repair_markdown, zipf
-from curriculum.services import DEFAULT_CURRICULUM
+from curriculum.services import DEFAULT_CURRICULUM, import_curriculum_file, import_preview
+from notifications.models import Event
 
 # Words an importer must never split, from the issue and the bundled file.
 TECH_WORDS = [
@@ -274,3 +280,84 @@ def test_a_file_without_damage_is_not_changed():
     parsed = parse_curriculum(clean)
     assert parsed.repair_report()["repairs"]["count"] == 0
     assert parsed.tracks[0].labs[0].body == "Read the lab and write a short program.\n"
+
+
+# --- what staff see, and labs imported before the repair --------------------------------
+
+
+@pytest.mark.django_db
+def test_command_json_lists_repairs_and_suspects_and_reimport_is_unchanged(tmp_path, capsys):
+    path = tmp_path / "seed.txt"
+    path.write_bytes(DEFAULT_CURRICULUM.read_bytes())
+    call_command("import_curriculum", str(path), "--json")
+    first = json.loads(capsys.readouterr().out)
+    week5 = next(
+        entry
+        for entry in first["repairs"]["labs"]
+        if (entry["track"], entry["week"]) == ("AI Systems", 5)
+    )
+    assert {"before": "deviceQuerysample.", "after": "`deviceQuery` sample."} in week5["pairs"]
+    assert first["repairs"]["count"] == sum(len(e["pairs"]) for e in first["repairs"]["labs"])
+    assert first["suspects"]["count"] == sum(len(e["tokens"]) for e in first["suspects"]["labs"])
+    call_command("import_curriculum", str(path), "--json")
+    again = json.loads(capsys.readouterr().out)
+    assert again["labs"]["unchanged"] == 187 and again["labs"]["changed"] == []
+    assert again["repairs"] == first["repairs"] and again["suspects"] == first["suspects"]
+    call_command("import_curriculum", str(path))
+    assert "text repaired:" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_repairs_and_suspects(client, staff):
+    record = import_preview(
+        actor=staff, source=DEFAULT_CURRICULUM.read_bytes(), filename="seed.txt"
+    )
+    client.force_login(staff)
+    page = client.get(reverse("curriculum:import_detail", args=[record.pk])).content.decode()
+    assert "Text repaired by the import" in page
+    assert "<code>deviceQuerysample.</code>" in page
+    assert "<code>`deviceQuery` sample.</code>" in page
+    suspect = record.diff["suspects"]["labs"][0]["tokens"][0]
+    assert "Suspects (left as written)" in page and f"<code>{escape(suspect)}</code>" in page
+
+
+@pytest.mark.django_db
+def test_labs_imported_before_the_repair_get_a_new_revision_with_repaired_text(seeded):
+    """The database as the importer left it before: garbled text. Re-importing the bundled
+    file repairs it through the normal update path (new revision, learners told)."""
+    lab = Lab.objects.get(track__slug="ai-systems", week=5)
+    garbled = lab.body.replace("`", "").replace(
+        "nvidia-smi and nvidia-smi -q", "nvidia-smiandnvidia-smi -q"
+    )
+    deliverables = [d.replace("`", "") for d in lab.deliverables]
+    Lab.objects.filter(pk=lab.pk).update(body=garbled, deliverables=deliverables)
+    LabRevision.objects.filter(pk=lab.current_revision_id).update(
+        body=garbled, deliverables=deliverables
+    )
+    again = import_curriculum_file(
+        actor=None, source=DEFAULT_CURRICULUM.read_bytes(), filename="seed.txt"
+    )
+    assert [(e["track"], e["week"]) for e in again.diff["labs"]["changed"]] == [("AI Systems", 5)]
+    lab.refresh_from_db()
+    assert lab.current_revision.number == 2
+    assert "- Run `nvidia-smi` and `nvidia-smi -q`. Read every line." in lab.body
+    assert lab.current_revision.body == lab.body
+    assert LabRevision.objects.get(lab=lab, number=1).body == garbled  # history kept
+    assert Event.objects.filter(kind="lab.updated", target_id=lab.pk).count() == 1
+    third = import_curriculum_file(
+        actor=None, source=DEFAULT_CURRICULUM.read_bytes(), filename="seed.txt"
+    )
+    assert third.diff["labs"]["changed"] == [] and third.diff["labs"]["unchanged"] == 187
+
+
+@pytest.mark.django_db
+def test_export_carries_the_repaired_text(seeded, capsys):
+    call_command("export_curriculum", "--format", "markdown")
+    markdown = capsys.readouterr().out
+    assert "- Run `nvidia-smi` and `nvidia-smi -q`. Read every line." in markdown
+    assert "nvidia-smiand" not in markdown and "viaMAP_HUGETLB" not in markdown
+    call_command("export_curriculum", "--format", "json")
+    data = json.loads(capsys.readouterr().out)
+    python = next(t for t in data["tracks"] if t["name"] == "Python Mastery")
+    week10 = next(lab for lab in python["labs"] if lab["week"] == 10)
+    assert "Run under `memray` and `tracemalloc`." in week10["body"]
