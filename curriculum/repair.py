@@ -174,21 +174,29 @@ def _code_evidence(text: str, vocabulary: Vocabulary) -> str:
     return ""
 
 
-SHORT_JOINERS = frozenset({"to", "or", "in", "on", "of", "by", "is"})
+SHORT_JOINERS = frozenset({"to", "or", "in", "on", "of", "by"})
 
 
-def _joins(word: str) -> bool:
+def _joins(word: str, floor: float = 5.2) -> bool:
     """A common word that glue leaves next to a span: "and", "with", "to", "for"..."""
     if len(word) == 1:
         return word == "a"
     if len(word) == 2:
         return word.lower() in SHORT_JOINERS
-    return zipf(word.split("-")[0]) >= 5.2
+    return zipf(word.split("-")[0]) >= floor
 
 
 def _opening(word: str) -> bool:
     """A capitalized first word of a step: "Use", "Read", "Configure"."""
     return word[:1].isupper() and word[1:].islower() and zipf(word) >= 4.0
+
+
+def _absolute_path(text: str) -> bool:
+    """ "/etc/subuid", "/proc/<pid>/maps", "/apis/": not "/update/delete" (words)."""
+    segments = [segment for segment in text.split("/") if segment]
+    if text.count("/") < 2 or not segments:
+        return False
+    return any(not segment.isalpha() or zipf(segment) < 4.5 for segment in segments)
 
 
 def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Vocabulary) -> bool:
@@ -204,24 +212,32 @@ def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Voca
         if b.isalnum():
             if b.isupper() and right_text[1:2].islower() and right_text not in vocabulary.code:
                 return False  # "setTimeout", "TestPyPI" are one name
+            if left_text[0].isupper() and re.fullmatch(r"[A-Z]{1,4}", right_text):
+                return False  # "OpenAPI", "OpenVEX" are one name
             run = re.match(r"[a-z]+", right_text)
             if left_text[-1].islower() and run and run.end() < len(right_text):
                 name = run.group(0)  # "nodes|howsnvidia.com": the name must be a name
                 if not (_joins(left_text) or _opening(left_text)):
                     return False  # "flame|graph.svg"
+                pascal = left_text[0].isupper() and re.match(r"[A-Z<]", right_text[run.end() :])
+                if pascal and zipf(left_text) < 5.5:
+                    return False  # "Log|stashEncoder", "Spin|lock<T>" are one name
+                if left_text == "a" and len(name) < 4:
+                    return False  # "a|ten/src/ATen"
                 if name in vocabulary.code:
                     return True
-                if len(name) == 2 and right_text[2:3].isdigit():
-                    return True  # "go1.22.x", "py3"
+                if right_text[run.end() : run.end() + 1].isdigit():
+                    return True  # "go1.22.x", "sqlite3": a name and its version
                 return len(name) >= 3 and is_word(name, vocabulary, floor=3.0)
             return True
         if b in "_-" and not right_text.startswith(("--", "__")):
             return False  # "message_size", "end-to-end" are not glued
         if b == "." and not (zipf(left_text) >= 6.0 and re.match(r"\.[a-z_][a-z_0-9]", right_text)):
             return False  # "file.txt", "time.After" are not glued
-        if b == "/" and not (_joins(left_text) or _opening(left_text)):
-            return False  # "tokens/sec", "internal/adapter" are not glued
-        return b in "_./-" or (b in "$<@'\"~" and zipf(left_text) >= 6.0)
+        if b == "/":
+            # "of/etc/passwd", "Configure/etc/..."; not "tokens/sec", "key/value"
+            return (_joins(left_text) or _opening(left_text)) and _absolute_path(right_text)
+        return b in "_-." or (b in "$<@'\"~" and zipf(left_text) >= 6.0)
     # code -> prose
     if not b.isalpha() or b.isupper():
         return False
@@ -229,62 +245,74 @@ def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Voca
         return False  # "vmst|at", "rag|as"
     if a.isalpha():
         segment = re.search(r"[A-Za-z0-9]*$", left_text).group(0)
-        if len(segment) < 2 and not re.search(r"\d\.[a-z]$", left_text):
+        lone = len(segment) < 2 and len(left_text) > 1
+        if lone and not re.search(r"\d\.[a-z]$", left_text):
             return False  # "jax.j|it": a span does not end with a lone letter
+        if re.search(r"[a-z][A-Z]$", left_text):
+            return False  # "AtomicU|size": the cut would split a hump after its capital
+        if re.search(r"[A-Z]{2}$", left_text):
+            return True  # "SIGTERM|and", "MAP_HUGETLB|run": capitals, then a lowercase word
         hump = re.search(r"[A-Z][a-z]+$", left_text)  # "deviceQuery|sample"
-        if hump and not _joins(right_text):
-            return is_word(hump.group(0)) and zipf(right_text.split("-")[0]) >= 4.0
+        if hump and not _joins(right_text, 6.0):
+            word = right_text.split("-")[0]
+            return is_word(hump.group(0)) and (zipf(word) >= 4.8 or len(word) >= 8)
         if left_kind == "F" and len(right_text) >= 4 and zipf(right_text) >= 4.4:
             return True  # the first span of a line: "dict|cache"
-        return _joins(right_text) or len(right_text.split("-")[0]) >= 6
+        return _joins(right_text, 5.5) or len(right_text.split("-")[0]) >= 6
     if a.isalnum():
         return True
-    return a in ")]}'\">" or left_text.endswith("__")  # "__init__|the"
+    return a in ")]}'\">" or bool(re.search(r"(?<![\w.])__\w+__$", left_text))  # "__init__|the"
 
 
-def _inside_word(before: str, after: str, vocabulary: Vocabulary) -> bool:
-    """Cutting between two pieces would fall inside a word ("capabil|ities", the "Timeout"
-    of setTimeout). `before` and `after` are the pieces on either side of the cut."""
-    if not before[-1:].isalpha() or not after[:1].islower():
+def _inside_word(
+    core: str,
+    cut: int,
+    prose: tuple[int, int] | None,
+    vocabulary: Vocabulary,
+) -> bool:
+    """Cutting `core` at `cut` would fall inside a word ("capabil|ities", "transf|or|mer",
+    the "Timeout" of setTimeout). `prose`: the span of the prose piece next to the cut."""
+    if not (0 < cut < len(core)) or not core[cut - 1].isalpha() or not core[cut].islower():
         return False
-    left = re.search(r"[A-Z]?[a-z]*$", before).group(0)
-    right = re.match(r"[a-z]*", after).group(0)
-    if left[:1].isupper() and before[: len(before) - len(left)][-1:].isupper():
-        left = left[1:]  # "MAP_HUGETLB|read": the capital belongs to the run of capitals
-        if not left and _joins(right):
-            return False  # "SIGTERM|and"
-    run = left + right
-    if after[len(right) : len(right) + 1].isdigit() and len(right) <= 3:
+    first = re.search(r"[A-Z]?[a-z]*$", core[:cut]).start()
+    if core[first].isupper() and core[first - 1 : first].isupper():
+        first += 1  # "MAP_HUGETLB|read": the capital belongs to the run of capitals
+    last = re.match(r"[a-z]*", core[cut:]).end() + cut
+    left, right = core[first:cut], core[cut:last]
+    if not left and _joins(right):
+        return False  # "SIGTERM|and"
+    if core[last : last + 1].isdigit() and len(right) <= 3:
         return False  # "under|go1.22.x": a short name with its version starts here
-    segment_start = not before[: len(before) - len(left)][-1:].isalpha()
-    meets = segment_start and len(left) >= 2 and zipf(left) >= 3.0 and _joins(right)
-    if meets and zipf(run) < 3.0 and run.lower() not in vocabulary.words:
+    run = left + right
+    whole_word = is_word(run, vocabulary, floor=3.0)
+    segment_start = not core[first - 1 : first].isalpha()
+    meets = prose and segment_start and len(left) >= 2 and zipf(left) >= 3.0
+    if meets and _joins(core[prose[0] : prose[1]]) and not whole_word:
         return False  # two whole words meet here: "--dry-run|read"
-    for start in range(len(left)):
-        if start > 0 and run[start].isupper():
+    for start in range(first, cut):
+        if start > first and core[start].isupper():
             continue
-        for end in range(len(left) + 1, len(run) + 1):
-            word = run[start:end].lower()
-            whole = start == 0 and end == len(run)
-            if (
-                len(word) >= 5
-                and zipf(word) >= (4.0 if len(word) == 5 else 3.5)
-                and not _joiner_edge(run, start, end, len(left))
-            ):
+        for end in range(cut + 1, last + 1):
+            word = core[start:end].lower()
+            if len(word) >= 4 and word in vocabulary.words:
                 return True
-            if len(word) >= 4 and (word in vocabulary.words or (whole and zipf(word) >= 3.0)):
+            if len(word) >= 4 and start == first and end == last and is_word(word, floor=3.0):
+                return True
+            common = zipf(word) >= (4.0 if len(word) == 5 else 3.5)
+            if len(word) >= 5 and common and not _grazes(core, start, end, cut, prose):
                 return True
     return False
 
 
-def _joiner_edge(run: str, start: int, end: int, cut: int) -> bool:
-    """A word that crosses the cut by one letter next to a whole joiner: "toml|and" (land),
-    "read|std" (reads) still cut there."""
-    if cut - start == 1:
-        return _joins(run[cut:end]) and end == len(run)
-    if end - cut == 1:
-        return _joins(run[start:cut]) and start == 0
-    return False
+def _grazes(core: str, start: int, end: int, cut: int, prose: tuple[int, int] | None) -> bool:
+    """A word that only grazes a joiner by one letter: "toml|and" (land), "read|std"
+    (reads), "and|raft.go" (draft) may still be cut there."""
+    if prose is None or not _joins(core[prose[0] : prose[1]]):
+        return False
+    prose_start, prose_end = prose
+    if prose_start == cut:  # code | prose
+        return cut - start == 1 and end <= prose_end + 1
+    return (end - cut == 1 and start >= prose_start - 1) or cut - start == 1  # prose | code
 
 
 def _segment(
@@ -329,11 +357,13 @@ def _segment(
                                 cost += 2.0 * max(0.0, 3.5 - zipf(text))
                             candidates.append((evidence, cost))
                     for kind, cost in candidates:
-                        if option.pieces and (
-                            not _boundary_ok(option.pieces[-1], (kind, text), vocabulary)
-                            or _inside_word(option.pieces[-1][1], text, vocabulary)
-                        ):
-                            continue
+                        if option.pieces:
+                            previous = option.pieces[-1]
+                            if not _boundary_ok(previous, (kind, text), vocabulary):
+                                continue
+                            prose = (i, j) if kind == "P" else (i - len(previous[1]), i)
+                            if _inside_word(core, i, prose, vocabulary):
+                                continue
                         slot = "P" if kind == "P" else "C"
                         kept = best[j].setdefault(slot, [])
                         kept.append(_Option(option.cost + cost, (*option.pieces, (kind, text))))
@@ -367,6 +397,8 @@ def _plausible(pieces: tuple[tuple[str, str], ...]) -> bool:
             lengths = (len(word), len(pieces[index - 1][1]), len(pieces[index + 1][1]))
             if not _joins(word) or min(lengths) < 2:
                 return False
+            if len(word) == 2 and kinds[index + 1] != "C":
+                return False  # "testc|on|tainers": a two-letter joiner needs proven code after
     sandwiched = False
     for index, kind in enumerate(kinds):
         if kind != "W":
@@ -380,7 +412,7 @@ def _plausible(pieces: tuple[tuple[str, str], ...]) -> bool:
 
 def _joiner(piece: tuple[str, str]) -> bool:
     kind, text = piece
-    return kind == "P" and len(text) >= 2 and text.islower() and zipf(text.split("-")[0]) >= 5.5
+    return kind == "P" and len(text) >= 3 and text.islower() and zipf(text.split("-")[0]) >= 5.5
 
 
 # --- lists glued at commas ----------------------------------------------------------------
@@ -512,6 +544,12 @@ def _tokens(line: str) -> list[_Token]:
     return tokens
 
 
+def _dangling_article(token: _Token) -> bool:
+    """ "inst|a.": an "a" that ends a token must be followed by a word."""
+    pieces = token.pieces
+    return bool(pieces) and not pieces[-1].code and pieces[-1].text == "a" and bool(token.trail)
+
+
 def _starts_code(pieces: list[Piece] | None) -> bool:
     return bool(pieces) and pieces[0].code
 
@@ -534,6 +572,10 @@ def repair_line(
             token.pieces = _analyze(
                 token.core, vocabulary, start_code=True, end_code=False, free=index == 0
             )
+            following = tokens[index + 1].core if index + 1 < len(tokens) else ""
+            flag_follows = not token.trail and following[:1] == "-"
+            if token.pieces and not token.pieces[-1].code and flag_follows:
+                token.pieces = None  # "taskset -c 0,1": the span runs on through the space
             provable = index == 0 or bool(_code_evidence(token.core, vocabulary))
             provable = provable or not is_word(token.core, vocabulary)
             if is_word(token.core, vocabulary) and not _code_evidence(token.core, vocabulary):
@@ -547,6 +589,8 @@ def repair_line(
             token.pieces = _analyze(token.core, vocabulary, start_code=False, end_code=False)
             if _starts_code(token.pieces) and index > 0 and not token.lead:
                 _extend_back(tokens[index - 1], vocabulary)
+        if _dangling_article(token):
+            token.pieces = [Piece(token.core, True)] if start_code else None
         open_span = (
             _ends_code(token.pieces)
             and not token.trail
