@@ -244,10 +244,11 @@ def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Voca
     if len(right_text) == 2 and not _joins(right_text):
         return False  # "vmst|at", "rag|as"
     if a.isalpha():
-        segment = re.search(r"[A-Za-z0-9]*$", left_text).group(0)
-        lone = len(segment) < 2 and len(left_text) > 1
-        if lone and not re.search(r"\d\.[a-z]$", left_text):
-            return False  # "jax.j|it": a span does not end with a lone letter
+        # a span ends with a lone letter only as a flag (-f), a suffix (_t) or a version
+        # (1.22.x): not "jax.j|it", "<P|in", "/f|or"
+        lone = len(re.search(r"[A-Za-z0-9]*$", left_text).group(0)) == 1 and len(left_text) > 1
+        if lone and not re.search(r"(?:^|[\s=])--?[A-Za-z]$|_[a-z]$|\d\.[a-z]$", left_text):
+            return False
         if re.search(r"[a-z][A-Z]$", left_text):
             return False  # "AtomicU|size": the cut would split a hump after its capital
         if re.search(r"[A-Z]{2}$", left_text):
@@ -397,22 +398,29 @@ def _plausible(pieces: tuple[tuple[str, str], ...]) -> bool:
             lengths = (len(word), len(pieces[index - 1][1]), len(pieces[index + 1][1]))
             if not _joins(word) or min(lengths) < 2:
                 return False
-            if len(word) == 2 and kinds[index + 1] != "C":
-                return False  # "testc|on|tainers": a two-letter joiner needs proven code after
+            if len(word) == 2 and "C" not in (kinds[index - 1], kinds[index + 1]):
+                return False  # "testc|on|tainers": a two-letter joiner needs proven code by it
     sandwiched = False
     for index, kind in enumerate(kinds):
         if kind != "W":
             continue
-        around = [pieces[i] for i in (index - 1, index + 1) if 0 <= i < len(pieces)]
-        if not all(_joiner(neighbour) for neighbour in around):
+        around = [i for i in (index - 1, index + 1) if 0 <= i < len(pieces)]
+        if not all(_joiner(pieces, i, index) for i in around):
             return False  # a bare non-word sits between common lowercase words only
         sandwiched = sandwiched or (len(around) == 2 and len(pieces[index][1]) >= 4)
     return "W" not in kinds or sandwiched or "C" in kinds or "F" in kinds
 
 
-def _joiner(piece: tuple[str, str]) -> bool:
-    kind, text = piece
-    return kind == "P" and len(text) >= 3 and text.islower() and zipf(text.split("-")[0]) >= 5.5
+def _joiner(pieces, index: int, weak: int) -> bool:
+    """The prose piece at `index`, next to the non-word at `weak`, is a joining word; a
+    two-letter one ("to", "or") only with proven code on its other side."""
+    kind, text = pieces[index]
+    if kind != "P" or not text.islower():
+        return False
+    if len(text) == 2:
+        other = index + (index - weak)
+        return _joins(text) and 0 <= other < len(pieces) and pieces[other][0] == "C"
+    return len(text) >= 3 and zipf(text.split("-")[0]) >= 5.5
 
 
 # --- lists glued at commas ----------------------------------------------------------------
