@@ -257,8 +257,9 @@ def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Voca
         if hump and not _joins(right_text, 6.0):
             word = right_text.split("-")[0]
             return is_word(hump.group(0)) and (zipf(word) >= 4.8 or len(word) >= 8)
-        if left_kind == "F" and len(right_text) >= 4 and zipf(right_text) >= 4.4:
-            return True  # the first span of a line: "dict|cache"
+        known = left_kind == "F" or left_text in vocabulary.code
+        if known and len(right_text) >= 4 and zipf(right_text) >= 4.4:
+            return True  # the first span of a line, a name the file shows: "dict|cache"
         return _joins(right_text, 5.5) or len(right_text.split("-")[0]) >= 6
     if a.isalnum():
         return True

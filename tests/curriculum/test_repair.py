@@ -120,6 +120,7 @@ def test_the_issue_examples_read_as_written(parsed):
         ("Linux Kernel", 4, "catches `SIGTERM` and logs"),
         ("Python Mastery", 1, "class `Vector2` with `__add__`, `__sub__`, `__mul__(scalar)`"),
         ("Python Mastery", 10, "Confirm with `memray` that growth flatlines."),
+        ("Python Mastery", 10, "an unbounded `dict` cache, a leaking closure"),
         ("Python Mastery", 19, "Add `hypothesis` property tests"),
     ],
 )
