@@ -106,6 +106,7 @@ def clean_lab_text(
 def _prepare(raw: str) -> str:
     """Drop the backticks the export half kept and private-use marks; "- -x" was "--x"."""
     text = MARKS.sub("", raw).replace("`", "")
+    text = GLUED_BULLET.sub(" -", text)  # "smaps.- Configure": a step run into the last
     return MID_DOUBLE_DASH.sub(r"\1--", text) if "- -" in text else text
 
 
@@ -301,6 +302,7 @@ def _render(blocks: list[Block]) -> str:
 
 
 ANY_SPECIAL = re.compile(r"<[A-Za-z/!?]|[*\\]|\]\(|\]\[|__|(?:^|\s)_|_(?:\s|$)")
+GLUED_BULLET = re.compile(r"(?<=[.!?])-(?= [A-Z\"“(])")
 # "- -release" was "--release" (not at the start of a line: "- -x" there is a bullet).
 MID_DOUBLE_DASH = re.compile(r"(?<=\S)([ \t]+)- -(?=\w)")
 

@@ -263,7 +263,7 @@ def _boundary_ok(left: tuple[str, str], right: tuple[str, str], vocabulary: Voca
         return _joins(right_text, 5.5) or len(right_text.split("-")[0]) >= 6
     if a.isalnum():
         return True
-    return a in ")]}'\">" or bool(re.search(r"(?<![\w.])__\w+__$", left_text))  # "__init__|the"
+    return a in ")]}'\">*" or bool(re.search(r"(?<![\w.])__\w+__$", left_text))  # "__init__|the"
 
 
 def _inside_word(
@@ -276,6 +276,8 @@ def _inside_word(
     the "Timeout" of setTimeout). `prose`: the span of the prose piece next to the cut."""
     if not (0 < cut < len(core)) or not core[cut - 1].isalpha() or not core[cut].islower():
         return False
+    if re.search(r"(?:^|[^\w-])--?[A-Za-z]$", core[:cut]):
+        return False  # "-s|and": a one-letter flag
     first = re.search(r"[A-Z]?[a-z]*$", core[:cut]).start()
     if core[first].isupper() and core[first - 1 : first].isupper():
         first += 1  # "MAP_HUGETLB|read": the capital belongs to the run of capitals
@@ -553,6 +555,10 @@ def _tokens(line: str) -> list[_Token]:
     return tokens
 
 
+def _is_flag(token: _Token) -> bool:
+    return not token.lead and bool(re.match(r"--?[A-Za-z]", token.core))
+
+
 def _dangling_article(token: _Token) -> bool:
     """ "inst|a.": an "a" that ends a token must be followed by a word."""
     pieces = token.pieces
@@ -577,14 +583,17 @@ def repair_line(
     open_span = starts_with_code
     for index, token in enumerate(tokens):
         start_code = open_span and not token.lead and bool(token.core)
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        # "vmstat 1andfree -h", "taskset -c 0,1": a span runs on through the space to a flag
+        flag_follows = not token.trail and following is not None and _is_flag(following)
         if start_code:
             token.pieces = _analyze(
-                token.core, vocabulary, start_code=True, end_code=False, free=index == 0
+                token.core,
+                vocabulary,
+                start_code=True,
+                end_code=flag_follows,
+                free=index == 0 or flag_follows,
             )
-            following = tokens[index + 1].core if index + 1 < len(tokens) else ""
-            flag_follows = not token.trail and following[:1] == "-"
-            if token.pieces and not token.pieces[-1].code and flag_follows:
-                token.pieces = None  # "taskset -c 0,1": the span runs on through the space
             provable = index == 0 or bool(_code_evidence(token.core, vocabulary))
             provable = provable or not is_word(token.core, vocabulary)
             if is_word(token.core, vocabulary) and not _code_evidence(token.core, vocabulary):
@@ -598,6 +607,8 @@ def repair_line(
             token.pieces = _analyze(token.core, vocabulary, start_code=False, end_code=False)
             if _starts_code(token.pieces) and index > 0 and not token.lead:
                 _extend_back(tokens[index - 1], vocabulary)
+            elif flag_follows and token.pieces is None:
+                _extend_back(token, vocabulary)  # "Runbpftrace -e": a span ends the token
         if _dangling_article(token):
             token.pieces = [Piece(token.core, True)] if start_code else None
         open_span = (
