@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 # Code spans travel through the cleaner as text between these two private-use characters.
 OPEN, CLOSE = "\ue000", "\ue001"
@@ -319,6 +319,7 @@ def _grazes(core: str, start: int, end: int, cut: int, prose: tuple[int, int] | 
     return (end - cut == 1 and start >= prose_start - 1) or cut - start == 1  # prose | code
 
 
+@lru_cache(maxsize=65536)  # a pure function: importing a file again reuses its splits
 def _segment(
     core: str,
     vocabulary: Vocabulary,
