@@ -492,6 +492,10 @@ def _analyze(
     if not start_code and not end_code and known:
         return None
     pieces = _segment(core, vocabulary, start_code=start_code, end_code=end_code, free=free)
+    glued = GLUED_NAME.fullmatch(core)
+    if pieces is None and glued and not start_code and zipf(glued.group(2)) < 6.0:
+        # "withloginctl", "withtop": two words never run together, so the second was code
+        return [Piece(glued.group(1), False), Piece(glued.group(2), True)]
     if pieces is None:
         return None
     if not start_code and not end_code and len(pieces) == 1:
@@ -618,7 +622,7 @@ def repair_line(
             and index + 1 < len(tokens)
             and (token.pieces is None or len(token.pieces) > 1 or start_code)
         )
-    return _assemble(tokens, trailing_space)
+    return _assemble(tokens, trailing_space, vocabulary)
 
 
 def _extend_back(previous: _Token, vocabulary: Vocabulary) -> None:
@@ -633,7 +637,7 @@ def _extend_back(previous: _Token, vocabulary: Vocabulary) -> None:
         previous.pieces = pieces
 
 
-def _assemble(tokens: list[_Token], trailing_space: str) -> LineResult:
+def _assemble(tokens: list[_Token], trailing_space: str, vocabulary: Vocabulary) -> LineResult:
     segments: list[Piece] = []
     repairs: list[tuple[str, str]] = []
     suspects: list[str] = []
@@ -658,7 +662,7 @@ def _assemble(tokens: list[_Token], trailing_space: str) -> LineResult:
             add(token.lead, False)
         if not glued:
             add(token.core, False)
-            if token.core and _looks_glued(token.core):
+            if token.core and _looks_glued(token.core, vocabulary):
                 suspects.append(token.core)
         else:
             if run_start is None:
@@ -701,18 +705,29 @@ def _render_pieces(token: _Token) -> str:
     return out + token.trail
 
 
-def _looks_glued(core: str) -> bool:
-    """A token still left glued: a common word run into something that reads as code."""
-    match = re.match(r"^([a-z]{2,})(?=[A-Z$])", core) or re.search(
-        r"(?<=[a-z\d)])([a-z]{3,})$", core
-    )
-    if not match:
+GLUED_NAME = re.compile(r"(with|from|into|every)([a-z][a-z0-9_]{2,})")
+# Function words that glue leaves at the edge of a token: "withcat", "-fand", "yourcat".
+GLUE_WORDS = ("with", "and", "from", "into", "your", "every", "the", "that", "for", "via")
+
+
+def _looks_glued(core: str, vocabulary: Vocabulary) -> bool:
+    """A token left as written that still reads as a word run into code (a suspect)."""
+    if not LETTERS.search(core) or core in vocabulary.code or is_word(core, vocabulary):
         return False
-    word = match.group(1)
-    rest = core[len(word) :] if core.startswith(word) else core[: -len(word)]
-    if not strong_shape(rest) or not _prose_ok(word) or zipf(word) < 5.0:
-        return False
-    return not is_word(core.replace("-", ""), None) and "/" not in rest[1:]
+    lower = core.lower()
+    for word in GLUE_WORDS:
+        run = re.match(r"[a-z]*", core).group(0)
+        if core.startswith(word) and len(core) - len(word) >= 3 and not is_word(run):
+            rest = core[len(word) :]
+            if strong_shape(rest) or not is_word(rest, vocabulary) or rest[:1].isupper():
+                return True
+            if rest.isalpha() and zipf(rest) >= 4.0:
+                return True  # "withcat": two words run together
+        if lower.endswith(word) and len(core) - len(word) >= 2 and word != "the":
+            rest = core[: -len(word)]
+            if strong_shape(rest) or (rest[-1:].isupper() and not rest.isupper()):
+                return True  # "-fand", "WatchCachedgrow"
+    return False
 
 
 # --- the whole file -----------------------------------------------------------------------
@@ -728,7 +743,11 @@ def build_vocabulary(lines: Iterable[tuple[str, bool]]) -> Vocabulary:
             _, core, _ = _split_affixes(token)
             if core.isalpha():
                 seen[core.lower()] += 1
-    words = frozenset(word for word, count in seen.items() if count >= 2)
+    words = frozenset(
+        word
+        for word, count in seen.items()
+        if count >= 2 and (zipf(word) > 0 or not GLUED_NAME.fullmatch(word))
+    )  # "withasyncio" twice is still glued
     first_pass = Vocabulary(words=words)
     code: set[str] = set()
     for line, starts_with_code in pairs:
