@@ -697,9 +697,11 @@ def _render_pieces(token: _Token) -> str:
     previous: Piece | None = None
     for piece in token.pieces or []:
         text = piece.text
-        switch = previous is not None and previous.code != piece.code and text[:1] != ","
-        if switch and not (previous.text.endswith(" ") or text.startswith(" ")):
-            out += " "
+        if previous is not None and previous.code != piece.code:
+            # the space the export dropped: "and `x`", "`x` and", "`x` (or"; not "`x`)"
+            word_after = text[:1].isalnum() or (piece.code and previous.text[-1:].isalnum())
+            if (word_after or text.startswith("(")) and not previous.text.endswith(" "):
+                out += " "
         out += f"`{text}`" if piece.code else text
         previous = piece
     return out + token.trail
