@@ -33,7 +33,6 @@ from functools import cache, lru_cache
 OPEN, CLOSE = "\ue000", "\ue001"
 MARKS = re.compile(f"[{OPEN}{CLOSE}]")
 
-CODE_CHARS = set("_./=:()[]{}<>$@#%\\*&|+~^'\"!?,;-")
 TRAIL_PUNCT = ".,;:!?"
 STRONG_CHARS = re.compile(r"^\.[A-Za-z_]|[_=$@#\\{}<>]|::|\(\)|\(\S*\)|\w\.\w|\w/\w|^/|^--?\w|\[\]")
 CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z][a-z]+[A-Z]")
@@ -429,8 +428,6 @@ def _joiner(pieces, index: int, weak: int) -> bool:
 
 # --- lists glued at commas ----------------------------------------------------------------
 
-LIST_COMMA = re.compile(r",(?=[^\s,])")
-
 
 def _comma_parts(core: str) -> list[str] | None:
     """ "open,read,write" -> parts, unless the commas belong to the code (1,000; a=1,b=2; {1,2})."""
@@ -814,8 +811,3 @@ def _repair_prose(text: str, vocabulary: Vocabulary, report: LineResult) -> str:
     if not result.repairs:
         return text
     return "".join(code_span(s.text) if s.code else s.text for s in result.segments)
-
-
-def marked(result: LineResult) -> str:
-    """The line with code spans between OPEN and CLOSE (what the cleaner works on)."""
-    return "".join(f"{OPEN}{s.text}{CLOSE}" if s.code else s.text for s in result.segments)
