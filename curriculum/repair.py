@@ -468,6 +468,7 @@ class _Token:
     core: str
     trail: str
     pieces: list[Piece] | None = None  # None: left as it is
+    doubtful: bool = False  # a split was found but failed the checks: reported as a suspect
 
     @property
     def original(self) -> str:
@@ -607,12 +608,14 @@ def repair_line(
                 token.pieces = None  # a plain word after a span: the span ended before it
         elif token.core:
             token.pieces = _analyze(token.core, vocabulary, start_code=False, end_code=False)
+            _check(token, vocabulary, clean_start=False)
             if _starts_code(token.pieces) and index > 0 and not token.lead:
                 _extend_back(tokens[index - 1], vocabulary)
             elif flag_follows and token.pieces is None:
                 _extend_back(token, vocabulary)  # "Runbpftrace -e": a span ends the token
         if _dangling_article(token):
             token.pieces = [Piece(token.core, True)] if start_code else None
+        _check(token, vocabulary, clean_start=start_code and index == 0 and starts_with_code)
         open_span = (
             _ends_code(token.pieces)
             and not token.trail
@@ -620,6 +623,186 @@ def repair_line(
             and (token.pieces is None or len(token.pieces) > 1 or start_code)
         )
     return _assemble(tokens, trailing_space, vocabulary)
+
+
+# Closed-class words (articles, prepositions, conjunctions) that glue leaves on either side of
+# a span. Unlike content words, they never start or end an identifier's name on their own.
+FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "not",
+        "of",
+        "on",
+        "or",
+        "over",
+        "than",
+        "that",
+        "the",
+        "then",
+        "to",
+        "under",
+        "use",
+        "using",
+        "via",
+        "vs",
+        "when",
+        "where",
+        "while",
+        "with",
+        "within",
+        "without",
+    ]
+)
+
+DETERMINERS = frozenset(
+    ["any", "each", "every", "its", "my", "our", "some", "their", "these", "this", "those", "your"]
+)
+
+
+def _credible(
+    pieces: list[Piece], vocabulary: Vocabulary, *, clean_start: bool
+) -> list[Piece] | None:
+    """Check a split before it is used: every span must read as code on its own, and no cut
+    may fall inside a name. A function word still glued to the edge of a span is peeled off
+    ("andStackSys" -> "and" + `StackSys`, "runtime.ReadMemStatsto" -> `runtime.ReadMemStats`
+    + "to") when what remains is still code; anything else doubtful gives None (the token is
+    left as written and reported as a suspect)."""
+    out: list[Piece] = []
+    for index, piece in enumerate(pieces):
+        if not piece.code:
+            if out and not out[-1].code:
+                out[-1] = Piece(out[-1].text + piece.text, False)  # "(" + "or"
+            else:
+                out.append(piece)
+            continue
+        first = clean_start and index == 0
+        head, text, tail = _peel(piece.text, vocabulary, keep_start=first)
+        if head:
+            if out and not out[-1].code:
+                return None  # "use" + "and": the cut before the span was already doubtful
+            out.append(Piece(head, False))
+        if not text or not _reads_as_code(text, vocabulary, clean_start=first):
+            return None
+        out.append(Piece(text, True))
+        if tail:
+            if index + 1 < len(pieces) and not pieces[index + 1].code:
+                return None
+            out.append(Piece(tail, False))
+    for left, right in zip(out, out[1:], strict=False):
+        if not _cut_ok(left, right, vocabulary):
+            return None
+    return out
+
+
+def _peel(text: str, vocabulary: Vocabulary, *, keep_start: bool) -> tuple[str, str, str]:
+    """A function word glued to the outside of a name: "andStackSys", "fromsqlite3",
+    "ReadMemStatsto", "syncto"."""
+    head = tail = ""
+    lead = re.match(r"[a-z]+", text)
+    if not keep_start and lead:
+        run = lead.group(0)
+        for word in sorted(FUNCTION_WORDS, key=len, reverse=True):
+            rest = text[len(word) :]
+            if not run.startswith(word) or len(word) < (2 if rest[:1].isupper() else 3):
+                continue
+            if rest[:1].isupper() and not is_word(run, vocabulary):
+                head, text = word, rest  # "andStackSys", "fromZeroDivisionError"
+                break
+            tail_run = run[len(word) :]
+            named = is_word(tail_run, vocabulary) or tail_run in vocabulary.code
+            if len(tail_run) >= 3 and not is_word(run, vocabulary) and (named or len(word) >= 4):
+                head, text = word, rest  # "fromsqlite3", "usingsignal.SIGALRM"
+                break
+    last = re.search(r"(?:[A-Z][a-z]+|[A-Z]{2,}|(?<![A-Za-z])[a-z]+)$", text)
+    if last and not is_word(last.group(0), vocabulary) and last.group(0) not in vocabulary.code:
+        hump = last.group(0)
+        for word in sorted(FUNCTION_WORDS, key=len, reverse=True):
+            stem = hump[: -len(word)]
+            if len(word) < 2 or not hump.endswith(word) or len(stem) < 3:
+                continue
+            upper = stem.isupper() or (stem[0].isupper() and is_word(stem, vocabulary))
+            lower = stem.islower() and (is_word(stem, vocabulary) or stem in vocabulary.code)
+            if upper or lower:
+                tail, text = word, text[: -len(word)]  # "ReadMemStatsto", "syncto"
+                break
+    return head, text, tail
+
+
+def _reads_as_code(text: str, vocabulary: Vocabulary, *, clean_start: bool) -> bool:
+    """A span made by the repair: no English word glued to a name inside it."""
+    # A common word before a PascalCase name of two humps or more reads as a word glued to
+    # the name ("captureHeapAlloc", "implementsURLRepo"); one hump is a camelCase name of
+    # its own ("deviceQuery", "evictionHard").
+    lead = re.match(r"([a-z]+)(?=[A-Z][A-Za-z0-9]*[A-Z])", text)
+    if lead and not clean_start and len(lead.group(1)) >= 2 and is_word(lead.group(1), floor=3.0):
+        return False
+    caps = re.search(r"[A-Z]([A-Z][a-z]{2,})$", text)
+    if caps and not is_word(caps.group(1), vocabulary):
+        return False  # "SOURCE_DATE_EPOCHenv": capitals, then a lowercase word (not "XDatabase")
+    for run in re.findall(r"[A-Z]?[a-z]+", text):
+        lower = run.lower()
+        if len(run) < 5 or is_word(run, vocabulary) or run in vocabulary.code:
+            continue
+        for k in range(2, len(run) - 1):
+            left, right = lower[:k], lower[k:]
+            if left in FUNCTION_WORDS - {"a"} and len(right) >= 3 and is_word(right, floor=3.0):
+                return False  # "fromjson", "overanthropic"
+            ends_in_word = right in FUNCTION_WORDS - {"a"} and len(left) >= 3
+            if ends_in_word and (len(right) >= 3 or is_word(left, floor=3.0)):
+                return False  # "Errorvia", "Statsto", "anthropicand"
+            for end in range(k + 3, len(run) - 2):  # "Executoranditertools"
+                if lower[k:end] in FUNCTION_WORDS and len(left) >= 3 and is_word(left, floor=3.0):
+                    return False
+    return True
+
+
+def _cut_ok(left: Piece, right: Piece, vocabulary: Vocabulary) -> bool:
+    """No cut inside a path or dotted name: "all|ocs/op", "tools|/grpc_load_test/"."""
+    if left.code == right.code:
+        return True
+    prose, code = (left, right) if right.code else (right, left)
+    if not right.code:
+        return True
+    word = re.sub(r"^.*[^a-z]", "", prose.text.lower())  # "(or" -> "or"
+    if not prose.text[-1:].isalpha():
+        return True
+    if code.text.startswith("/"):  # "of/etc/passwd", "Configure/etc/subuid"
+        capitalized = prose.text[:1].isupper() and prose.text[1:].islower()
+        if word in FUNCTION_WORDS or capitalized:
+            return True
+        # after another word ("run/etc/..."), a path of one segment is more likely the rest
+        # of a relative path: "tools|/grpc_load_test/"
+        return len([segment for segment in code.text.split("/") if segment]) >= 2
+    run = re.match(r"[A-Za-z_-]+(?=[/.:])", code.text)
+    if run and prose.text[-1:].isalpha() and code.text[:1].isalpha():
+        name = run.group(0)
+        named = (
+            is_word(name, vocabulary) or name in vocabulary.code or name.lower() in vocabulary.words
+        )
+        capitalized = prose.text[:1].isupper() and prose.text[1:].islower()  # "Read|index.json"
+        if word in FUNCTION_WORDS | DETERMINERS or capitalized:
+            return named  # "into|cls._fields", "Read|index.json"
+        return is_word(name, vocabulary, floor=3.5) and zipf(word) >= 4.0  # "run|torch.compile"
+    return True
+
+
+def _check(token: _Token, vocabulary: Vocabulary, *, clean_start: bool) -> None:
+    if token.pieces is None:
+        return
+    checked = _credible(token.pieces, vocabulary, clean_start=clean_start)
+    if checked is None:
+        token.pieces, token.doubtful = None, True
+    else:
+        token.pieces = checked
 
 
 def _extend_back(previous: _Token, vocabulary: Vocabulary) -> None:
@@ -630,7 +813,9 @@ def _extend_back(previous: _Token, vocabulary: Vocabulary) -> None:
     if previous.pieces is None and is_word(previous.core, vocabulary):
         return
     pieces = _analyze(previous.core, vocabulary, start_code=False, end_code=True)
-    if pieces is not None and len(pieces) > 1:
+    if pieces is not None:
+        pieces = _credible(pieces, vocabulary, clean_start=False)
+    if pieces is not None and len(pieces) > 1 and pieces[-1].code:
         previous.pieces = pieces
 
 
@@ -659,7 +844,7 @@ def _assemble(tokens: list[_Token], trailing_space: str, vocabulary: Vocabulary)
             add(token.lead, False)
         if not glued:
             add(token.core, False)
-            if token.core and _looks_glued(token.core, vocabulary):
+            if token.core and (token.doubtful or _looks_glued(token.core, vocabulary)):
                 suspects.append(token.core)
         else:
             if run_start is None:

@@ -137,7 +137,7 @@ def test_repairs_and_suspects_are_reported_per_lab(parsed):
         for pair in entry["pairs"]
     }
     assert ("nvidia-smiandnvidia-smi", "`nvidia-smi` and `nvidia-smi`") in pairs
-    assert report["suspects"]["count"] <= 25
+    assert report["suspects"]["count"] <= 40  # doubtful splits are left as written and listed
     first = report["repairs"]["labs"][0]
     assert set(first) == {"track", "week", "title", "pairs"}
 
