@@ -142,6 +142,83 @@ def test_repairs_and_suspects_are_reported_per_lab(parsed):
     assert set(first) == {"track", "week", "title", "pairs"}
 
 
+@pytest.mark.parametrize(
+    ("before", "right", "wrong"),
+    [
+        ("allocs/op", "allocs/op", "all `ocs/op`"),
+        ("tools/grpc_load_test/", "`tools/grpc_load_test/`", "tools `/grpc_load_test/`"),
+        (
+            "recordingStackInuseandStackSys.",
+            "recording `StackInuse` and `StackSys`.",
+            "`recordingStackIn` use `andStackSys`.",
+        ),
+        (
+            "Useruntime.ReadMemStatsto",
+            "Use `runtime.ReadMemStats` to",
+            "Use `runtime.ReadMemStatsto`",
+        ),
+    ],
+)
+def test_a_doubtful_token_is_repaired_right_or_left_as_a_suspect(parsed, before, right, wrong):
+    """Precision first: the right repair, or the token as written and listed as a suspect;
+    never a span cut inside a path segment or a word left glued to a name."""
+    report = parsed.repair_report()
+    afters = [
+        pair["after"]
+        for entry in report["repairs"]["labs"]
+        for pair in entry["pairs"]
+        if pair["before"] == before
+    ]
+    suspects = [token for entry in report["suspects"]["labs"] for token in entry["tokens"]]
+    assert wrong not in afters
+    assert afters == [right] or (afters == [] and before.rstrip(".") in suspects)
+
+
+# Closed-class words that a repair must not leave glued to the edge of a code span.
+GLUE = "and|to|the|a|an|use|in|of|on|or|with|from|into|for|via|by"
+
+
+def _repaired_pairs(parsed):
+    report = parsed.repair_report()
+    return [(p["before"], p["after"]) for e in report["repairs"]["labs"] for p in e["pairs"]]
+
+
+def test_no_repair_leaves_a_word_glued_to_the_edge_of_a_span(parsed):
+    """A span the repair makes reads as code: not "andStackSys", "recordingStackIn",
+    "runtime.ReadMemStatsto" or "SOURCE_DATE_EPOCHenv"."""
+    bad = []
+    for before, after in _repaired_pairs(parsed):
+        for span in re.findall(r"`([^`]+)`", after):
+            lead = re.match(r"([a-z]+)(?=[A-Z][A-Za-z0-9]*[A-Z])", span)
+            hump = re.search(r"[A-Z][a-z]+$", span)
+            if re.match(rf"(?:{GLUE})[A-Z]", span):
+                bad.append((before, after))  # "andStackSys"
+            elif lead and zipf(lead.group(1)) >= 3.0:
+                bad.append((before, after))  # "captureHeapAlloc": a verb before a name
+            elif hump and zipf(hump.group(0)) == 0 and re.search(rf"[a-z](?:{GLUE})$", span):
+                bad.append((before, after))  # "ReadMemStatsto"
+            elif re.search(r"[A-Z]{2}[a-z]{2,}$", span) and zipf(span[-4:]) == 0:
+                bad.append((before, after))  # "SOURCE_DATE_EPOCHenv"
+    assert bad == []
+
+
+def test_no_repair_cuts_inside_a_path_segment(parsed):
+    """ "allocs/op" is not "all `ocs/op`", "tools/grpc_load_test/" not "tools `/grpc_load_test/`":
+    a span cut out of a path starts at a whole segment or at a root after a joining word."""
+    bad = []
+    for before, after in _repaired_pairs(parsed):
+        for match in re.finditer(r"([A-Za-z]+) `([A-Za-z]+)[/.:]", after):
+            word, fragment = match.groups()
+            joins = re.fullmatch(GLUE, word.lower())
+            if word + fragment in before and zipf(fragment) < 3.5 and not joins:
+                bad.append((before, after))  # "all `ocs/op`"
+        for match in re.finditer(r"([A-Za-z]+) `(/[^`/]+/?)`", after):
+            word = match.group(1)
+            if word + match.group(2) in before and not re.fullmatch(GLUE, word.lower()):
+                bad.append((before, after))  # "tools `/grpc_load_test/`"
+    assert bad == []
+
+
 def test_the_bundled_file_keeps_few_glued_tokens(parsed):
     """Words run into code (`andnvidia`, `viaMAP_`) are rare after the repair."""
     glued = re.compile(r"\b(?:and|with|via|under|into|from)(?=[A-Z_/]|[a-z]+[._/(])")
