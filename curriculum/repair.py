@@ -745,6 +745,21 @@ def _reads_as_code(text: str, vocabulary: Vocabulary, *, clean_start: bool) -> b
     lead = re.match(r"([a-z]+)(?=[A-Z][A-Za-z0-9]*[A-Z])", text)
     if lead and not clean_start and len(lead.group(1)) >= 2 and is_word(lead.group(1), floor=3.0):
         return False
+    if re.fullmatch(r"(?:[A-Za-z]\.){2,}", text):
+        return False  # "e.g.", "i.e.": an abbreviation of prose
+    # a compound word can be a name ("entrypoints/", "type=wireguard"), not a dotted head or tail
+    edges = [
+        None if clean_start else re.match(r"[a-z]+(?![a-z/])", text),
+        re.search(r"(?<![=/])\b[a-z]+$", text),
+    ]
+    for edge in filter(None, edges):
+        run = edge.group(0)
+        if is_word(run, vocabulary) or run in vocabulary.code:
+            continue
+        for k in range(4, len(run) - 2):  # "typicallybytes.Buffer", "echo.servicepair"
+            left, right = run[:k], run[k:]
+            if zipf(left) >= 4.0 and zipf(right) >= 4.0 and min(len(left), len(right)) >= 4:
+                return False
     caps = re.search(r"[A-Z]([A-Z][a-z]{2,})$", text)
     if caps and not is_word(caps.group(1), vocabulary):
         return False  # "SOURCE_DATE_EPOCHenv": capitals, then a lowercase word (not "XDatabase")
