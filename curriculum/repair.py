@@ -15,8 +15,9 @@ This module finds such glued tokens and splits them back into words and code:
 - glued lists get their comma spaces back: "onlyopen,read" -> "only `open`, `read`".
 
 Precision comes first: a token that is a word (in the word list or seen whole in the file)
-is never split, and a token that looks glued but has no safe split is left as it is and
-reported as a suspect. Everything here is a pure function of the text and the file-wide
+is never split, every split is checked before use (`_credible`: spans must read as code on
+their own, no cut inside a path segment), and a token that looks glued but has no safe split
+is left as it is and reported as a suspect. Everything here is a pure function of the text and the file-wide
 `Vocabulary`, so importing the same file twice gives the same result.
 """
 
