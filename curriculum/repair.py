@@ -732,6 +732,7 @@ def _peel(text: str, vocabulary: Vocabulary, *, keep_start: bool) -> tuple[str, 
                 continue
             upper = stem.isupper() or (stem[0].isupper() and is_word(stem, vocabulary))
             lower = stem.islower() and (is_word(stem, vocabulary) or stem in vocabulary.code)
+            lower = lower and (len(word) >= 3 or word in ("to", "or", "of", "on"))  # not "rag|as"
             if upper or lower:
                 tail, text = word, text[: -len(word)]  # "ReadMemStatsto", "syncto"
                 break
@@ -962,7 +963,70 @@ def build_vocabulary(lines: Iterable[tuple[str, bool]]) -> Vocabulary:
             name = pieces[0][1]
             if LETTERS.search(name):
                 code.add(name)
-    return Vocabulary(code=frozenset(code), words=words)
+    # A name at the start of a line can still be glued at its end ("seccompallow",
+    # "runtime.ReadMemStatssnapshots") or cut short ("tena" of "tenacity"): only names that
+    # pass the same checks as a repaired span are trusted to prove code elsewhere.
+    whole = {word for word, _ in seen.items()}
+    trusted = frozenset(name for name in code if _credible_name(name, first_pass, whole))
+    return Vocabulary(code=trusted, words=words)
+
+
+def _credible_name(name: str, vocabulary: Vocabulary, whole: set[str]) -> bool:
+    """A code name of the file that may prove code elsewhere: not a short fragment, not an
+    English word, not a list, not a prefix cut from a longer word, no word glued inside it
+    or at its edge ("seccompallow", "containerdandnerdctl", "Mockyou", "tena")."""
+    lower = name.lower()
+    if len(name) <= 2 or zipf(name) >= 3.5 or "," in name or not _balanced(name):
+        return False
+    if name.isalpha() and any(
+        len(word) > len(lower) and word.startswith(lower) and is_word(word) for word in whole
+    ):
+        return False  # "tena" is the start of "tenacity"
+    if not _reads_as_code(name, vocabulary, clean_start=True):
+        return False
+    if GLUED_INSIDE.search(name):
+        return False  # "SystemCallFilter=and", "512MiBandGOGC", "memory.high=512Mc"
+    for run in re.findall(r"[A-Z]?[a-z]+", name):
+        low = run.lower()
+        if is_word(low, vocabulary):
+            continue
+        for k in range(3, len(low) - 1):
+            left, right = low[:k], low[k:]
+            if right in FUNCTION_WORDS or (len(right) >= 4 and zipf(right) >= 4.0):
+                return False  # "seccomp|allow", "tmpfs|at", "ctr|to"
+            if is_word(left, floor=3.0) and (
+                zipf(right) >= 5.0 or (len(right) >= 5 and is_word(right, floor=3.0))
+            ):
+                return False  # "Mock|you", "Error|chained", "Func|cleanup"
+        for word in FUNCTION_WORDS - {"a"}:
+            at = low.find(word, 3)
+            while at > 0:
+                rest = low[at + len(word) :]
+                if len(rest) >= (4 if len(word) == 2 else 3) and at >= (4 if len(word) == 2 else 3):
+                    return False  # "netns|vs|pasta", "pgvector|or|qdrant"
+                at = low.find(word, at + 1)
+        if any(low.startswith(word) and len(low) > len(word) + 2 for word in GLUE_WORDS):
+            return False  # "andfoo"
+    return True
+
+
+GLUED_INSIDE = re.compile(
+    r"(?<![A-Za-z])(?:and|or|to|for|at|in|on|of|with|from|into|via|vs)$"
+    r"|[A-Za-z0-9](?:and|or|vs|with|from|into)(?=[A-Z_]{2})"
+    r"|\d[KMGTP](?:i?B)?[a-z]"
+)
+
+
+def _balanced(text: str) -> bool:
+    """Brackets in `text` open and close in order."""
+    stack: list[str] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for char in text:
+        if char in "([{":
+            stack.append(char)
+        elif char in pairs and (not stack or stack.pop() != pairs[char]):
+            return False
+    return not stack
 
 
 # --- Markdown ---------------------------------------------------------------------------
