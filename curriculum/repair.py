@@ -300,7 +300,8 @@ def _inside_word(
             word = core[start:end].lower()
             if len(word) >= 4 and word in vocabulary.words:
                 return True
-            if len(word) >= 4 and start == first and end == last and is_word(word, floor=3.0):
+            floor = 2.5 if len(word) >= 7 else 3.0  # "tena|city": a long rare word is a word
+            if len(word) >= 4 and start == first and end == last and is_word(word, floor=floor):
                 return True
             common = zipf(word) >= (4.0 if len(word) == 5 else 3.5)
             if len(word) >= 5 and common and not _grazes(core, start, end, cut, prose):
@@ -456,6 +457,8 @@ def _comma_parts(core: str) -> list[str] | None:
         return None
     if all("=" in part for part in parts):
         return None  # GODEBUG=gctrace=1,scheddetail=1 is one setting
+    if re.match(r"--?\w+[:=]", parts[0]):
+        return None  # -Xlog:gc:time,uptime: the commas belong to the option
     return parts
 
 
@@ -701,6 +704,20 @@ def _credible(
     for left, right in zip(out, out[1:], strict=False):
         if not _cut_ok(left, right, vocabulary):
             return None
+    for left, right in zip(out, out[1:], strict=False):
+        segment = re.search(r"\.([a-z]+)$", left.text) if left.code else None
+        first = re.match(r"[a-z]+", right.text)
+        inside = segment and first and first.group(0) not in FUNCTION_WORDS | DETERMINERS
+        if inside and not is_word(segment.group(1), vocabulary):
+            return None  # "asyncio.iscoroutine|function": a cut inside the name
+    spans = [piece.text for piece in out if piece.code]
+    if re.fullmatch(r"\.([a-z]+)", spans[0]) and zipf(spans[0][1:]) >= 4.0 and out[0].code:
+        return None  # ".makes": a sentence's full stop glued to the next word
+    rooted = any(span.startswith("/") for span in spans)
+    for span in spans:
+        word = re.match(r"([a-z]+)/", span)
+        if rooted and word and zipf(word.group(1)) >= 4.5:
+            return None  # "hit/apis/, /api/v1": the list's paths start at "/"
     return out
 
 
@@ -741,6 +758,37 @@ def _peel(text: str, vocabulary: Vocabulary, *, keep_start: bool) -> tuple[str, 
 
 def _reads_as_code(text: str, vocabulary: Vocabulary, *, clean_start: bool) -> bool:
     """A span made by the repair: no English word glued to a name inside it."""
+    # a span that crossed a space may close what the token before opened: "frozen=True)"
+    # and the first span of a line may run on past the next space: "@dataclass(slots=True,"
+    closes = _balanced(text) or (_balanced(text[:-1]) and text.endswith(")"))
+    if not (closes or clean_start and _balanced(re.sub(r"[(\[{][^)\]}]*$", "", text))):
+        return False  # "asE(make([]", "numpy.dot(a", "a).dis.dis"
+    if _glued_inside(text, vocabulary):
+        return False  # "asE(make([]", "numpy.dot(a", "seccompallow", "fetch_urltools"
+    if re.search(r"\w#\[", text):
+        return False  # "Vector#[pyclass]": an attribute starts its own span
+    colon = re.match(r"([A-Za-z]+):(?!:)", text)
+    if colon and zipf(colon.group(1)) >= 3.5:
+        return False  # "parameters:size", "Methods:generate": a word and its colon are prose
+    lead = re.match(r"([a-z]+)(?:[A-Z][^a-z]|\()", text)
+    if lead and not clean_start and lead.group(1) in FUNCTION_WORDS:
+        return False  # "asE(make": a function word before a name
+    article = re.match(r"a([a-z]{2,})(?=[.(])", text)
+    if article and not clean_start and is_word(article.group(1)) and zipf(article.group(0)) < 3.5:
+        return False  # "astr.split()": an article run into a name
+    pascal = re.match(r"([A-Z][a-z]+)(?:[A-Z][a-z0-9]+){3}", text)
+    if pascal and not clean_start and zipf(pascal.group(1)) >= 4.4:
+        return False  # "PythonThreadPoolExecutor": a word before a name of three humps
+    snake = re.search(r"_([a-z]+)$", text)
+    if snake and not is_word(snake.group(1), vocabulary):
+        run = snake.group(1)
+        if any(zipf(run[:k]) >= 4.0 and zipf(run[k:]) >= 4.0 for k in range(3, len(run) - 3)):
+            return False  # "fetch_urltools": two words at the end of a snake_case name
+    prose_cap = re.match(r"([A-Z][a-z]+)$", text)
+    if prose_cap and not clean_start and not is_word(text, vocabulary):
+        run = text.lower()
+        if any(zipf(run[:k]) >= 4.5 for k in range(3, len(run) - 2)):
+            return False  # "Checkdmesg": a capitalized word run into a name
     # A common word before a PascalCase name of two humps or more reads as a word glued to
     # the name ("captureHeapAlloc", "implementsURLRepo"); one hump is a camelCase name of
     # its own ("deviceQuery", "evictionHard").
@@ -984,34 +1032,54 @@ def _credible_name(name: str, vocabulary: Vocabulary, whole: set[str]) -> bool:
         return False  # "tena" is the start of "tenacity"
     if not _reads_as_code(name, vocabulary, clean_start=True):
         return False
-    if GLUED_INSIDE.search(name):
-        return False  # "SystemCallFilter=and", "512MiBandGOGC", "memory.high=512Mc"
-    for run in re.findall(r"[A-Z]?[a-z]+", name):
+    return not _glued_inside(name, vocabulary, strict=True)
+
+
+def _glued_inside(text: str, vocabulary: Vocabulary, *, strict: bool = False) -> bool:
+    """A word run into a name inside `text`: "netns|vs|pasta", "tenant-c|under/",
+    "memory.high=512M|cgroup", "seccomp|allow" (the file shows "seccomp" on its own).
+    `strict` (for the file's own code names, which only add evidence): also any name run
+    into a common word ("url|tools", "Mock|you"), which a span may well be ("errgroup")."""
+    if GLUED_INSIDE.search(text):
+        return True  # "SystemCallFilter=and", "512MiBandGOGC", "memory.high=512Mc"
+    for run in re.findall(r"[A-Z]?[a-z]+", text):
         low = run.lower()
-        if is_word(low, vocabulary):
+        if is_word(low, vocabulary) or run in vocabulary.code:
             continue
-        for k in range(3, len(low) - 1):
+        for k in range(1, len(low) - 1):
             left, right = low[:k], low[k:]
-            if right in FUNCTION_WORDS or (len(right) >= 4 and zipf(right) >= 4.0):
-                return False  # "seccomp|allow", "tmpfs|at", "ctr|to"
-            if is_word(left, floor=3.0) and (
-                zipf(right) >= 5.0 or (len(right) >= 5 and is_word(right, floor=3.0))
+            if k < 3:
+                if len(right) >= 4 and right in FUNCTION_WORDS:
+                    return True  # "c|under"
+                continue
+            if len(right) >= 3 and right in FUNCTION_WORDS:
+                return True  # "ctr|and"
+            known = zipf(left) < 3.0 and (left in vocabulary.words or left in vocabulary.code)
+            if len(right) >= 4 and zipf(right) >= 4.0 and (strict or known):
+                return True  # "seccomp|allow", "url|tools"
+            if strict and (
+                right in FUNCTION_WORDS
+                or is_word(left, floor=3.0)
+                and (zipf(right) >= 5.0 or (len(right) >= 5 and is_word(right, floor=3.0)))
             ):
-                return False  # "Mock|you", "Error|chained", "Func|cleanup"
+                return True  # "tmpfs|at", "Mock|you", "Error|chained", "Func|cleanup"
         for word in FUNCTION_WORDS - {"a"}:
             at = low.find(word, 3)
             while at > 0:
                 rest = low[at + len(word) :]
-                if len(rest) >= (4 if len(word) == 2 else 3) and at >= (4 if len(word) == 2 else 3):
-                    return False  # "netns|vs|pasta", "pgvector|or|qdrant"
+                size = 4 if len(word) == 2 else 3
+                sides = (low[:at], rest)
+                named = any(is_word(side) or side in vocabulary.words for side in sides)
+                if len(rest) >= size and at >= size and (len(word) > 2 or named):
+                    return True  # "netns|vs|pasta", "pgvector|or|qdrant"; not "testc|on|tainers"
                 at = low.find(word, at + 1)
         if any(low.startswith(word) and len(low) > len(word) + 2 for word in GLUE_WORDS):
-            return False  # "andfoo"
-    return True
+            return True  # "andfoo"
+    return False
 
 
 GLUED_INSIDE = re.compile(
-    r"(?<![A-Za-z])(?:and|or|to|for|at|in|on|of|with|from|into|via|vs)$"
+    r"[^A-Za-z\s](?:and|or|to|for|at|in|on|of|with|from|into|via|vs)$"
     r"|[A-Za-z0-9](?:and|or|vs|with|from|into)(?=[A-Z_]{2})"
     r"|\d[KMGTP](?:i?B)?[a-z]"
 )

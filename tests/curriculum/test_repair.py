@@ -137,7 +137,8 @@ def test_repairs_and_suspects_are_reported_per_lab(parsed):
         for pair in entry["pairs"]
     }
     assert ("nvidia-smiandnvidia-smi", "`nvidia-smi` and `nvidia-smi`") in pairs
-    assert report["suspects"]["count"] <= 40  # doubtful splits are left as written and listed
+    # doubtful splits are left as written and listed, yet most glued tokens are repaired
+    assert report["suspects"]["count"] <= report["repairs"]["count"] // 3
     first = report["repairs"]["labs"][0]
     assert set(first) == {"track", "week", "title", "pairs"}
 
@@ -168,6 +169,69 @@ def test_repairs_and_suspects_are_reported_per_lab(parsed):
             "`echo.socket` and `echo.servicepair`",
         ),
         ("(e.g.,find", "(e.g., `find`", "(`e.g.`, `find`"),
+        # a name the file shows at the start of a line may itself be glued: it proves nothing
+        (
+            "slirp4netnsvspastanetworking",
+            "`slirp4netns` vs `pasta` networking",
+            "`slirp4netnsvspasta` networking",
+        ),
+        ("seccompallowlist", "`seccomp` allowlist", "`seccompallow` list"),
+        ("tenacity-style", "tenacity-style", "`tena` city-style"),
+        ("memory.high=512Mcgroup.", "`memory.high=512M` cgroup.", "`memory.high=512Mc` group."),
+        (
+            "tenant-a,tenant-b,tenant-cunder/sys/fs/cgroup/test/.",
+            "`tenant-a`, `tenant-b`, `tenant-c` under `/sys/fs/cgroup/test/`.",
+            "`tenant-a`, `tenant-b`, `tenant-cunder/sys/fs/cgroup/test/`.",
+        ),
+        # a span does not start with a prose word run into a name
+        ("asE(make([]int,", "as `E(make([]int, 8))`", "`asE(make([]` int,"),
+        (
+            "Checkdmesgandjournalctl",
+            "Check `dmesg` and `journalctl`",
+            "`Checkdmesg` and `journalctl`",
+        ),
+        (
+            "hit/apis/,/api/v1,/apis/apps/v1and",
+            "hit `/apis/`, `/api/v1`, `/apis/apps/v1` and",
+            "`hit/apis/`, `/api/v1`, `/apis/apps/v1` and",
+        ),
+        (".makestoctoolavailable", ". makes `toctool` available", "`.makes` to `ctool` available"),
+        ("astr.split()version.", "a `str.split()` version.", "`astr.split()` version."),
+        (
+            "PythonThreadPoolExecutor(8)that",
+            "Python `ThreadPoolExecutor(8)` that",
+            "`PythonThreadPoolExecutor(8)` that",
+        ),
+        # a span does not end inside a word, nor keep the word before a colon
+        (
+            "parameters:size,engine,version,region.",
+            "parameters: `size`, `engine`, `version`, `region`.",
+            "`parameters:size`, `engine`, `version`, `region`.",
+        ),
+        (
+            "Methods:generate,stream,with_tools.",
+            "Methods: `generate`, `stream`, `with_tools`.",
+            "`Methods:generate`, `stream`, `with_tools`.",
+        ),
+        (
+            "withasyncio.iscoroutinefunction).",
+            "with `asyncio.iscoroutinefunction`).",
+            "with `asyncio.iscoroutine` function).",
+        ),
+        (
+            "web_searchandfetch_urltools,",
+            "`web_search` and `fetch_url` tools,",
+            "`web_search` and `fetch_urltools`,",
+        ),
+        # the commas of one option stay in it; brackets open and close inside a span
+        (
+            "-Xlog:gc*=info:file=gc.log:time,uptime.",
+            "`-Xlog:gc*=info:file=gc.log:time,uptime`.",
+            "`-Xlog:gc*=info:file=gc.log:time`, `uptime`.",
+        ),
+        ("andnumpy.dot(a,", "and `numpy.dot(a, a)`", "and `numpy.dot(a`,"),
+        ("a).dis.diseach.", "`dis.dis` each.", "`a).dis.dis` each."),
+        ("Vector#[pyclass]and", "`Vector` `#[pyclass]` and", "`Vector#[pyclass]` and"),
     ],
 )
 def test_a_doubtful_token_is_repaired_right_or_left_as_a_suspect(parsed, before, right, wrong):
@@ -183,7 +247,9 @@ def test_a_doubtful_token_is_repaired_right_or_left_as_a_suspect(parsed, before,
     suspects = [token for entry in report["suspects"]["labs"] for token in entry["tokens"]]
     assert wrong not in afters
     assert set(afters) <= {right}
-    assert afters or before.strip("(.") in suspects
+    left_alone = before.strip("(.,") in suspects or before.rstrip(").,;") in suspects
+    bodies = [item.body for track in parsed.tracks for item in track.labs]
+    assert afters or left_alone or right == before or any(right in body for body in bodies)
 
 
 # Closed-class words that a repair must not leave glued to the edge of a code span.
