@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from curriculum.cleaner import clean_lab_text
 from curriculum.models import Lab, LabRevision
 from curriculum.parsers import parse_curriculum
-from curriculum.repair import repair_line, repair_markdown, zipf
+from curriculum.repair import build_vocabulary, repair_line, repair_markdown, zipf
 from curriculum.services import DEFAULT_CURRICULUM, import_curriculum_file, import_preview
 from notifications.models import Event
 
@@ -507,3 +507,25 @@ def test_export_carries_the_repaired_text(seeded, capsys):
     python = next(t for t in data["tracks"] if t["name"] == "Python Mastery")
     week10 = next(lab for lab in python["labs"] if lab["week"] == 10)
     assert "Run under `memray` and `tracemalloc`." in week10["body"]
+
+
+def test_a_glued_name_at_the_start_of_a_line_proves_no_code_elsewhere():
+    """The first span of a continuation line is clean only at its start: a name read there
+    that still has a word glued to it must not make the same glued text code elsewhere."""
+    lines = [
+        ("seccompallowlist for your cat", True),
+        ("runtime.ReadMemStatssnapshots every second", True),
+        ("Mockyou can", True),
+        ("stripand trim", True),
+        ("a lot", True),
+        ("journalctl -k for logs", True),
+        ("sync.Pool reuse", True),
+    ]
+    code = build_vocabulary(lines).code
+    assert {"journalctl", "sync.Pool"} <= code
+    assert not code & {"seccompallow", "runtime.ReadMemStatssnapshots", "Mockyou", "stripand", "a"}
+    vocabulary = build_vocabulary(lines)
+    result = repair_line("Add theseccompallowlist here.", vocabulary)
+    assert "`seccompallow`" not in "".join(
+        f"`{s.text}`" if s.code else s.text for s in result.segments
+    )
