@@ -473,6 +473,7 @@ class _Token:
     trail: str
     pieces: list[Piece] | None = None  # None: left as it is
     doubtful: bool = False  # a split was found but failed the checks: reported as a suspect
+    closed: str = ""  # the token as written when a span's call closed inside it: "b)similarly"
 
     @property
     def original(self) -> str:
@@ -524,6 +525,18 @@ def _paren_split(
     if head is None or not head[-1].code:
         return None
     if start_code and not closing:
+        chunk = re.match(r"[^\s,;]*", inner).group(0)
+        abbreviation = re.fullmatch(r"(?:[a-z]\.)+[a-z]\.?", chunk)  # "e.g"
+        argument = (
+            chunk[:1].isalpha()
+            and not abbreviation
+            and (
+                len(re.match(r"[A-Za-z]*", chunk).group(0)) < 2
+                or (strong_shape(chunk) and not chunk.isalpha())
+            )
+        )
+        if argument:
+            return None  # "depth(n", "@retry(times=3,": the call's arguments run on
         return [*head, Piece("(" + inner, False)]
     pieces = _analyze(inner, vocabulary, start_code=False, end_code=False)
     if not pieces or pieces[0].code:
@@ -537,6 +550,15 @@ def _analyze_list(
 ) -> list[Piece] | None:
     """Items after a glued comma are code (each lost the space before its span)."""
     out: list[Piece] = []
+    word = parts[0]
+    names = any(strong_shape(part) or zipf(part) < 3.5 for part in parts[1:])
+    if not start_code and word.isalpha() and len(word) >= 4 and zipf(word) >= 3.5 and names:
+        # "ordering,__eq__", "output,gofmt": a word, then the list of names
+        out.append(Piece(word, False))
+        parts = parts[1:]
+        out.append(Piece(", ", False))
+        rest = _analyze_list(parts, vocabulary, start_code=True, end_code=end_code)
+        return None if rest is None else out + rest
     for index, part in enumerate(parts):
         first, last = index == 0, index == len(parts) - 1
         pieces = _segment(
@@ -560,6 +582,15 @@ def _tokens(line: str) -> list[_Token]:
         lead, core, trail = _split_affixes(match.group(2))
         tokens.append(_Token(match.group(1), lead, core, trail))
     return tokens
+
+
+def _closing(text: str, depth: int) -> int | None:
+    """Where `text` closes the `depth` parentheses a span left open, if it does."""
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index
+    return None
 
 
 def _is_flag(token: _Token) -> bool:
@@ -588,8 +619,25 @@ def repair_line(
     tokens = _tokens(line)
     trailing_space = line[len(line.rstrip()) :]
     open_span = starts_with_code
+    depth = 0  # parentheses the open span has not closed yet
     for index, token in enumerate(tokens):
         start_code = open_span and not token.lead and bool(token.core)
+        depth = depth if start_code else 0
+        if start_code and depth + token.core.count("(") > token.core.count(")") and token.trail:
+            token.core, token.trail = token.core + token.trail, ""  # "torch.matmul(a, b)"
+        if start_code and depth > 0:
+            close = _closing(token.core + token.trail, depth)
+            if close is not None:  # "b)similarly": the span ends where its call closes
+                text = token.core + token.trail
+                token.core, token.trail = text[: close + 1], ""
+                lead, core, trail = _split_affixes(text[close + 1 :])
+                if core:
+                    token.closed = text
+                    tokens.insert(index + 1, _Token(" ", lead, core, trail))
+                else:
+                    token.trail = text[close + 1 :]
+        if start_code:
+            depth += token.core.count("(") - token.core.count(")")
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         # "vmstat 1andfree -h", "taskset -c 0,1": a span runs on through the space to a flag
         flag_follows = not token.trail and following is not None and _is_flag(following)
@@ -932,7 +980,10 @@ def _assemble(tokens: list[_Token], trailing_space: str, vocabulary: Vocabulary)
                 add(text, piece.code)
         if token.trail:
             add(token.trail, False)
-        if glued and (len(pieces) > 1 or pieces[0].text != token.core):
+        if token.closed and pieces:
+            after = f"{_render_pieces(token)} {tokens[index + 1].original}"
+            repairs.append((token.closed, after))  # "b)similarly" -> "`b)` similarly"
+        elif glued and (len(pieces) > 1 or pieces[0].text != token.core):
             repairs.append((token.original, _render_pieces(token)))
     if trailing_space:
         add(trailing_space, False)

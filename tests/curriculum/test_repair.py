@@ -232,6 +232,16 @@ def test_repairs_and_suspects_are_reported_per_lab(parsed):
         ("andnumpy.dot(a,", "and `numpy.dot(a, a)`", "and `numpy.dot(a`,"),
         ("a).dis.diseach.", "`dis.dis` each.", "`a).dis.dis` each."),
         ("Vector#[pyclass]and", "`Vector` `#[pyclass]` and", "`Vector#[pyclass]` and"),
+        # a call's arguments belong to the call; a word before a list of names is prose
+        ("torch.matmul(a,", "`torch.matmul(a, b)`", "`torch.matmul` (a,"),
+        ("depth(n", "`depth(n int) int`", "`depth` (n"),
+        ("@retry(times=3,", "`@retry(times=3, on=(IOError,), backoff=0.1)`", "`@retry` (times=3,"),
+        (
+            "ordering,__eq__,__hash__).",
+            "ordering, `__eq__`, `__hash__`).",
+            "`ordering`, `__eq__`, `__hash__`).",
+        ),
+        ("output,gofmt", "output, `gofmt`", "`output`, `gofmt`"),
     ],
 )
 def test_a_doubtful_token_is_repaired_right_or_left_as_a_suspect(parsed, before, right, wrong):
