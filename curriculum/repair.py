@@ -813,6 +813,8 @@ def _reads_as_code(text: str, vocabulary: Vocabulary, *, clean_start: bool) -> b
         return False  # "asE(make([]", "numpy.dot(a", "a).dis.dis"
     if _glued_inside(text, vocabulary):
         return False  # "asE(make([]", "numpy.dot(a", "seccompallow", "fetch_urltools"
+    if re.search(r"[./]\w+\([A-Z][A-Za-z]*\)$", text) and not clean_start:
+        return False  # "signal.SIGALRM(POSIX)", "/proc/meminfo(Shmem)": a note after a name
     if re.search(r"\w#\[", text):
         return False  # "Vector#[pyclass]": an attribute starts its own span
     colon = re.match(r"([A-Za-z]+):(?!:)", text)

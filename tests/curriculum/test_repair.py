@@ -242,6 +242,12 @@ def test_repairs_and_suspects_are_reported_per_lab(parsed):
             "`ordering`, `__eq__`, `__hash__`).",
         ),
         ("output,gofmt", "output, `gofmt`", "`output`, `gofmt`"),
+        (
+            "usingsignal.SIGALRM(POSIX)",
+            "using `signal.SIGALRM` (POSIX)",
+            "using `signal.SIGALRM(POSIX)`",
+        ),
+        ("in/proc/meminfo(Shmem).", "in `/proc/meminfo` (`Shmem`).", "in `/proc/meminfo(Shmem)`."),
     ],
 )
 def test_a_doubtful_token_is_repaired_right_or_left_as_a_suspect(parsed, before, right, wrong):
