@@ -16,11 +16,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .repair import CLOSE, EMPTY, MARKS, OPEN, Vocabulary, code_span, repair_line
+
 BULLET = re.compile(r"^\s*[-*•]\s+(?=\S)")
 NUMBERED = re.compile(r"^\s*(\d{1,3})[.)](?:\s+(?=\S)|(?=[A-Za-z]))")
 TERMINAL = ".:!?"
 # A step run into the previous one: "...blob.- Find" / "...line. - Compile" / "answer: - \"What".
-INLINE_BULLET = re.compile(r"(?<=[.!?):\"”])\s*-\s+(?=[A-Z\"“(])|(?<=[.!?])\s+-(?=[a-z][\w.-]*/)")
+INLINE_BULLET = re.compile(
+    r"(?:(?<=[.!?):\"”])|(?<=[.!?):\"”]\ue001))\s*-\s+(?=[A-Z\"“(\ue000])"
+    r"|(?<=[.!?])\s+-(?=[a-z][\w.-]*/)"
+)
 # A numbered step inline: "Add: 1. Input ... 2. Output" or glued after code "}2.func".
 INLINE_NUMBER = re.compile(
     r"(?:(?<=[.:!?)\"”])\s+|(?<=[}\]]))(\d{1,2})\.(?:\s+(?=[A-Z\"“(])|(?=[a-z]))"
@@ -60,6 +65,8 @@ LINE_START_ESCAPE = re.compile(r"^(?=[#>+=]|\d+[.)]\s|[-*]\s)")
 class CleanedLab:
     body: str
     deliverables: list[str]
+    repairs: list[tuple[str, str]] = field(default_factory=list)  # (glued token, repaired)
+    suspects: list[str] = field(default_factory=list)  # tokens that still look glued
 
 
 @dataclass
@@ -76,19 +83,69 @@ class Block:
         return self.parts[-1] if self.parts else self.text
 
 
-def clean_lab_text(raw: str, *, fallback_deliverable: str) -> CleanedLab:
-    blocks = _split_inline_steps(_join_fragments(raw.split("\n")))
+def clean_lab_text(
+    raw: str, *, fallback_deliverable: str, vocabulary: Vocabulary = EMPTY
+) -> CleanedLab:
+    """`vocabulary`: what the whole file shows (see `lab_lines` and `repair.build_vocabulary`)."""
+    report = _Report(vocabulary)
+    blocks = _split_inline_steps(_join_fragments(_prepare(raw).split("\n"), report))
     _nest_elaborations(blocks)
     body = _render(blocks)
     steps = [b for b in blocks if b.kind == "num" and not b.nested] or [
         b for b in blocks if b.kind == "bullet" and not b.nested
     ]
     deliverables = [b.inline for b in steps if b.inline]
-    return CleanedLab(body=body, deliverables=deliverables or [fallback_deliverable])
+    return CleanedLab(
+        body=body,
+        deliverables=deliverables or [fallback_deliverable],
+        repairs=report.repairs,
+        suspects=report.suspects,
+    )
 
 
-def _join_fragments(lines: list[str]) -> list[Block]:
-    """Group physical lines into blocks, joining fragments that were split off a sentence."""
+def _prepare(raw: str) -> str:
+    """Drop the backticks the export half kept and private-use marks; "- -x" was "--x"."""
+    text = MARKS.sub("", raw).replace("`", "")
+    text = GLUED_BULLET.sub(" -", text)  # "smaps.- Configure": a step run into the last
+    return MID_DOUBLE_DASH.sub(r"\1--", text) if "- -" in text else text
+
+
+@dataclass
+class _Report:
+    vocabulary: Vocabulary
+    repairs: list[tuple[str, str]] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)
+
+    def repair(self, text: str, *, starts_with_code: bool) -> str:
+        result = repair_line(text, self.vocabulary, starts_with_code=starts_with_code)
+        self.repairs.extend(result.repairs)
+        self.suspects.extend(result.suspects)
+        return "".join(f"{OPEN}{s.text}{CLOSE}" if s.code else s.text for s in result.segments)
+
+
+def lab_lines(raw: str) -> list[tuple[str, bool]]:
+    """Each line of a lab's raw text, and whether the export pushed a code span to its start
+    (it continues a step whose sentence was cut): the input of `build_vocabulary`."""
+    out: list[tuple[str, bool]] = []
+    _join_fragments(_prepare(raw).split("\n"), _Report(EMPTY), collect=out)
+    return out
+
+
+def _join_fragments(
+    lines: list[str], report: _Report, collect: list[tuple[str, bool]] | None = None
+) -> list[Block]:
+    """Group physical lines into blocks, joining fragments that were split off a sentence.
+
+    Each line is repaired on the way (glued code split off and marked); a line that
+    continues a cut sentence starts with a code span.
+    """
+
+    def repaired(text: str, starts_with_code: bool) -> str:
+        if collect is not None:
+            collect.append((text, starts_with_code))
+            return text
+        return report.repair(text, starts_with_code=starts_with_code)
+
     blocks: list[Block] = []
     index = 0
     previous_blank = True
@@ -108,18 +165,19 @@ def _join_fragments(lines: list[str]) -> list[Block]:
         bullet, numbered = BULLET.match(line), NUMBERED.match(line)
         last = blocks[-1] if blocks else None
         if bullet:
-            blocks.append(Block("bullet", line[bullet.end() :].strip()))
+            blocks.append(Block("bullet", repaired(line[bullet.end() :].strip(), False)))
         elif numbered:
-            blocks.append(
-                Block("num", line[numbered.end() :].strip(), number=int(numbered.group(1)))
-            )
+            text = repaired(line[numbered.end() :].strip(), False)
+            blocks.append(Block("num", text, number=int(numbered.group(1))))
         elif last is not None and last.kind != "code" and _continues(last, line, previous_blank):
             if not last.parts:
                 last.parts.append(last.text)
             right = line.strip()
-            last.parts.append(_separator(last.parts[-1], right) + right)
+            code_first = right[:1].isalnum() or right[:1] in "/.-_$<@~"
+            right = repaired(right, code_first and not right.startswith((". ", "- ")))
+            last.parts.append(_separator(MARKS.sub("", last.parts[-1]), right) + right)
         else:
-            blocks.append(Block("para", line.strip()))
+            blocks.append(Block("para", repaired(line.strip(), False)))
         previous_blank = False
         index += 1
     for block in blocks:
@@ -131,7 +189,7 @@ def _join_fragments(lines: list[str]) -> list[Block]:
 def _continues(last: Block, line: str, previous_blank: bool) -> bool:
     if previous_blank and last.kind == "para":
         return False
-    tail = last.tail.rstrip()
+    tail = MARKS.sub("", last.tail).rstrip()
     if not tail or tail[-1] not in TERMINAL:
         return True  # the sentence was cut at a line break
     if last.kind in ("bullet", "num") and tail.endswith(":"):
@@ -144,6 +202,7 @@ def _continues(last: Block, line: str, previous_blank: bool) -> bool:
 
 
 def _separator(left: str, right: str) -> str:
+    right = MARKS.sub("", right)
     if left.endswith(("(", "/", "[")) or right.startswith((")", ",", ".", ";", ":", "]")):
         return ""
     return " "
@@ -243,16 +302,30 @@ def _render(blocks: list[Block]) -> str:
 
 
 ANY_SPECIAL = re.compile(r"<[A-Za-z/!?]|[*\\]|\]\(|\]\[|__|(?:^|\s)_|_(?:\s|$)")
-DOUBLE_DASH = re.compile(r"(?<![\w-])- -(?=\w)")
+GLUED_BULLET = re.compile(r"(?<=[.!?])-(?= [A-Z\"“(])")
+# "- -release" was "--release" (not at the start of a line: "- -x" there is a bullet).
+MID_DOUBLE_DASH = re.compile(r"(?<=\S)([ \t]+)- -(?=\w)")
 
 
 def _inline(text: str) -> str:
-    """Escape one line of plain text for Markdown: code-ish tokens become code spans."""
-    text = text.replace("`", "")
-    if "- -" in text:
-        text = DOUBLE_DASH.sub("--", text)  # "- -release" was "--release"
+    """One line of text as Markdown: repaired code (between OPEN and CLOSE) becomes code
+    spans; the prose is escaped (code-ish tokens in it become code spans too)."""
+    if OPEN not in text:
+        return _escape_prose(text).strip()
+    out: list[str] = []
+    for piece in re.split(f"({OPEN}[^{CLOSE}]*{CLOSE})", text):
+        if piece.startswith(OPEN) and piece.endswith(CLOSE):
+            code = piece[1:-1]
+            out.append(code_span(code) if code.strip() else code)
+        elif piece:
+            out.append(_escape_prose(MARKS.sub("", piece)))
+    return "".join(out).strip()
+
+
+def _escape_prose(text: str) -> str:
+    """Escape plain text for Markdown (keeps the spaces at its ends)."""
     if not any(char in text for char in "<*\\]_") or not ANY_SPECIAL.search(text):
-        return text.strip()
+        return text
     tokens = text.split(" ")
     out: list[str] = []
     run: list[str] = []
@@ -279,7 +352,7 @@ def _inline(text: str) -> str:
             angle_balance = 0
             out.append(token)
     flush()
-    return " ".join(out).strip()
+    return " ".join(out)
 
 
 def markdown_deliverables(body: str, *, fallback: str) -> list[str]:

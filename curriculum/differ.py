@@ -134,6 +134,9 @@ class TrackPlan:
 class ImportPlan:
     tracks: list[TrackPlan]
     totals: dict
+    # What the parser repaired in the file's text and what it left as suspect
+    # (`ParsedCurriculum.repair_report`): shown with the diff, not part of it.
+    repairs: dict = field(default_factory=dict)
 
     @property
     def lab_plans(self) -> list[LabPlan]:
@@ -169,7 +172,7 @@ class ImportPlan:
                 labs[lab.status].append(entry)
                 if lab.conflict:
                     labs["conflicts"].append({**entry, "lab_id": lab.old.id})
-        return {"totals": dict(self.totals), "tracks": tracks, "labs": labs}
+        return {"totals": dict(self.totals), "tracks": tracks, "labs": labs, **self.repairs}
 
     def detail(self) -> list[dict]:
         """Per-track, per-lab entries for the preview page (old and new text where they differ)."""
@@ -304,7 +307,7 @@ def plan_import(
         ]
         plans.append(removed)
     totals = {"tracks": len(parsed.tracks), "labs": parsed.lab_count}
-    return ImportPlan(tracks=plans, totals=totals)
+    return ImportPlan(tracks=plans, totals=totals, repairs=parsed.repair_report())
 
 
 def _match_tracks(

@@ -53,6 +53,10 @@ class ParsedLab:
     deliverables: list[str]
     slug: str = ""
     line: int = 0
+    # What the import repaired in this lab's text: (glued token, repaired), and tokens that
+    # still look glued. Reported with the import; not part of the lab's content.
+    repairs: list[tuple[str, str]] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -81,6 +85,23 @@ class ParsedCurriculum:
     @property
     def lab_count(self) -> int:
         return sum(len(track.labs) for track in self.tracks)
+
+    def repair_report(self) -> dict:
+        """What the import repaired (glued inline code split and marked) and what it left
+        because it was unsure: `repairs` and `suspects`, each a count and per lab."""
+        repairs, suspects = [], []
+        for track in self.tracks:
+            for lab in track.labs:
+                where = {"track": track.name, "week": lab.week, "title": lab.title}
+                if lab.repairs:
+                    pairs = [{"before": before, "after": after} for before, after in lab.repairs]
+                    repairs.append({**where, "pairs": pairs})
+                if lab.suspects:
+                    suspects.append({**where, "tokens": list(lab.suspects)})
+        return {
+            "repairs": {"count": sum(len(lab["pairs"]) for lab in repairs), "labs": repairs},
+            "suspects": {"count": sum(len(lab["tokens"]) for lab in suspects), "labs": suspects},
+        }
 
 
 def max_bytes() -> int:

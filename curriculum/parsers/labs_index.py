@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ..cleaner import clean_lab_text
+from ..cleaner import clean_lab_text, lab_lines
+from ..repair import build_vocabulary
 from . import CurriculumParseError, ParsedLab, ParsedTrack, Problem
 
 PILCROW = "¶"
@@ -79,12 +80,12 @@ def parse(text: str) -> list[ParsedTrack]:
     current_track: ParsedTrack | None = None
     current_lab: ParsedLab | None = None
     body: list[str] = []
+    raw_bodies: list[tuple[ParsedLab, str]] = []
 
     def close_lab() -> None:
         nonlocal current_lab, body
         if current_lab is not None:
-            cleaned = clean_lab_text("\n".join(body), fallback_deliverable=current_lab.title)
-            current_lab.body, current_lab.deliverables = cleaned.body, cleaned.deliverables
+            raw_bodies.append((current_lab, "\n".join(body)))
         current_lab, body = None, []
 
     for index in range(body_start, len(lines)):
@@ -128,6 +129,7 @@ def parse(text: str) -> list[ParsedTrack]:
         if current_lab is not None:
             body.append(line)
     close_lab()
+    _clean_labs(raw_bodies)
 
     found = {track.name.casefold() for track in tracks}
     for name in listed:
@@ -138,6 +140,18 @@ def parse(text: str) -> list[ParsedTrack]:
     if problems:
         raise CurriculumParseError(problems)
     return tracks
+
+
+def _clean_labs(raw_bodies: list[tuple[ParsedLab, str]]) -> None:
+    """Clean every lab with what the whole file shows (code names, words used on their own):
+    the repair of glued code needs the file, not one lab."""
+    lines = [line for _, raw in raw_bodies for line in lab_lines(raw)]
+    titles = [(f"{lab.module_title} {lab.title}", False) for lab, _ in raw_bodies]
+    vocabulary = build_vocabulary(titles + lines)
+    for lab, raw in raw_bodies:
+        cleaned = clean_lab_text(raw, fallback_deliverable=lab.title, vocabulary=vocabulary)
+        lab.body, lab.deliverables = cleaned.body, cleaned.deliverables
+        lab.repairs, lab.suspects = cleaned.repairs, cleaned.suspects
 
 
 def _bare_track_heading(lines: list[str], index: int, text: str) -> bool:

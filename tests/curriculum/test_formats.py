@@ -148,6 +148,8 @@ def test_command_json_output_shape(tmp_path, capsys, seed_bytes):
     assert out["applied"] is True and len(out["labs"]["added"]) == 187
     call_command("import_curriculum", str(path), "--json")
     out = json.loads(capsys.readouterr().out)
+    repairs, suspects = out.pop("repairs"), out.pop("suspects")
+    assert repairs["count"] > 0 and set(suspects) == {"count", "labs"}
     assert out == {
         "applied": True,
         "totals": {"tracks": 8, "labs": 187},

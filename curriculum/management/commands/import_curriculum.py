@@ -78,6 +78,9 @@ class Command(BaseCommand):
             "tracks": diff["tracks"],
             "labs": diff["labs"],
             "resolution": diff.get("resolution", []),
+            # glued inline code the import split and marked, and tokens it left as they were
+            "repairs": diff.get("repairs") or {"count": 0, "labs": []},
+            "suspects": diff.get("suspects") or {"count": 0, "labs": []},
         }
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False))
@@ -116,4 +119,10 @@ class Command(BaseCommand):
         if not changes:
             lines.append("  No changes.")
         lines.append(f"  unchanged: {labs['unchanged']} labs, {tracks['unchanged']} paths")
+        repaired, suspects = result["repairs"], result["suspects"]
+        if repaired["count"] or suspects["count"]:
+            lines.append(
+                f"  text repaired: {repaired['count']} glued code spans in {len(repaired['labs'])} labs;"
+                f" {suspects['count']} suspect tokens left as written (--json lists them)"
+            )
         return "\n".join(lines)
