@@ -130,6 +130,14 @@ def test_feedback_and_lateness_read_right(new_page, reviewed_late):
     expect(history_row).to_contain_text("Review overdue")
     expect(history_row).not_to_contain_text("late")
 
+    # Every page that flags a late hand-in says whose lateness it is.
+    from submissions.models import Submission
+
+    late_work = Submission.objects.get(learner=learner, lab=reviewed_late["labs"][0])
+    mentor.goto(reverse("submissions:review", args=[late_work.pk]))
+    expect(mentor.locator(".page-header")).to_contain_text("Handed in late")
+    expect(mentor.locator("main")).not_to_contain_text(re.compile(r"\bLate\b"))
+
 
 def test_calendar_link_has_a_copy_button(new_page, first_use):  # noqa: F811
     learner = first_use["people"][0]
