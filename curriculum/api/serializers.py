@@ -78,14 +78,16 @@ class ImportApplySerializer(serializers.Serializer):
 
 
 class ImportSerializer(serializers.ModelSerializer):
-    """An import and its diff. `applied`, `totals`, `tracks`, `labs` and `resolution` are
-    exactly the object `manage.py import_curriculum --json` prints."""
+    """An import and its diff. `applied`, `totals`, `tracks`, `labs`, `resolution`, `repairs`
+    and `suspects` are exactly the object `manage.py import_curriculum --json` prints."""
 
     applied = serializers.SerializerMethodField()
     totals = serializers.SerializerMethodField()
     tracks = serializers.SerializerMethodField()
     labs = serializers.SerializerMethodField()
     resolution = serializers.SerializerMethodField()
+    repairs = serializers.SerializerMethodField()
+    suspects = serializers.SerializerMethodField()
     format = serializers.CharField(source="detected_format", read_only=True)
     # Null for imports made by `manage.py import_curriculum` (no user) or whose user is gone.
     created_by = serializers.EmailField(
@@ -112,6 +114,8 @@ class ImportSerializer(serializers.ModelSerializer):
             "tracks",
             "labs",
             "resolution",
+            "repairs",
+            "suspects",
         ]
         read_only_fields = fields
 
@@ -130,3 +134,12 @@ class ImportSerializer(serializers.ModelSerializer):
     def get_resolution(self, record) -> list:
         """Per lab edited in the app: the choice made at apply ("edit" kept, or "file")."""
         return (record.diff or {}).get("resolution") or []
+
+    def get_repairs(self, record) -> dict:
+        """Glued inline code the import split and marked: `{"count", "labs": [{..., "pairs":
+        [[before, after], ...]}]}` (labs-index files only; curriculum/repair/)."""
+        return (record.diff or {}).get("repairs") or {"count": 0, "labs": []}
+
+    def get_suspects(self, record) -> dict:
+        """Tokens that still look glued and were left as written: `{"count", "labs"}`."""
+        return (record.diff or {}).get("suspects") or {"count": 0, "labs": []}
