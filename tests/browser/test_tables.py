@@ -1,8 +1,6 @@
 """Issue 18.2: table cells keep their words whole (the table scrolls sideways inside its
 card instead), on every page with a table, at desktop and phone widths."""
 
-import re
-
 import pytest
 from django.urls import reverse
 
@@ -112,20 +110,27 @@ def test_learner_tables_keep_words_whole(new_page, first_use):  # noqa: F811
 
 
 def test_long_words_in_running_text_still_wrap(new_page, first_use):  # noqa: F811
-    """The fix for tables leaves prose alone: a lab whose deliverable holds a long unbroken
-    path still fits its card, and the page does not scroll sideways."""
+    """The fix for tables leaves prose alone: a lab whose step holds a long unbroken path
+    still fits its card, and the page does not scroll sideways."""
+    from accounts.models import User
+    from curriculum.services import lab_edit
+
     cohort = first_use["cohort"]
-    long_word = re.compile(r"\S{60,}")
-    lab = next(
-        lab
-        for lab in Lab.objects.filter(track=cohort.track, active=True).order_by("week")
-        if any(long_word.search(item) for item in lab.deliverables)
+    lab = Lab.objects.filter(track=cohort.track, active=True).order_by("week").first()
+    long_path = "/srv/" + "/".join(["a-rather-long-directory-name"] * 4) + "/config.toml"
+    lab_edit(
+        actor=User.objects.get(email="admin@demo.cohortlabs.local"),
+        lab=lab,
+        title=lab.title,
+        body=f"{lab.body}\n\n- Copy the settings to {long_path} and run it again.\n",
+        note="A step with a long path.",
     )
     page = new_page()
     sign_in(page, "admin@demo.cohortlabs.local", PASSWORDS["admin"])
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
         page.goto(reverse("curriculum:lab", args=[cohort.track.slug, lab.slug]))
+        assert long_path in page.locator("main").inner_text()
         overflowing = page.evaluate(
             """() => [...document.querySelectorAll("main .card")]
                 .filter((c) => c.scrollWidth > c.clientWidth + 1).length"""
