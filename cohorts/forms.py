@@ -150,3 +150,35 @@ class JoinSignupForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
+
+
+class BulkExtensionForm(forms.Form):
+    """One lab's extension for every learner of the cohort."""
+
+    lab = forms.ModelChoiceField(queryset=None, empty_label="Choose a lab")
+    due_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="New due time")
+    reason = forms.CharField(max_length=500, help_text="Each learner sees it with their date.")
+
+    def __init__(self, *args, labs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lab"].queryset = labs
+        self.fields["lab"].label_from_instance = lambda lab: f"Week {lab.week} · {lab.title}"
+
+
+class ScheduleShiftForm(forms.Form):
+    days = forms.IntegerField(
+        label="Move by (days)",
+        help_text="7 moves everything still ahead a week later; −7 a week earlier.",
+        widget=forms.NumberInput(attrs={"step": 1}),
+    )
+
+
+class AnnouncementForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=20_000,
+        help_text="Markdown. Every active member gets it in the app and by e-mail, as their "
+        "notification preferences say.",
+    )

@@ -192,3 +192,48 @@ class EnrollmentUpload(models.Model):
 
     def __str__(self) -> str:
         return f"Enrollment upload #{self.pk} · {self.cohort}"
+
+
+class ScheduleShift(models.Model):
+    """A record of one schedule shift (a holiday week): who moved the rest of the cohort's
+    schedule by how many days, when, and what moved (``cohorts.services.schedule_shift``)."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="schedule_shifts")
+    days = models.SmallIntegerField()
+    shifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    labs_moved = models.PositiveIntegerField(default=0)
+    extensions_moved = models.PositiveIntegerField(default=0)
+    # One {lab_id, week, title, release_from, release_to, due_from, due_to} per lab moved
+    # (ISO instants; release_to null when the lab was already released and kept its time).
+    detail = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(days=0), name="schedule_shift_days_nonzero")
+        ]
+
+    def __str__(self) -> str:
+        return f"Shift {self.days:+d} days · {self.cohort}"
+
+
+class Announcement(models.Model):
+    """A message from staff or a mentor to the whole cohort (Markdown, rendered sanitized)."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="announcements")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["cohort", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} · {self.cohort}"

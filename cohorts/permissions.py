@@ -65,6 +65,21 @@ def can_grant_extension(user, cohort: Cohort | int) -> bool:
     return _is_staff(user) or is_mentor_of(user, cohort)
 
 
+def can_grant_extension_to_all(user, cohort: Cohort | int) -> bool:
+    """A cohort-wide extension follows the one-learner rule: a mentor of the cohort or staff."""
+    return can_grant_extension(user, cohort)
+
+
+def can_shift_schedule(user, cohort: Cohort | int) -> bool:
+    """Moving the rest of the schedule changes overrides: staff only, like overrides."""
+    return can_manage_cohort(user, cohort)
+
+
+def can_announce(user, cohort: Cohort | int) -> bool:
+    """Send an announcement to the whole cohort: staff or an active mentor of the cohort."""
+    return _is_staff(user) or is_mentor_of(user, cohort)
+
+
 def can_view_cohort_members(user, cohort: Cohort | int) -> bool:
     """The member list (names and emails) is for staff and the cohort's mentors."""
     return _is_staff(user) or is_mentor_of(user, cohort)

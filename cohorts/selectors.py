@@ -353,3 +353,17 @@ def cohort_extensions(cohort: Cohort) -> QuerySet[Extension]:
         .select_related("lab", "learner", "granted_by")
         .order_by("lab__week", "learner__email")
     )
+
+
+def cohort_announcements(cohort: Cohort) -> QuerySet:
+    """The cohort's announcements, newest first, with their authors (one query a page)."""
+    from .models import Announcement
+
+    return Announcement.objects.filter(cohort=cohort).select_related("author")
+
+
+def cohort_schedule_shifts(cohort: Cohort) -> QuerySet:
+    """The record of the cohort's schedule shifts, newest first, with who made them."""
+    from .models import ScheduleShift
+
+    return ScheduleShift.objects.filter(cohort=cohort).select_related("shifted_by")

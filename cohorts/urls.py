@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import bulk_views, views
 
 app_name = "cohorts"
 
@@ -26,8 +26,11 @@ urlpatterns = [
     ),
     path("<slug:slug>/members/<id:membership_id>/role/", views.member_role, name="member_role"),
     path("<slug:slug>/schedule/", views.schedule, name="schedule"),
+    path("<slug:slug>/schedule/shift/", bulk_views.schedule_shift, name="schedule_shift"),
     path("<slug:slug>/schedule/<id:lab_id>/dates/", views.override_set, name="override"),
     path("<slug:slug>/extensions/", views.extension_grant, name="extension_grant"),
+    path("<slug:slug>/extensions/all/", bulk_views.extension_all, name="extension_all"),
+    path("<slug:slug>/announcements/", bulk_views.announcements, name="announcements"),
     path(
         "<slug:slug>/extensions/<id:extension_id>/remove/",
         views.extension_revoke,

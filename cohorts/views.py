@@ -42,6 +42,7 @@ from .permissions import (
 
 MEMBERS_PER_PAGE = 50
 COHORTS_PER_PAGE = 30
+LATEST_ANNOUNCEMENTS = 3
 
 
 def viewer_zone(user) -> ZoneInfo:
@@ -357,10 +358,12 @@ def schedule(request: HttpRequest, slug: str) -> HttpResponse:
         "may_grant": may_grant,
         "full": can_view_full_schedule(user, cohort),
         "now": timezone.now(),
+        "announcements": list(selectors.cohort_announcements(cohort)[:LATEST_ANNOUNCEMENTS]),
     }
     if may_grant:
         context["extensions"] = list(selectors.cohort_extensions(cohort))
         context["extension_form"] = _extension_form(cohort)
+        context["shifts"] = list(selectors.cohort_schedule_shifts(cohort)[:5])
     return render(request, "cohorts/schedule.html", context)
 
 

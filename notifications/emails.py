@@ -59,6 +59,22 @@ def _message(*, user, kind: str, subject: str, text: str, html: str) -> EmailMul
     return message
 
 
+def _announcement_context(notification) -> dict:
+    """The announcement itself (title and sanitized body), read when the e-mail is built."""
+    from core.markdown import render_markdown
+
+    from .handlers import load_target
+
+    announcement = load_target(notification.event) if notification.event_id else None
+    if announcement is None:
+        return {}
+    return {"announcement": announcement, "body_html": render_markdown(announcement.body)}
+
+
+# Kinds whose e-mail quotes more than the notification's one line.
+_EXTRA_CONTEXT = {"announcement.posted": _announcement_context}
+
+
 def notification_email(notification) -> EmailMultiAlternatives:
     """One notification as an email; the kind's own templates when it has them."""
     slug = notification.kind.replace(".", "_")
@@ -71,6 +87,9 @@ def notification_email(notification) -> EmailMultiAlternatives:
         "kind_label": info.label if info else notification.kind,
         "data": notification.event.data if notification.event_id else {},
     }
+    extra = _EXTRA_CONTEXT.get(notification.kind)
+    if extra is not None:
+        context.update(extra(notification))
     try:
         select_template([f"notifications/email/{slug}.txt"])
         name = slug

@@ -103,6 +103,14 @@ KINDS: dict[str, KindInfo] = {
     "extension.granted": KindInfo(
         "Extensions", "Your due date on a lab was extended.", DIGEST, audience="learner"
     ),
+    # Sent by staff or a cohort's mentor to the whole cohort: emailed at once by default,
+    # like feedback (a cohort-wide message is rare and usually time-bound).
+    "announcement.posted": KindInfo(
+        "Announcements",
+        "Staff or a mentor sent a message to your whole cohort.",
+        EMAIL,
+        audience="anyone",
+    ),
     "digest.mentor_weekly": KindInfo(
         "Weekly mentor summary",
         "Your queue, overdue reviews and cohort progress.",
@@ -172,6 +180,7 @@ _TARGET_RELATED = {
     "cohorts.extension": ("lab", "cohort", "learner"),
     "cohorts.membership": ("cohort", "user"),
     "cohorts.invitation": ("cohort", "user"),
+    "cohorts.announcement": ("cohort", "author"),
 }
 
 
@@ -589,3 +598,19 @@ def on_extension_granted(event: Event, extension) -> list[Message]:
         Message(pk, _clip(text), lab_link(extension.lab, extension.cohort))
         for pk in _active_user_ids([extension.learner_id])
     ]
+
+
+@handles("announcement.posted", target="cohorts.announcement")
+def on_announcement_posted(event: Event, announcement) -> list[Message]:
+    """Every active member of the cohort (learners and mentors); the author is dropped by
+    `event_process` like any actor, and `still_concerned` drops whoever left since."""
+    if announcement is None:
+        return []
+    cohort = announcement.cohort
+    author = announcement.author.display_name if announcement.author else "Staff"
+    text = f"{author} to {cohort.name}: {announcement.title}"
+    link = _url("cohorts:announcements", cohort.slug)
+    if link:
+        link += f"#announcement-{announcement.pk}"
+    recipients = [*_learner_ids(cohort.pk), *_mentor_ids(cohort.pk)]
+    return [Message(pk, _clip(text), link) for pk in recipients]

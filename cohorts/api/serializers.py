@@ -180,3 +180,127 @@ class EnrollmentResultSerializer(serializers.Serializer):
     reactivated = serializers.IntegerField()
     role_changed = serializers.IntegerField()
     unchanged = serializers.IntegerField()
+
+
+# --- Bulk actions --------------------------------------------------------------------------
+
+
+class BulkExtensionRequestSerializer(serializers.Serializer):
+    lab = serializers.IntegerField(help_text="Lab id (of the cohort's track).")
+    due_at = serializers.DateTimeField(help_text="The new due time (after the lab's due time).")
+    reason = serializers.CharField(max_length=500)
+    dry_run = serializers.BooleanField(
+        default=False, help_text="true: only say what would change (the preview); change nothing."
+    )
+    fingerprint = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The preview's fingerprint: the apply is refused (409) if the cohort changed since.",
+    )
+
+
+class KeptExtensionSerializer(serializers.Serializer):
+    learner = UserSummarySerializer()
+    due_at = serializers.DateTimeField(help_text="Their own, later extension, which stays.")
+
+
+class BulkExtensionResultSerializer(serializers.Serializer):
+    applied = serializers.BooleanField(help_text="false for a dry run.")
+    lab = serializers.IntegerField(source="lab.pk")
+    due_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    granted = UserSummarySerializer(
+        source="grant", many=True, help_text="Learners who get (or got) the extension."
+    )
+    replaced = serializers.SerializerMethodField(
+        help_text="How many of them had an earlier extension on the lab, now replaced."
+    )
+    kept = KeptExtensionSerializer(
+        source="keep",
+        many=True,
+        help_text="Learners who already had an extension at or after due_at and keep theirs.",
+    )
+    fingerprint = serializers.CharField()
+
+    def get_replaced(self, preview) -> int:
+        return len(preview.replaces)
+
+
+class ScheduleShiftRequestSerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        help_text="Days to move every date still ahead: not 0, at most 60 either way."
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="true: only say what would move (the preview); change nothing."
+    )
+    fingerprint = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="The preview's fingerprint: the apply is refused (409) if the schedule changed since.",
+    )
+
+
+class LabMoveSerializer(serializers.Serializer):
+    lab = LabSummarySerializer()
+    week = serializers.IntegerField()
+    release_from = serializers.DateTimeField()
+    release_to = serializers.DateTimeField(
+        allow_null=True, help_text="null: already released, the release time stays."
+    )
+    due_from = serializers.DateTimeField()
+    due_to = serializers.DateTimeField()
+
+
+class ExtensionMoveSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="extension.pk")
+    lab = serializers.IntegerField(source="extension.lab_id")
+    learner = UserSummarySerializer(source="extension.learner")
+    due_from = serializers.DateTimeField()
+    due_to = serializers.DateTimeField()
+
+
+class ScheduleShiftRecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    days = serializers.IntegerField()
+    shifted_by = UserSummarySerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    labs_moved = serializers.IntegerField()
+    extensions_moved = serializers.IntegerField()
+
+
+class ScheduleShiftResultSerializer(serializers.Serializer):
+    applied = serializers.BooleanField(help_text="false for a dry run.")
+    days = serializers.IntegerField()
+    labs = LabMoveSerializer(many=True)
+    extensions = ExtensionMoveSerializer(many=True)
+    fingerprint = serializers.CharField()
+    shift = ScheduleShiftRecordSerializer(
+        allow_null=True, help_text="The record of the shift (null for a dry run)."
+    )
+
+
+class AuthorSerializer(serializers.Serializer):
+    """An announcement's author as every member sees them: no e-mail (the member list,
+    with e-mails, is for mentors and staff)."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="display_name", read_only=True)
+
+
+class AnnouncementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(max_length=200, help_text="One line, at most 200 characters.")
+    body = serializers.CharField(
+        max_length=20_000,
+        help_text="Markdown; shown sanitized (core.markdown) on pages and e-mails.",
+    )
+    body_html = serializers.SerializerMethodField(help_text="The body rendered and sanitized.")
+    author = AuthorSerializer(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_body_html(self, announcement) -> str:
+        from core.markdown import render_markdown
+
+        return str(render_markdown(announcement.body))

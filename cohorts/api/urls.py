@@ -21,7 +21,20 @@ router.register(
     "cohorts/<id:cohort_pk>/enrollments", views.EnrollmentViewSet, basename="enrollment"
 )
 
+router.register(
+    "cohorts/<id:cohort_pk>/announcements", views.AnnouncementViewSet, basename="announcement"
+)
+router.register(
+    "cohorts/<id:cohort_pk>/schedule/shifts", views.ScheduleShiftViewSet, basename="schedule-shift"
+)
+
 urlpatterns = [
+    # Before the router's extension detail route.
+    path(
+        "cohorts/<id:cohort_pk>/extensions/bulk/",
+        views.BulkExtensionViewSet.as_view({"post": "create"}),
+        name="extension-bulk",
+    ),
     # Before the router, whose cohort detail route would take "join" as an id.
     path("cohorts/join/", views.JoinViewSet.as_view({"post": "create"}), name="cohort-join"),
     *router.urls,

@@ -11,28 +11,35 @@ from accounts.api.common import visible_or_404
 from accounts.models import User
 from cohorts import permissions as policy
 from cohorts.models import (
+    Announcement,
     Cohort,
     EnrollmentUpload,
     Extension,
     JoinLink,
     Membership,
     ScheduleOverride,
+    ScheduleShift,
 )
 from cohorts.selectors import (
     active_membership_roles,
+    cohort_announcements,
     cohort_extensions,
     cohort_join_links,
     cohort_list,
     cohort_members,
     cohort_schedule,
+    cohort_schedule_shifts,
 )
 from cohorts.services import (
+    announcement_send,
     cohort_create,
     cohort_update,
     enrollment_apply,
     enrollment_check_size,
     enrollment_preview,
     extension_grant,
+    extension_grant_all,
+    extension_grant_all_preview,
     extension_revoke,
     join_cohort_via_link,
     join_link_create,
@@ -44,10 +51,15 @@ from cohorts.services import (
     membership_reactivate,
     schedule_override_clear,
     schedule_override_set,
+    schedule_shift,
+    schedule_shift_preview,
 )
 from curriculum.models import Lab
 
 from .serializers import (
+    AnnouncementSerializer,
+    BulkExtensionRequestSerializer,
+    BulkExtensionResultSerializer,
     CohortSerializer,
     EnrollmentPreviewSerializer,
     EnrollmentResultSerializer,
@@ -65,6 +77,9 @@ from .serializers import (
     OverrideSerializer,
     OverrideSetSerializer,
     ScheduleEntrySerializer,
+    ScheduleShiftRecordSerializer,
+    ScheduleShiftRequestSerializer,
+    ScheduleShiftResultSerializer,
 )
 
 
@@ -484,3 +499,140 @@ class EnrollmentViewSet(CohortScopedMixin, viewsets.GenericViewSet):
         cohort = self._require_staff()
         upload = visible_or_404(EnrollmentUpload.objects.filter(cohort=cohort), pk=pk)
         return Response(enrollment_apply(actor=request.user, upload=upload))
+
+
+# --- Bulk actions --------------------------------------------------------------------------
+
+
+class BulkExtensionViewSet(CohortScopedMixin, viewsets.GenericViewSet):
+    """cohorts/{cohort_pk}/extensions/bulk/: one lab's extension for every learner."""
+
+    serializer_class = BulkExtensionResultSerializer
+    filter_backends: list = []
+    queryset = Extension.objects.none()
+
+    @extend_schema(
+        summary="Extend one lab for every learner of the cohort (the cohort's mentors, staff)",
+        description=(
+            "Each learner gets their own extension (and notification). A learner whose "
+            "extension on the lab is already at or after `due_at` keeps it (`kept`). "
+            "`dry_run: true` previews; pass its `fingerprint` when applying to be refused "
+            "(409) if the cohort changed in between. One transaction: all or nothing."
+        ),
+        request=BulkExtensionRequestSerializer,
+        responses={200: BulkExtensionResultSerializer, 201: BulkExtensionResultSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        cohort = self.cohort_if(
+            policy.can_grant_extension_to_all,
+            "Only the cohort's mentors and staff can grant extensions.",
+        )
+        serializer = BulkExtensionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        arguments = {
+            "actor": request.user,
+            "cohort": cohort,
+            "lab": _lab_of(cohort, data["lab"]),
+            "due_at": data["due_at"],
+            "reason": data["reason"],
+        }
+        if data["dry_run"]:
+            result = extension_grant_all_preview(**arguments)
+        else:
+            result = extension_grant_all(fingerprint=data.get("fingerprint") or None, **arguments)
+        body = BulkExtensionResultSerializer(result).data
+        body["applied"] = not data["dry_run"]
+        return Response(body, status=status.HTTP_200_OK if data["dry_run"] else 201)
+
+
+class ScheduleShiftViewSet(CohortScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """cohorts/{cohort_pk}/schedule/shifts/: move the rest of the schedule; the record."""
+
+    serializer_class = ScheduleShiftRecordSerializer
+    filter_backends: list = []
+    queryset = ScheduleShift.objects.none()
+
+    def cohort_queryset(self):
+        cohort = self.cohort_if(
+            policy.can_view_full_schedule,
+            "Only the cohort's mentors and staff can see its schedule shifts.",
+        )
+        return cohort_schedule_shifts(cohort)
+
+    @extend_schema(summary="Past schedule shifts of the cohort (its mentors and staff)")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Move every date still ahead by N days (staff; a holiday week)",
+        description=(
+            "Labs not yet released move their release and due times; released labs not yet "
+            "due move their due time; extensions not yet due move too. `days` is not 0 and "
+            "at most 60 either way; a finished cohort is refused. `dry_run: true` previews; "
+            "pass its `fingerprint` when applying to be refused (409) if anything changed."
+        ),
+        request=ScheduleShiftRequestSerializer,
+        responses={200: ScheduleShiftResultSerializer, 201: ScheduleShiftResultSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        cohort = self.cohort_if(policy.can_shift_schedule, "Only staff can move the schedule.")
+        serializer = ScheduleShiftRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        preview = schedule_shift_preview(actor=request.user, cohort=cohort, days=data["days"])
+        shift = None
+        if not data["dry_run"]:
+            shift = schedule_shift(
+                actor=request.user,
+                cohort=cohort,
+                days=data["days"],
+                fingerprint=data.get("fingerprint") or None,
+                now=preview.now,
+            )
+        body = {
+            "applied": shift is not None,
+            "days": preview.days,
+            "labs": preview.labs,
+            "extensions": preview.extensions,
+            "fingerprint": preview.fingerprint,
+            "shift": shift,
+        }
+        return Response(
+            ScheduleShiftResultSerializer(body).data,
+            status=status.HTTP_201_CREATED if shift is not None else status.HTTP_200_OK,
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The cohort's announcements, newest first (its members, staff)"),
+    create=extend_schema(
+        summary="Send an announcement to every member of the cohort (its mentors, staff)",
+        description=(
+            "Each active member is notified (kind `announcement.posted`) in the app and by "
+            "e-mail as their preferences say; it shows in GET /api/v1/notifications/."
+        ),
+        request=AnnouncementSerializer,
+        responses={201: AnnouncementSerializer},
+    ),
+)
+class AnnouncementViewSet(
+    CohortScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = AnnouncementSerializer
+    filter_backends: list = []
+    queryset = Announcement.objects.none()
+
+    def cohort_queryset(self):
+        return cohort_announcements(self.get_cohort())
+
+    def create(self, request, *args, **kwargs):
+        cohort = self.cohort_if(
+            policy.can_announce, "Only the cohort's mentors and staff can send announcements."
+        )
+        serializer = AnnouncementSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        announcement = announcement_send(
+            actor=request.user, cohort=cohort, **serializer.validated_data
+        )
+        return Response(AnnouncementSerializer(announcement).data, status=status.HTTP_201_CREATED)

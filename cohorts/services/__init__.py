@@ -3,11 +3,22 @@
 Services are keyword-only and atomic; a refusal raises ``ApplicationError`` and changes
 nothing. Emails are never sent inside a request: invitations are enqueued after commit.
 
-Split by sub-domain (``cohorts``, ``memberships``, ``enrollment``, ``schedule``); callers
+Split by sub-domain (``cohorts``, ``memberships``, ``enrollment``, ``schedule``, ``bulk``
+— cohort-wide extension and schedule shift —, ``announcements``); callers
 import from this package.
 """
 
 from ._common import ROLE_VALUES
+from .announcements import announcement_send
+from .bulk import (
+    MAX_SHIFT_DAYS,
+    BulkExtensionPreview,
+    ShiftPreview,
+    extension_grant_all,
+    extension_grant_all_preview,
+    schedule_shift,
+    schedule_shift_preview,
+)
 from .cohorts import (
     COHORT_EDITABLE_FIELDS,
     MAX_PACE_DAYS,
@@ -52,6 +63,14 @@ from .schedule import (
 )
 
 __all__ = [
+    "BulkExtensionPreview",
+    "MAX_SHIFT_DAYS",
+    "ShiftPreview",
+    "announcement_send",
+    "extension_grant_all",
+    "extension_grant_all_preview",
+    "schedule_shift",
+    "schedule_shift_preview",
     "COHORT_EDITABLE_FIELDS",
     "ENROLLMENT_COLUMNS",
     "EnrollmentPreview",
