@@ -22,7 +22,7 @@ from ..models import Cohort, Extension, Membership, ScheduleOverride, ScheduleSh
 from ..permissions import can_grant_extension_to_all, can_shift_schedule
 from ..selectors import cohort_labs, cohort_schedule, cohort_zone, schedule_entry
 from ._common import _require_aware
-from .schedule import _require_lab_of_cohort, extension_grant
+from .schedule import _record_granted, _require_lab_of_cohort
 
 MAX_SHIFT_DAYS = 60
 
@@ -155,8 +155,8 @@ def extension_grant_all(
 ) -> BulkExtensionPreview:
     """Give every active learner of the cohort the same later due time on one lab.
 
-    Each learner gets their own `Extension` through `extension_grant` (so each is recorded
-    and each learner is told: event ``extension.granted`` per learner). A learner whose
+    Each learner gets their own `Extension`, written as `extension_grant` writes one (so
+    each is recorded and each learner is told: event ``extension.granted`` per learner). A learner whose
     extension on the lab is already at or after `due_at` keeps it (listed in `keep`). One
     transaction: a refusal for any learner grants nobody anything. Returns what was done.
     """
@@ -170,10 +170,26 @@ def extension_grant_all(
         actor=actor, cohort=cohort, lab=lab, due_at=due_at, reason=reason
     )
     _check_fingerprint(fingerprint, preview.fingerprint)
-    for learner in preview.grant:
-        extension_grant(
-            actor=actor, cohort=cohort, lab=lab, learner=learner, due_at=due_at, reason=reason
-        )
+    # The checks of `extension_grant` were made once for all by the preview; the rows are
+    # written as it writes them (replacing an earlier extension), in a few statements.
+    granted_at = timezone.now()
+    values = {"due_at": due_at, "reason": preview.reason, "granted_by": actor}
+    replaced = Extension.objects.filter(
+        cohort=cohort, lab=lab, learner_id__in=list(preview.replaces)
+    )
+    replaced.update(**values, created_at=granted_at)
+    Extension.objects.bulk_create(
+        [
+            Extension(cohort=cohort, lab=lab, learner=learner, created_at=granted_at, **values)
+            for learner in preview.grant
+            if learner.pk not in preview.replaces
+        ]
+    )
+    granted_ids = [learner.pk for learner in preview.grant]
+    for extension in Extension.objects.filter(
+        cohort=cohort, lab=lab, learner_id__in=granted_ids
+    ).order_by("learner_id"):
+        _record_granted(actor=actor, extension=extension)
     return preview
 
 

@@ -124,19 +124,24 @@ def extension_grant(
             "created_at": timezone.now(),
         },
     )
+    _record_granted(actor=actor, extension=extension)
+    return extension
+
+
+def _record_granted(*, actor, extension: Extension) -> None:
+    """Event ``extension.granted`` for one learner's extension (the learner is told)."""
     record(
         "extension.granted",
         actor=actor,
         target=extension,
         data={
-            "cohort_id": cohort.pk,
-            "lab_id": lab.pk,
-            "learner_id": learner.pk,
-            "due_at": due_at.astimezone(dt.UTC).isoformat(),
-            "reason": reason,
+            "cohort_id": extension.cohort_id,
+            "lab_id": extension.lab_id,
+            "learner_id": extension.learner_id,
+            "due_at": extension.due_at.astimezone(dt.UTC).isoformat(),
+            "reason": extension.reason,
         },
     )
-    return extension
 
 
 @transaction.atomic
