@@ -206,7 +206,7 @@ class KeptExtensionSerializer(serializers.Serializer):
 
 
 class BulkExtensionResultSerializer(serializers.Serializer):
-    applied = serializers.BooleanField(help_text="false for a dry run.")
+    applied = serializers.SerializerMethodField(help_text="false for a dry run.")
     lab = serializers.IntegerField(source="lab.pk")
     due_at = serializers.DateTimeField()
     reason = serializers.CharField()
@@ -223,13 +223,18 @@ class BulkExtensionResultSerializer(serializers.Serializer):
     )
     fingerprint = serializers.CharField()
 
+    def get_applied(self, preview) -> bool:
+        return bool(self.context.get("applied"))
+
     def get_replaced(self, preview) -> int:
         return len(preview.replaces)
 
 
 class ScheduleShiftRequestSerializer(serializers.Serializer):
     days = serializers.IntegerField(
-        help_text="Days to move every date still ahead: not 0, at most 60 either way."
+        min_value=-60,
+        max_value=60,
+        help_text="Days to move every date still ahead: not 0, at most 60 either way.",
     )
     dry_run = serializers.BooleanField(
         default=False, help_text="true: only say what would move (the preview); change nothing."

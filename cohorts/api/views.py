@@ -541,9 +541,10 @@ class BulkExtensionViewSet(CohortScopedMixin, viewsets.GenericViewSet):
             result = extension_grant_all_preview(**arguments)
         else:
             result = extension_grant_all(fingerprint=data.get("fingerprint") or None, **arguments)
-        body = BulkExtensionResultSerializer(result).data
-        body["applied"] = not data["dry_run"]
-        return Response(body, status=status.HTTP_200_OK if data["dry_run"] else 201)
+        body = BulkExtensionResultSerializer(result, context={"applied": not data["dry_run"]}).data
+        return Response(
+            body, status=status.HTTP_200_OK if data["dry_run"] else status.HTTP_201_CREATED
+        )
 
 
 class ScheduleShiftViewSet(CohortScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
