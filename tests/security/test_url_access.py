@@ -158,6 +158,20 @@ PAGE_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"slug": w.cohort.slug, "extension_id": w.extension.pk}
     ),
     "cohorts:links": Case(kwargs=lambda w: {"slug": w.cohort.slug}),
+    "cohorts:extension_all": Case(
+        kwargs=lambda w: {"slug": w.cohort.slug},
+        why="one lab's extension for every learner: the cohort's mentors and staff",
+    ),
+    "cohorts:schedule_shift": Case(
+        kwargs=lambda w: {"slug": w.cohort.slug},
+        why="moving the rest of the schedule: staff only (the cohort's mentors get a 403)",
+    ),
+    "cohorts:announcements": Case(
+        kwargs=lambda w: {"slug": w.cohort.slug},
+        refused=NOT_PEER,
+        why="members read their cohort's announcements; only its mentors and staff send one "
+        "(a learner's POST is a 403)",
+    ),
     "cohorts:link_toggle": Case(
         kwargs=lambda w: {"slug": w.cohort.slug, "link_id": w.extra["join_link"].pk}
     ),
@@ -281,6 +295,22 @@ API_ROUTES: dict[str, Case] = {
     ),
     "/api/v1/cohorts/{cohort_pk}/extensions/{id}/": Case(
         kwargs=lambda w: {"cohort_pk": w.cohort.pk, "id": w.extension.pk}, methods=ALL_METHODS
+    ),
+    "/api/v1/cohorts/{cohort_pk}/extensions/bulk/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk},
+        methods=ALL_METHODS,
+        why="one lab's extension for every learner: the cohort's mentors and staff",
+    ),
+    "/api/v1/cohorts/{cohort_pk}/schedule/shifts/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk},
+        methods=ALL_METHODS,
+        why="the record is for the cohort's mentors and staff; shifting is staff only",
+    ),
+    "/api/v1/cohorts/{cohort_pk}/announcements/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk},
+        methods=ALL_METHODS,
+        refused=NOT_PEER,
+        why="members read their cohort's announcements; only its mentors and staff send one",
     ),
     "/api/v1/cohorts/{cohort_pk}/enrollments/": Case(
         kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
