@@ -20,11 +20,13 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from accounts.services import api_token_create
 from cohorts.models import Cohort
 from cohorts.services import (
+    announcement_send,
     enrollment_preview,
     extension_grant,
     join_link_create,
     membership_deactivate,
     schedule_override_set,
+    schedule_shift,
 )
 from config.wsgi import application
 from notifications.services import lab_released_record
@@ -134,6 +136,8 @@ def tokens(settings, tmp_path, django_capture_on_commit_callbacks):
         enrollment_preview(
             actor=departed, cohort=cohort, file=b"email,name,role\nnew@example.com,New,learner\n"
         )
+        announcement_send(actor=departed, cohort=cohort, title="Welcome", body="**Hello**")
+        schedule_shift(actor=departed, cohort=cohort, days=1)
         departed.delete()
         # A periodic job's events: notifications with no actor.
         lab_released_record()
