@@ -142,7 +142,7 @@ def saved_reply_update(
     """Rewrite a reply's title, text and deliverable (its lab and who shares it stay).
     Its author while still a mentor of its cohort, or staff. Writes the row; tells nobody."""
     reply = (
-        SavedReply.objects.select_for_update()
+        SavedReply.objects.select_for_update(of=("self",))
         .select_related("lab__current_revision")
         .get(pk=reply.pk)
     )
