@@ -95,7 +95,7 @@
     picker.setAttribute("aria-label", "Insert a saved reply");
     var label = document.createElement("label");
     label.setAttribute("for", ids + "-search");
-    label.textContent = "Saved reply";
+    label.textContent = "Find a saved reply";
     var search = document.createElement("input");
     search.type = "search";
     search.id = ids + "-search";
