@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from .models import Review
+from .models import Review, SavedReply
 from .validation import deliverable_text
 
 MARK_CHOICES = [
@@ -201,7 +201,9 @@ class SavedReplyForm(forms.Form):
 
     ALL = "all"
 
-    title = forms.CharField(label="Title", max_length=200, help_text="What you pick it by.")
+    title = forms.CharField(
+        label="Title", max_length=SavedReply.TITLE_MAX_LENGTH, help_text="What you pick it by."
+    )
     body = forms.CharField(
         label="Text",
         widget=forms.Textarea(attrs={"rows": 8}),
