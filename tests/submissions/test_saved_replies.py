@@ -459,3 +459,20 @@ def test_navigation_links_saved_replies_for_mentors_and_staff_only(client, world
     client.force_login(world.staff)
     html = client.get(reverse("dashboard:staff")).content.decode()
     assert f'href="{reverse("submissions:saved-reply-usage")}"' in html
+
+
+def test_htmx_gets_only_the_list_and_the_deliverables_fragment(client, world):
+    _reply(world, title="Add tests")
+    client.force_login(world.mentor)
+    response = client.get(
+        reverse("submissions:saved-replies"), {"lab": world.lab.pk}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="reply-list">') and "Add tests" in html
+    assert "<html" not in html
+    response = client.get(
+        reverse("submissions:saved-reply-new"), {"lab": world.lab.pk}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="deliverable-field">')
+    assert "2. Do the second thing." in html
