@@ -476,3 +476,18 @@ def test_htmx_gets_only_the_list_and_the_deliverables_fragment(client, world):
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="deliverable-field">')
     assert "2. Do the second thing." in html
+
+
+def test_the_review_menu_costs_the_same_queries_for_many_replies(
+    client, world, django_assert_max_num_queries
+):
+    client.force_login(world.fellow)
+    url = reverse("submissions:review", args=[world.submission.pk])
+    _reply(world, title="First")
+    with django_assert_max_num_queries(60) as one:
+        client.get(url)
+    for index in range(20):
+        _reply(world, title=f"Tip {index}", deliverable=index % 2)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        html = client.get(url).content.decode()
+    assert html.count('data-body="') == 21
