@@ -564,6 +564,7 @@ def seed_demo(
             learner_users = _ensure_users("learner", learners, number, learner_hash, rng)
             _ensure_memberships(admin, cohort, mentor_users, Membership.Role.MENTOR)
             _ensure_memberships(admin, cohort, learner_users, Membership.Role.LEARNER)
+            _ensure_saved_replies(admin, cohort, mentor_users[0], labs)
             accounts += [Account("mentor", u.email, PASSWORDS["mentor"]) for u in mentor_users]
             accounts += [Account("learner", u.email, PASSWORDS["learner"]) for u in learner_users]
 
@@ -676,3 +677,52 @@ def _ensure_memberships(admin: User, cohort: Cohort, users: list[User], role: st
     for user in users:
         if user.pk not in have:
             membership_add(actor=admin, cohort=cohort, email=user.email, name=user.name, role=role)
+
+
+# A few saved replies per demo cohort (and one staff shared with every cohort), so the review
+# page's menu and "/" picker have something to offer. Made once: a re-run adds nothing.
+DEMO_SAVED_REPLIES = [
+    (
+        None,
+        "Say what you tried",
+        "Tell me what you tried and what happened: the command, "
+        "its output, and what you expected instead.",
+    ),
+    (
+        0,
+        "First deliverable: show it running",
+        "Add a short transcript or screenshot that "
+        "shows the first deliverable working, so I can check it without setting it up.",
+    ),
+]
+
+
+def _ensure_saved_replies(admin: User, cohort: Cohort, mentor: User, labs: list[Lab]) -> None:
+    from submissions.models import SavedReply
+    from submissions.saved_replies import saved_reply_create
+
+    if not labs:
+        return
+    lab = labs[0]
+    if not SavedReply.objects.filter(cohort=cohort).exists():
+        deliverables = lab.current_revision.deliverables if lab.current_revision else []
+        for deliverable, title, body in DEMO_SAVED_REPLIES:
+            if deliverable is not None and deliverable >= len(deliverables):
+                deliverable = None
+            saved_reply_create(
+                actor=mentor,
+                lab=lab,
+                cohort=cohort,
+                deliverable=deliverable,
+                title=title,
+                body=body,
+            )
+    if not SavedReply.objects.filter(lab=lab, shared_with_all=True, author=admin).exists():
+        saved_reply_create(
+            actor=admin,
+            lab=lab,
+            shared_with_all=True,
+            title="Re-read the brief",
+            body="The lab's brief covers this: read its deliverables again and check each "
+            "one against your work before you hand in.",
+        )

@@ -6,7 +6,15 @@ from django.contrib import admin
 
 from core.admin import ViewOnlyAdmin, ViewOnlyInline
 
-from .models import Assignment, Attachment, Comment, Iteration, Review, Submission
+from .models import (
+    Assignment,
+    Attachment,
+    Comment,
+    Iteration,
+    Review,
+    SavedReply,
+    Submission,
+)
 
 
 class IterationInline(ViewOnlyInline):
@@ -115,3 +123,21 @@ class AssignmentAdmin(ViewOnlyAdmin):
     list_filter = ("reason", ("ended_at", admin.EmptyFieldListFilter))
     list_select_related = ("submission", "mentor")
     search_fields = ("mentor__email", "submission__learner__email")
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(ViewOnlyAdmin):
+    """Read-only: saved replies change through submissions.saved_replies (the pages, the API)."""
+
+    list_display = (
+        "title",
+        "lab",
+        "deliverable",
+        "cohort",
+        "shared_with_all",
+        "author",
+        "usage_count",
+    )
+    list_filter = ("shared_with_all",)
+    list_select_related = ("lab", "cohort", "author")
+    search_fields = ("title", "body", "lab__title")

@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 
-from .models import Review
+from .models import Review, SavedReply
 from .validation import deliverable_text
 
 MARK_CHOICES = [
@@ -192,3 +192,92 @@ class ReviewAcknowledgeForm(forms.Form):
 
     def clean_helpful(self):
         return self.HELPFUL_VALUES[self.cleaned_data.get("helpful") or ""]
+
+
+class SavedReplyForm(forms.Form):
+    """A saved reply's fields. The lab and who shares it are chosen when it is made and
+    stay; the deliverables offered are those of the chosen lab. The rules (lengths, the
+    lab on the cohort's path, staff-only sharing with all) are the service's."""
+
+    ALL = "all"
+
+    title = forms.CharField(
+        label="Title", max_length=SavedReply.TITLE_MAX_LENGTH, help_text="What you pick it by."
+    )
+    body = forms.CharField(
+        label="Text",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown is supported. Inserted into the review box as written.",
+    )
+    lab = forms.TypedChoiceField(label="Lab", coerce=int)
+    deliverable = forms.TypedChoiceField(
+        label="Deliverable",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="Leave on “Whole lab” for advice about the lab as a whole.",
+    )
+    scope = forms.ChoiceField(label="Share with")
+
+    def __init__(self, *args, labs, cohorts, staff: bool, reply=None, lab_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.labs = {lab.pk: lab for lab in labs}
+        self.cohorts = {str(c.pk): c for c in cohorts}
+        self.reply = reply
+        self.fields["lab"].choices = [("", "Choose a lab")] + [
+            (lab.pk, f"{lab.track.name} · Week {lab.week} · {lab.title}") for lab in labs
+        ]
+        scopes = [(key, f"Mentors of {c.name}") for key, c in self.cohorts.items()]
+        if staff:
+            scopes.insert(0, (self.ALL, "Mentors of every cohort"))
+        self.fields["scope"].choices = scopes
+        if reply is not None:
+            # Fixed once made: shown, not posted.
+            for name in ("lab", "scope"):
+                self.fields[name].required = False
+                self.fields[name].disabled = True
+            self.fields["lab"].choices = [(reply.lab_id, reply.lab.title)]
+            self.fields["scope"].choices = [
+                (
+                    reply.cohort_id or self.ALL,
+                    f"Mentors of {reply.cohort.name}"
+                    if reply.cohort
+                    else "Mentors of every cohort",
+                )
+            ]
+            self.initial.update(
+                {
+                    "title": reply.title,
+                    "body": reply.body,
+                    "lab": reply.lab_id,
+                    "deliverable": reply.deliverable,
+                    "scope": reply.cohort_id or self.ALL,
+                }
+            )
+            lab = reply.lab
+        else:
+            lab = self.labs.get(lab_id)
+            if lab is not None:
+                self.initial["lab"] = lab.pk
+            if len(scopes) == 1:
+                self.initial["scope"] = scopes[0][0]
+        self.chosen_lab = lab
+        deliverables = []
+        if lab is not None:
+            revision = lab.current_revision
+            deliverables = list(revision.deliverables if revision else lab.deliverables or [])
+        self.fields["deliverable"].choices = [("", "Whole lab")] + [
+            (i, f"{i + 1}. {deliverable_text(item)}") for i, item in enumerate(deliverables)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if self.reply is None:
+            lab_id = data.get("lab")
+            data["lab"] = self.labs.get(lab_id) if lab_id else None
+            if data["lab"] is None and "lab" not in self.errors:
+                self.add_error("lab", "Choose a lab.")
+            scope = data.get("scope")
+            data["shared_with_all"] = scope == self.ALL
+            data["cohort"] = self.cohorts.get(scope) if scope != self.ALL else None
+        return data

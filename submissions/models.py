@@ -239,3 +239,73 @@ class ReviewAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"Review #{self.review_id} seen by {self.learner_id}"
+
+
+class SavedReply(models.Model):
+    """A mentor's reusable review text for one lab (optionally one of its deliverables).
+
+    Shared with the mentors of one cohort (``cohort`` set), or, when staff made it, with
+    the mentors of every cohort running the lab (``cohort`` null, ``shared_with_all``).
+    ``usage_count`` is the number of times it was inserted into a review box (each insert
+    is also a ``SavedReplyUse`` row, so staff can see when and for which lab).
+    Written only by ``submissions.saved_replies``.
+    """
+
+    TITLE_MAX_LENGTH = 120
+    BODY_MAX_LENGTH = 5000
+
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    body = models.TextField(max_length=BODY_MAX_LENGTH)
+    lab = models.ForeignKey("curriculum.Lab", on_delete=models.CASCADE, related_name="+")
+    # Index into the lab's deliverables, or null for the lab as a whole.
+    deliverable = models.PositiveSmallIntegerField(null=True, blank=True)
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    shared_with_all = models.BooleanField(default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    usage_count = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["lab_id", "-usage_count", "title", "pk"]
+        constraints = [
+            # Exactly one scope: one cohort's mentors, or every cohort (staff only).
+            models.CheckConstraint(
+                condition=Q(cohort__isnull=False, shared_with_all=False)
+                | Q(cohort__isnull=True, shared_with_all=True),
+                name="saved_reply_one_scope",
+            )
+        ]
+        indexes = [models.Index(fields=["lab", "cohort"], name="saved_reply_lab_cohort_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SavedReplyUse(models.Model):
+    """One insert of a saved reply into a review box. Keeps the lab and cohort when the
+    reply is deleted later, so staff's "which labs need better instructions" stays true."""
+
+    reply = models.ForeignKey(SavedReply, null=True, on_delete=models.SET_NULL, related_name="uses")
+    lab = models.ForeignKey("curriculum.Lab", on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "cohorts.Cohort", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["used_at", "lab"], name="saved_reply_use_time_lab_idx")]
+
+    def __str__(self) -> str:
+        return f"Saved reply #{self.reply_id} used at {self.used_at:%Y-%m-%d %H:%M}"

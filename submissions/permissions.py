@@ -77,3 +77,63 @@ def can_reassign_submission(user, submission: Submission) -> bool:
 def can_acknowledge_review(user, review) -> bool:
     """The learner whose work was reviewed, while a learner of the cohort."""
     return can_edit_submission(user, review.submission)
+
+
+# --- saved replies ------------------------------------------------------------------------
+
+
+def _mentored_cohort_ids(user) -> list[int]:
+    return sorted(
+        cohort_id
+        for cohort_id, role in active_membership_roles(user).items()
+        if role == Membership.Role.MENTOR
+    )
+
+
+def can_use_saved_replies(user) -> bool:
+    """Staff and active mentors of any cohort keep and use saved replies; nobody else."""
+    return _staff(user) or (_signed_in(user) and bool(_mentored_cohort_ids(user)))
+
+
+def saved_replies_visible_to(user) -> Q:
+    """A filter on ``SavedReply``: the replies shared with a cohort one actively mentors and
+    the ones staff shared with every cohort; staff see all. Learners and others: none."""
+    if _staff(user):
+        return Q()
+    if not _signed_in(user):
+        return Q(pk__in=[])
+    mentored = _mentored_cohort_ids(user)
+    if not mentored:
+        return Q(pk__in=[])
+    return Q(cohort_id__in=mentored) | Q(cohort__isnull=True, shared_with_all=True)
+
+
+def can_edit_saved_reply(user, reply) -> bool:
+    """Staff edit and delete any reply; a mentor their own, while they still mentor its
+    cohort (a staff-wide reply is staff's alone)."""
+    if _staff(user):
+        return True
+    return (
+        _signed_in(user)
+        and reply.author_id == user.pk
+        and reply.cohort_id is not None
+        and is_cohort_mentor(user, reply.cohort_id)
+    )
+
+
+def saved_reply_fits(reply, submission: Submission) -> bool:
+    """The reply is for the submission's lab, and shared with its cohort or with all."""
+    return reply.lab_id == submission.lab_id and (
+        reply.cohort_id == submission.cohort_id or reply.shared_with_all
+    )
+
+
+def saved_reply_editor(user):
+    """``can_edit_saved_reply`` for lists: one membership read per request (the cached
+    roles) instead of one per row. Services check again with ``can_edit_saved_reply``."""
+    if _staff(user):
+        return lambda reply: True
+    if not _signed_in(user):
+        return lambda reply: False
+    mentored = set(_mentored_cohort_ids(user))
+    return lambda reply: reply.author_id == user.pk and reply.cohort_id in mentored

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import comment_views, views
+from . import comment_views, saved_reply_views, views
 
 app_name = "submissions"
 
@@ -22,4 +22,21 @@ urlpatterns = [
     ),
     path("reviews/<id:pk>/acknowledge/", views.review_acknowledge, name="acknowledge"),
     path("attachments/<id:pk>/", views.attachment_download, name="attachment"),
+    # Saved replies (submissions/saved_replies.py)
+    path(
+        "<id:pk>/saved-replies/insert/",
+        saved_reply_views.saved_reply_insert,
+        name="saved-reply-insert",
+    ),
+    path("saved-replies/", saved_reply_views.saved_reply_list, name="saved-replies"),
+    path("saved-replies/new/", saved_reply_views.saved_reply_new, name="saved-reply-new"),
+    path("saved-replies/usage/", saved_reply_views.saved_reply_usage, name="saved-reply-usage"),
+    path(
+        "saved-replies/<id:pk>/edit/", saved_reply_views.saved_reply_edit, name="saved-reply-edit"
+    ),
+    path(
+        "saved-replies/<id:pk>/delete/",
+        saved_reply_views.saved_reply_delete,
+        name="saved-reply-delete",
+    ),
 ]

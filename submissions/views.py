@@ -54,6 +54,7 @@ from .permissions import (
     is_cohort_learner,
     submissions_visible_to,
 )
+from .saved_replies import saved_replies_for_review
 from .state import EDITABLE_STATES, OPEN_STATES
 from .validation import clean_commit_sha, clean_repo_url
 from .wait import waits_for
@@ -435,6 +436,8 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
         "reassign_form": reassign_form or (ReassignForm(mentors=mentors) if mentors else None),
         "comment_form": CommentForm(),
         "can_comment": True,
+        # The review box's "Insert a saved reply" menu and `/` picker (saved_replies).
+        "saved_replies": saved_replies_for_review(user=request.user, submission=submission),
         **history,
     }
 

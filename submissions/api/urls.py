@@ -1,6 +1,6 @@
 from accounts.api.routers import ApiRouter
 
-from . import views
+from . import saved_replies, views
 
 router = ApiRouter()
 router.register("submissions", views.SubmissionViewSet, basename="submission")
@@ -10,6 +10,8 @@ router.register(f"{_nested}/reviews", views.ReviewViewSet, basename="submission-
 router.register(f"{_nested}/comments", views.CommentViewSet, basename="submission-comment")
 router.register("reviews", views.ReviewAcknowledgeViewSet, basename="review")
 router.register(f"{_nested}/attachments", views.AttachmentViewSet, basename="submission-attachment")
+
+router.register("saved-replies", saved_replies.SavedReplyViewSet, basename="saved-reply")
 
 router.register(
     "cohorts/<id:cohort_pk>/progress",

@@ -207,6 +207,20 @@ PAGE_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"pk": w.review.pk},
         why="only the reviewed learner acknowledges; another's review is a 404, a GET a 405",
     ),
+    "submissions:saved-reply-insert": Case(
+        kwargs=_sub("submitted"),
+        why="the review page's Insert: only those who review the submission (a 404 else)",
+    ),
+    "submissions:saved-reply-edit": Case(
+        kwargs=lambda w: {"pk": w.extra["saved_reply"].pk},
+        why="a cohort's saved reply: its mentors see it, its author and staff change it; "
+        "learners get a 403, a mentor of another cohort a 404 (tests/submissions/"
+        "test_saved_replies.py)",
+    ),
+    "submissions:saved-reply-delete": Case(
+        kwargs=lambda w: {"pk": w.extra["saved_reply"].pk},
+        why="its author or staff only (tests/submissions/test_saved_replies.py)",
+    ),
 }
 
 # --- Routes that take no object of a learner's, each with the reason ------------------------
@@ -245,6 +259,11 @@ ALLOWED_PAGES: dict[str, str] = {
     "notifications:mark_all_read": "marks one's own notifications; no object in the URL",
     "notifications:preferences": "one's own preferences; no object in the URL",
     "accounts:token-create": "creates a token for oneself; no object in the URL",
+    "submissions:saved-replies": "the saved replies the caller may use (mentors and staff; 403 "
+    "for others); no object in the URL (marker checked below)",
+    "submissions:saved-reply-new": "saves a reply for a cohort the caller mentors (staff: any, "
+    "or every cohort); 403 for others; no object in the URL",
+    "submissions:saved-reply-usage": "staff only: labs ranked by saved-reply use; no object",
     "markdown-preview": "renders the posted text through the sanitizer and returns it to the "
     "sender; reads and writes nothing (tests/core/test_markdown_preview.py)",
 }
@@ -394,6 +413,16 @@ API_ROUTES: dict[str, Case] = {
     "/api/v1/submissions/{submission_pk}/reviews/": Case(
         kwargs=_api_nested("submitted"), methods=ALL_METHODS
     ),
+    "/api/v1/saved-replies/{id}/": Case(
+        kwargs=lambda w: {"id": w.extra["saved_reply"].pk},
+        methods=ALL_METHODS,
+        why="a cohort's saved reply: 403 for learners, 404 for mentors of other cohorts",
+    ),
+    "/api/v1/saved-replies/{id}/use/": Case(
+        kwargs=lambda w: {"id": w.extra["saved_reply"].pk},
+        methods=ALL_METHODS,
+        why="counting a use needs the reply to be visible (the cohort's mentors, staff)",
+    ),
     "/api/v1/reviews/{id}/acknowledge/": Case(
         kwargs=lambda w: {"id": w.review.pk},
         methods=ALL_METHODS,
@@ -416,6 +445,8 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/notifications/read-all/": "marks one's own notifications",
     "/api/v1/notifications/preferences/": "one's own preferences; no object in the URL",
     "/api/v1/submissions/": "work visible to the caller; POST starts one's own draft",
+    "/api/v1/saved-replies/": "the saved replies the caller may use (403 for learners); POST "
+    "saves one for a cohort the caller mentors",
 }
 # Unsafe routes that need no CSRF token, with the reason.
 CSRF_EXEMPT_API = {

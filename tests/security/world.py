@@ -155,6 +155,16 @@ def build_world() -> World:
         file=b"email,name,role\nnewcomer@example.com,New Comer,learner\n",
     ).upload
     curriculum_import = import_preview(actor=staff, source=CURRICULUM_SOURCE, filename="labs.txt")
+    # A saved reply shared with cohort A's mentors: private to them (and staff).
+    from submissions.saved_replies import saved_reply_create
+
+    saved_reply = saved_reply_create(
+        actor=mentor,
+        lab=labs[0],
+        cohort=cohort,
+        title=f"Tip {MARKER}",
+        body=f"Advice for cohort A's mentors {MARKER}",
+    )
     return World(
         owner=owner,
         peer=peer,
@@ -182,6 +192,7 @@ def build_world() -> World:
             "override": override,
             "enrollment": enrollment,
             "curriculum_import": curriculum_import,
+            "saved_reply": saved_reply,
         },
     )
 
@@ -210,6 +221,8 @@ def snapshot(world: World) -> dict:
         Iteration,
         Review,
         ReviewAcknowledgement,
+        SavedReply,
+        SavedReplyUse,
         Submission,
     )
 
@@ -257,4 +270,8 @@ def snapshot(world: World) -> dict:
         ),
         "imports": rows(CurriculumImport.objects.all(), "pk", "status"),
         "labs": rows(Lab.objects.all(), "pk", "title", "body", "active", "current_revision_id"),
+        "saved_replies": rows(
+            SavedReply.objects.all(), "pk", "title", "body", "deliverable", "usage_count"
+        ),
+        "saved_reply_uses": rows(SavedReplyUse.objects.all(), "pk"),
     }
