@@ -27,6 +27,7 @@ urlpatterns = [
     path("<slug:slug>/members/<id:membership_id>/role/", views.member_role, name="member_role"),
     path("<slug:slug>/schedule/", views.schedule, name="schedule"),
     path("<slug:slug>/schedule/<id:lab_id>/dates/", views.override_set, name="override"),
+    path("<slug:slug>/pinning/", views.pinning, name="pinning"),
     path("<slug:slug>/extensions/", views.extension_grant, name="extension_grant"),
     path(
         "<slug:slug>/extensions/<id:extension_id>/remove/",

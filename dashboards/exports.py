@@ -120,7 +120,7 @@ def marks_table(*, cohort: Cohort, now: dt.datetime | None = None) -> Table:
         )
     }
     deliverables = {
-        lab_id: [deliverable_text(item) for item in deliverables_of(lab)]
+        lab_id: [deliverable_text(item) for item in deliverables_of(lab, cohort=cohort)]
         for lab_id, lab in labs.items()
     }
     # Latest wins: ordered oldest first, later rows overwrite.

@@ -44,6 +44,14 @@ from .memberships import (
     membership_reactivate,
     on_role_ended,
 )
+from .pins import (
+    APPLY,
+    KEEP,
+    cohort_keep_current,
+    cohort_pins_end,
+    cohort_set_pinning,
+    pins_for_import,
+)
 from .schedule import (
     extension_grant,
     extension_revoke,
@@ -52,6 +60,12 @@ from .schedule import (
 )
 
 __all__ = [
+    "APPLY",
+    "KEEP",
+    "cohort_keep_current",
+    "cohort_pins_end",
+    "cohort_set_pinning",
+    "pins_for_import",
     "COHORT_EDITABLE_FIELDS",
     "ENROLLMENT_COLUMNS",
     "EnrollmentPreview",
