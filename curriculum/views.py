@@ -57,7 +57,12 @@ def track_detail(request: HttpRequest, track_slug: str) -> HttpResponse:
         raise Http404("No such path.")
     labs = list(selectors.track_labs(track))
     readable = lab_text_reader(request.user)
-    rows = [(lab, readable(lab)) for lab in labs]
+    # (lab, readable, the text shown: a kept cohort's older revision, else the lab itself)
+    rows = [
+        (lab, can, (lab_revision_shown(readable, lab) if can else None) or lab)
+        for lab in labs
+        for can in (readable(lab),)
+    ]
     return render(request, "curriculum/track.html", {"track": track, "labs": labs, "rows": rows})
 
 

@@ -1,4 +1,5 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
@@ -202,6 +203,7 @@ class PinSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(source="pin.created_at")
 
 
+@extend_schema_serializer(many=False)  # GET on the collection answers one object, not a list
 class PinningSerializer(serializers.Serializer):
     """The cohort's pinning: `keep` while any lab is held on an older revision."""
 

@@ -339,3 +339,12 @@ def test_a_second_learner_membership_sees_the_same_rule(world):
     from cohorts.permissions import LabAccess
 
     assert LabAccess(newcomer).revision_for(world.labs[2]).number == 1
+
+
+def test_the_gradebook_of_a_kept_cohort_lists_its_kept_deliverables(world):
+    from dashboards.exports import marks_table
+
+    apply_keeping(world, world.running)
+    kept = [h for h in marks_table(cohort=world.running).header if NEW_STEP in h]
+    fresh = [h for h in marks_table(cohort=world.other).header if NEW_STEP in h]
+    assert kept == [] and len(fresh) == 1
