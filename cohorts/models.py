@@ -237,3 +237,49 @@ class Announcement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} · {self.cohort}"
+
+
+class CohortLabPin(models.Model):
+    """A cohort kept on an older revision of one lab until the cohort ends (or staff end
+    the pin): its learners, and its mentors reviewing, read that revision's text, steps and
+    deliverables (`cohorts.selectors.lab_revision_for`). Made by an import apply (staff chose
+    "keep this cohort on its current revisions" in the preview) or on the cohort page.
+    """
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="lab_pins")
+    lab = models.ForeignKey("curriculum.Lab", on_delete=models.CASCADE, related_name="+")
+    revision = models.ForeignKey(
+        "curriculum.LabRevision", on_delete=models.PROTECT, related_name="+"
+    )
+    # The import whose change the pin holds back (null when pinned on the cohort page).
+    source_import = models.ForeignKey(
+        "curriculum.CurriculumImport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when staff end the pin; the cohort then follows the latest revision. A finished
+    # cohort's pins stop counting without being ended (the cohort has ended).
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cohort", "lab", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "lab"],
+                condition=Q(ended_at__isnull=True),
+                name="cohortlabpin_one_open_per_lab",
+            )
+        ]
+        indexes = [models.Index(fields=["lab", "ended_at"], name="cohortlabpin_lab_idx")]
+
+    def __str__(self) -> str:
+        return f"Pin · cohort {self.cohort_id} · lab {self.lab_id} r{self.revision_id}"

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import Cohort, Membership, ScheduleOverride
-from .selectors import active_membership_roles, lab_release_at
+from .selectors import active_membership_roles, lab_release_at, open_pins
 
 
 def _cohort_id(cohort: Cohort | int) -> int | None:
@@ -123,6 +123,7 @@ class LabAccess:
     def _load(self) -> None:
         self._loaded = True
         self.mentor_tracks: set[int] = set()
+        self.mentor_cohorts: list[Cohort] = []
         self.learner_cohorts: list[Cohort] = []
         self.overrides: dict[tuple[int, int], ScheduleOverride] = {}
         if not _is_signed_in(self.user):
@@ -133,6 +134,7 @@ class LabAccess:
         for membership in memberships:
             if membership.role == Membership.Role.MENTOR:
                 self.mentor_tracks.add(membership.cohort.track_id)
+                self.mentor_cohorts.append(membership.cohort)
             else:
                 self.learner_cohorts.append(membership.cohort)
         if self.learner_cohorts:
@@ -155,6 +157,41 @@ class LabAccess:
         )
 
     __call__ = can_read_text
+
+    def revision_for(self, lab):
+        """The older revision of `lab` this person reads because their cohort is kept on it
+        (`CohortLabPin`), or None for the lab's current text. A learner reads their cohort's
+        pinned revision; a mentor only when every cohort they mentor on the path keeps the
+        same one (their review pages show each iteration's own revision). Staff read the
+        latest. One more query on first use (the pins of one's cohorts), whatever the number
+        of labs; the same pins `cohorts.selectors.lab_revision_for` reads.
+        """
+        if self.is_staff:
+            return None
+        if not self._loaded:
+            self._load()
+        if not hasattr(self, "_pins"):
+            cohort_ids = [c.pk for c in (*self.learner_cohorts, *self.mentor_cohorts)]
+            self._pins = (
+                {
+                    (pin.cohort_id, pin.lab_id): pin.revision
+                    for pin in open_pins()
+                    .filter(cohort_id__in=cohort_ids)
+                    .select_related("revision")
+                }
+                if cohort_ids
+                else {}
+            )
+        if not self._pins:
+            return None
+        for cohort in self.learner_cohorts:
+            if cohort.track_id == lab.track_id and (cohort.pk, lab.pk) in self._pins:
+                return self._pins[(cohort.pk, lab.pk)]
+        mentored = [c for c in self.mentor_cohorts if c.track_id == lab.track_id]
+        held = {self._pins.get((c.pk, lab.pk)) for c in mentored}
+        if mentored and len(held) == 1 and None not in held:
+            return held.pop()
+        return None
 
 
 def can_read_lab_text(user, lab) -> bool:

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from curriculum.models import Lab
+from curriculum.models import Lab, LabRevision
 
-from .models import Cohort, Extension, JoinLink, Membership, ScheduleOverride
+from .models import Cohort, CohortLabPin, Extension, JoinLink, Membership, ScheduleOverride
 
 DUE_AFTER_RELEASE_DAYS = 7
 DUE_LOCAL_TIME = dt.time(23, 59)
@@ -367,3 +367,126 @@ def cohort_schedule_shifts(cohort: Cohort) -> QuerySet:
     from .models import ScheduleShift
 
     return ScheduleShift.objects.filter(cohort=cohort).select_related("shifted_by")
+
+
+# --- Pinned lab revisions --------------------------------------------------------------
+
+
+def cohort_has_ended(cohort: Cohort) -> bool:
+    """A cohort ends when staff mark it finished; its pins stop counting then."""
+    return cohort.status == Cohort.Status.FINISHED
+
+
+def open_pins() -> QuerySet[CohortLabPin]:
+    """Pins in force: not ended, in a cohort that has not ended."""
+    return CohortLabPin.objects.filter(ended_at__isnull=True).exclude(
+        cohort__status=Cohort.Status.FINISHED
+    )
+
+
+def pinned_revisions(*, cohort_ids, lab_ids) -> dict[tuple[int, int], LabRevision]:
+    """`{(cohort_id, lab_id): revision}` for the pins in force among these; one query."""
+    cohort_ids, lab_ids = list(cohort_ids), list(lab_ids)
+    if not cohort_ids or not lab_ids:
+        return {}
+    pins = (
+        open_pins().filter(cohort_id__in=cohort_ids, lab_id__in=lab_ids).select_related("revision")
+    )
+    return {(pin.cohort_id, pin.lab_id): pin.revision for pin in pins}
+
+
+def lab_revision_for(*, cohort: Cohort | None, lab: Lab) -> LabRevision | None:
+    """THE revision of `lab` whose text, steps and deliverables the cohort's learners (and
+    its mentors reviewing) read: the pinned one while the cohort is kept on it, else the
+    lab's current revision. Every reader of lab text for a cohort goes through here (or
+    through `lab_revisions_for` for many labs). One query at most (none without pins when
+    `cohort` is None or has ended).
+    """
+    if cohort is None or cohort_has_ended(cohort):
+        return lab.current_revision
+    pinned = pinned_revisions(cohort_ids=[cohort.pk], lab_ids=[lab.pk])
+    return pinned.get((cohort.pk, lab.pk)) or lab.current_revision
+
+
+def lab_revisions_for(*, cohort: Cohort, labs) -> dict[int, LabRevision | None]:
+    """`lab_revision_for` for many labs of one cohort: `{lab_id: revision}`, one query."""
+    labs = list(labs)
+    if cohort_has_ended(cohort):
+        return {lab.pk: lab.current_revision for lab in labs}
+    pinned = pinned_revisions(cohort_ids=[cohort.pk], lab_ids=[lab.pk for lab in labs])
+    return {lab.pk: pinned.get((cohort.pk, lab.pk)) or lab.current_revision for lab in labs}
+
+
+@dataclass(frozen=True)
+class PinRow:
+    pin: CohortLabPin
+    lab: Lab
+    held: int  # the pinned revision's number
+    latest: int | None  # the lab's current revision number
+
+    @property
+    def behind(self) -> bool:
+        return self.latest is not None and self.latest != self.held
+
+
+def cohort_pins(cohort: Cohort) -> list[PinRow]:
+    """The cohort's pins in force, by week, with the latest revision beside each; one query."""
+    if cohort_has_ended(cohort):
+        return []
+    pins = (
+        CohortLabPin.objects.filter(cohort=cohort, ended_at__isnull=True)
+        .select_related("lab", "lab__current_revision", "revision", "source_import", "created_by")
+        .order_by("lab__week", "lab__position", "lab_id")
+    )
+    return [
+        PinRow(
+            pin=pin,
+            lab=pin.lab,
+            held=pin.revision.number,
+            latest=pin.lab.current_revision.number if pin.lab.current_revision else None,
+        )
+        for pin in pins
+    ]
+
+
+def cohorts_running(lab_track_ids) -> QuerySet[Cohort]:
+    """Cohorts that run these tracks and have not ended (draft and active)."""
+    return (
+        Cohort.objects.filter(track_id__in=list(lab_track_ids))
+        .exclude(status=Cohort.Status.FINISHED)
+        .order_by("start_date", "name", "pk")
+    )
+
+
+def impact_cohorts(labs: list[dict]) -> dict[int, dict]:
+    """The curriculum impact provider (registered in `cohorts.apps`): per changed lab, the
+    cohorts running it (`{"id", "name", "slug", "status", "url", "pinned", "pinned_revision"}`),
+    pinned meaning the cohort is already kept on an older revision of that lab. Two queries,
+    whatever the number of labs."""
+    from django.urls import reverse
+
+    track_ids = {lab["track_id"] for lab in labs}
+    cohorts = list(cohorts_running(track_ids))
+    pins = pinned_revisions(
+        cohort_ids=[cohort.pk for cohort in cohorts], lab_ids=[lab["lab_id"] for lab in labs]
+    )
+    out: dict[int, dict] = {}
+    for lab in labs:
+        rows = []
+        for cohort in cohorts:
+            if cohort.track_id != lab["track_id"]:
+                continue
+            pinned = pins.get((cohort.pk, lab["lab_id"]))
+            rows.append(
+                {
+                    "id": cohort.pk,
+                    "name": cohort.name,
+                    "slug": cohort.slug,
+                    "status": cohort.status,
+                    "url": reverse("cohorts:schedule", kwargs={"slug": cohort.slug}),
+                    "pinned": pinned is not None,
+                    "pinned_revision": pinned.number if pinned else None,
+                }
+            )
+        out[lab["lab_id"]] = {"cohorts": rows}
+    return out

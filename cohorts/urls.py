@@ -28,6 +28,7 @@ urlpatterns = [
     path("<slug:slug>/schedule/", views.schedule, name="schedule"),
     path("<slug:slug>/schedule/shift/", bulk_views.schedule_shift, name="schedule_shift"),
     path("<slug:slug>/schedule/<id:lab_id>/dates/", views.override_set, name="override"),
+    path("<slug:slug>/pinning/", views.pinning, name="pinning"),
     path("<slug:slug>/extensions/", views.extension_grant, name="extension_grant"),
     path("<slug:slug>/extensions/all/", bulk_views.extension_all, name="extension_all"),
     path("<slug:slug>/announcements/", bulk_views.announcements, name="announcements"),

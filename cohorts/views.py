@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.converters import parse_id
 from core.exceptions import ApplicationError
 from curriculum.models import Lab
 
@@ -360,11 +361,53 @@ def schedule(request: HttpRequest, slug: str) -> HttpResponse:
         "now": timezone.now(),
         "announcements": list(selectors.cohort_announcements(cohort)[:LATEST_ANNOUNCEMENTS]),
     }
+    # Labs kept on an older revision until the cohort ends (curriculum updates held back).
+    pins = selectors.cohort_pins(cohort)
+    context["pins"] = pins
+    pin_by_lab = {row.lab.pk: row for row in pins}
+    context["entry_pins"] = [(e, pin_by_lab.get(e.lab.pk)) for e in entries]
+    context["ended"] = selectors.cohort_has_ended(cohort)
     if may_grant:
         context["extensions"] = list(selectors.cohort_extensions(cohort))
         context["extension_form"] = _extension_form(cohort)
         context["shifts"] = list(selectors.cohort_schedule_shifts(cohort)[:5])
     return render(request, "cohorts/schedule.html", context)
+
+
+@login_required
+@require_POST
+def pinning(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff: keep the cohort on its current lab revisions until it ends ("keep"), or end
+    the pins ("apply": all, or one lab's with `lab`)."""
+    cohort = _managed_cohort(request, slug)
+    url = reverse("cohorts:schedule", kwargs={"slug": cohort.slug}) + "#pinning"
+    choice = request.POST.get("choice", "")
+    lab_id = parse_id(request.POST.get("lab"))
+    try:
+        if lab_id is not None and choice == services.APPLY:
+            lab = get_object_or_404(Lab, pk=lab_id, track_id=cohort.track_id)
+            ended = services.cohort_pins_end(actor=request.user, cohort=cohort, lab=lab)
+            messages.success(
+                request,
+                f"Week {lab.week} now follows the latest revision."
+                if ended
+                else f"Week {lab.week} was not kept on an older revision.",
+            )
+        else:
+            count = services.cohort_set_pinning(actor=request.user, cohort=cohort, choice=choice)
+            if choice == services.KEEP:
+                messages.success(
+                    request,
+                    f"{cohort.name} stays on its current revisions until it ends"
+                    f" ({count} more lab{'s' if count != 1 else ''} kept).",
+                )
+            else:
+                messages.success(
+                    request, f"{cohort.name} now follows the latest revisions of every lab."
+                )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(url)
 
 
 def _extension_form(cohort: Cohort, data=None) -> ExtensionForm:

@@ -25,6 +25,14 @@ def lab_text_reader(user) -> Callable[[object], bool]:
     return lambda lab: staff
 
 
+def lab_revision_shown(reader, lab):
+    """The revision whose text `reader` (from `lab_text_reader`) is shown for `lab`: the
+    older one the reader's cohort is kept on (the registered rule's `revision_for`), else
+    None, meaning the lab's current text."""
+    revision_for = getattr(reader, "revision_for", None)
+    return revision_for(lab) if revision_for is not None else None
+
+
 def can_manage_curriculum(user) -> bool:
     """Imports (upload, preview, apply, discard, history) are for staff."""
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)

@@ -186,12 +186,19 @@ def _comparable(diff: dict) -> dict:
 
 @transaction.atomic
 def import_apply(
-    *, actor, curriculum_import: CurriculumImport, take_file: Collection[int] = ()
+    *,
+    actor,
+    curriculum_import: CurriculumImport,
+    take_file: Collection[int] = (),
+    keep_cohorts: Collection[int] = (),
 ) -> CurriculumImport:
     """Apply a previewed import in one transaction.
 
     `take_file`: ids of labs edited in the app (conflicts of the preview) whose text the
     file replaces; every other conflicting lab keeps its app edit (the default).
+    `keep_cohorts`: ids of cohorts running a changed lab that stay on their current
+    revisions until they end (the registered apply hooks pin them; `curriculum.impact`);
+    every other cohort gets the new text now. An unknown cohort refuses the whole import.
 
     Side effects: creates/updates tracks and labs (bulk), archives removed ones, creates a
     `LabRevision` per lab whose content changed (and per new lab), records `lab.updated`
@@ -226,6 +233,7 @@ def import_apply(
         plan=plan,
         diff=fresh,
         take_file=take_file,
+        keep_cohorts=keep_cohorts,
         original=curriculum_import,
     )
 
@@ -237,9 +245,12 @@ def _apply_plan(
     plan: ImportPlan,
     diff: dict,
     take_file: Collection[int] = (),
+    keep_cohorts: Collection[int] = (),
     original=None,
 ):
     from notifications.events import record as record_event
+
+    from .impact import run_apply_hooks
 
     take_file = set(take_file)
     conflict_ids = {lab.old.id for lab in plan.lab_plans if lab.conflict}
@@ -249,9 +260,23 @@ def _apply_plan(
             code="invalid",
         )
     diff = {**diff, "resolution": resolve_conflicts(plan, take_file=take_file)}
-
-    if plan.has_changes:
-        for lab, revision in _write_plan(plan, record):
+    # The revisions the changed labs had before: what a kept cohort stays on.
+    changed_ids = [
+        lab.old.id for lab in plan.lab_plans if lab.old and lab.new and lab.content_changed
+    ]
+    previous = dict(Lab.objects.filter(pk__in=changed_ids).values_list("pk", "current_revision_id"))
+    keep_cohorts = set(keep_cohorts)
+    written = _write_plan(plan, record) if plan.has_changes else []
+    if keep_cohorts or previous:
+        # Inside this transaction: a refused choice rolls the labs back too.
+        run_apply_hooks(
+            actor=actor,
+            curriculum_import=record,
+            previous_revisions=previous,
+            keep_cohorts=keep_cohorts,
+        )
+    if written:
+        for lab, revision in written:
             record_event(
                 "lab.updated",
                 actor=actor,
@@ -295,10 +320,12 @@ def import_curriculum_file(
     requested_format: str = "auto",
     dry_run: bool = False,
     take_file: Collection[int] = (),
+    keep_cohorts: Collection[int] = (),
 ) -> CurriculumImport:
     """Preview and apply in one transaction (the management command): parse and plan once.
 
-    Labs edited in the app keep their edit unless their id is in `take_file`.
+    Labs edited in the app keep their edit unless their id is in `take_file`; cohorts in
+    `keep_cohorts` stay on their current revisions (`import_apply`).
     Side effects: as `import_apply`, plus the import record; with `dry_run`, none.
     Raises `CurriculumParseError` (nothing written) when the file cannot be imported.
     """
@@ -313,7 +340,12 @@ def import_curriculum_file(
         record = _previewed_record(actor, source, filename, requested_format, parsed.format, plan)
         record.save()
         return _apply_plan(
-            actor=actor, record=record, plan=plan, diff=record.diff, take_file=take_file
+            actor=actor,
+            record=record,
+            plan=plan,
+            diff=record.diff,
+            take_file=take_file,
+            keep_cohorts=keep_cohorts,
         )
 
 

@@ -18,8 +18,9 @@ from core.exceptions import ApplicationError
 from . import selectors, services
 from .exporter import EXPORTERS, curriculum_data
 from .forms import CurriculumUploadForm, LabEditForm
+from .impact import affected_cohorts, import_impact
 from .models import CurriculumImport
-from .permissions import can_manage_curriculum, lab_text_reader
+from .permissions import can_manage_curriculum, lab_revision_shown, lab_text_reader
 
 EXPORT_FILES = {
     "yaml": ("curriculum.yaml", "application/yaml"),
@@ -56,7 +57,12 @@ def track_detail(request: HttpRequest, track_slug: str) -> HttpResponse:
         raise Http404("No such path.")
     labs = list(selectors.track_labs(track))
     readable = lab_text_reader(request.user)
-    rows = [(lab, readable(lab)) for lab in labs]
+    # (lab, readable, the text shown: a kept cohort's older revision, else the lab itself)
+    rows = [
+        (lab, can, (lab_revision_shown(readable, lab) if can else None) or lab)
+        for lab in labs
+        for can in (readable(lab),)
+    ]
     return render(request, "curriculum/track.html", {"track": track, "labs": labs, "rows": rows})
 
 
@@ -67,6 +73,10 @@ def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResp
     if lab is None:
         raise Http404("No such lab.")
     previous, following = selectors.lab_neighbours(lab)
+    reader = lab_text_reader(request.user)
+    can_read = reader(lab)
+    # A learner of a cohort kept on an older revision reads that one (cohorts' rule).
+    pinned = lab_revision_shown(reader, lab) if can_read else None
     context = {
         "lab": lab,
         "track": lab.track,
@@ -74,7 +84,12 @@ def lab_detail(request: HttpRequest, track_slug: str, lab_slug: str) -> HttpResp
         "following": following,
         "can_manage": can_manage_curriculum(request.user),
         # The text only by the one rule (cohorts.permissions.LabAccess); else the title.
-        "can_read": lab_text_reader(request.user)(lab),
+        "can_read": can_read,
+        "text": pinned or lab,
+        "pinned": pinned,
+        "revision_number": pinned.number
+        if pinned
+        else getattr(lab.current_revision, "number", None),
     }
     return render(request, "curriculum/lab.html", context)
 
@@ -283,6 +298,10 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
             context.update(
                 {"tracks": tracks, "quiet_tracks": quiet, "conflicts": conflicts, "shown": True}
             )
+            if record.status == CurriculumImport.Status.PREVIEWED:
+                # Who the change lands on, now (not stored: it moves until the apply).
+                impact = import_impact(record.diff)
+                context.update({"impact": impact, "impact_cohorts": affected_cohorts(impact)})
         response = render(request, "curriculum/import_detail.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -292,12 +311,20 @@ def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 @require_POST
 def import_apply(request: HttpRequest, import_id: int) -> HttpResponse:
     record = _staff_import(request, import_id)
-    take_file = []
+    take_file, keep_cohorts = [], []
     for key, value in request.POST.items():
         if key.startswith("choice-") and value == "file" and key[7:].isdigit():
             take_file.append(int(key[7:]))
+        # Per cohort running a changed lab: "apply" (default) or "keep" its current revisions.
+        if key.startswith("cohort-") and value == "keep" and key[7:].isdigit():
+            keep_cohorts.append(int(key[7:]))
     try:
-        services.import_apply(actor=request.user, curriculum_import=record, take_file=take_file)
+        services.import_apply(
+            actor=request.user,
+            curriculum_import=record,
+            take_file=take_file,
+            keep_cohorts=keep_cohorts,
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

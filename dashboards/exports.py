@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cohorts.models import Cohort, Membership
+from cohorts.selectors import lab_revisions_for
 from curriculum.models import Lab
 from submissions.models import Iteration, Review, Submission
 from submissions.services import deliverables_of
@@ -111,7 +112,8 @@ def progress_table(*, cohort: Cohort, zone: ZoneInfo, now: dt.datetime | None = 
 def marks_table(*, cohort: Cohort, now: dt.datetime | None = None) -> Table:
     """The gradebook: one row per active learner; per lab its status (as the matrix shows
     it), then per deliverable the mentor's latest mark ("met", "not met", "n/a"), else
-    "ticked" when the learner's latest hand-in ticked it, else empty. Eight queries."""
+    "ticked" when the learner's latest hand-in ticked it, else empty. Nine queries (one reads
+    the cohort's kept lab revisions)."""
     matrix = selectors.cohort_matrix(cohort=cohort, now=now)
     labs = {
         lab.pk: lab
@@ -119,8 +121,15 @@ def marks_table(*, cohort: Cohort, now: dt.datetime | None = None) -> Table:
             "current_revision"
         )
     }
+    # The cohort's own revisions (a kept cohort's older ones), in one query for all labs.
+    revisions = lab_revisions_for(cohort=cohort, labs=labs.values())
     deliverables = {
-        lab_id: [deliverable_text(item) for item in deliverables_of(lab)]
+        lab_id: [
+            deliverable_text(item)
+            for item in (
+                revisions[lab_id].deliverables if revisions[lab_id] else deliverables_of(lab)
+            )
+        ]
         for lab_id, lab in labs.items()
     }
     # Latest wins: ordered oldest first, later rows overwrite.

@@ -499,7 +499,7 @@ def on_assignment_released(event: Event, submission) -> list[Message]:
 @handles("lab.updated", target="curriculum.lab")
 def on_lab_updated(event: Event, lab) -> list[Message]:
     """Learners with work in progress on the lab (not yet approved), in cohorts they are
-    still learners of."""
+    still learners of and that are not kept on an older revision of the lab (pinned)."""
     if lab is None:
         return []
     Submission = apps.get_model("submissions", "Submission")
@@ -516,9 +516,15 @@ def on_lab_updated(event: Event, lab) -> list[Message]:
         role=Membership.Role.LEARNER,
         active=True,
     )
+    # A cohort kept on an older revision of the lab (a pin in force) does not see the change.
+    CohortLabPin = apps.get_model("cohorts", "CohortLabPin")
+    kept = CohortLabPin.objects.filter(
+        cohort_id=models.OuterRef("cohort_id"), lab_id=lab.pk, ended_at__isnull=True
+    ).exclude(cohort__status="finished")
     rows = (
         Submission.objects.filter(lab=lab, state__in=open_states)
         .filter(models.Exists(still_learning))
+        .exclude(models.Exists(kept))
         .values_list("learner_id", "pk")
         .order_by("pk")
     )

@@ -13,3 +13,10 @@ class SubmissionsConfig(AppConfig):
         from .services import assignments_hand_over
 
         on_role_ended(assignments_hand_over)
+
+        # An import's preview lists the work on the labs it changes (curriculum.impact).
+        from curriculum.impact import register_impact_provider
+
+        from .impact import impact_work
+
+        register_impact_provider(impact_work)

@@ -574,16 +574,26 @@ class LabChange:
     body_diff: list
 
 
-def lab_change(*, submission: Submission | None, lab: Lab, iterations: list) -> LabChange | None:
+def lab_change(
+    *,
+    submission: Submission | None,
+    lab: Lab,
+    iterations: list,
+    current: LabRevision | None = None,
+) -> LabChange | None:
     """What changed in `lab` since the revision the learner's work answered (one query).
 
     Only for open work (a draft, or handed in and not yet approved). The baseline is the
     revision the last iteration answered; for a draft never handed in, the revision that was
-    current when the draft was started.
+    current when the draft was started. `current` is the revision the learner's cohort
+    reads (`cohorts.selectors.lab_revision_for`: a pinned cohort stays on an older one, so
+    nothing changed for it until the pin ends); computed when not given.
     """
+    from cohorts.selectors import lab_revision_for
     from curriculum.textdiff import word_diff
 
-    current = lab.current_revision
+    if current is None and submission is not None:
+        current = lab_revision_for(cohort=submission.cohort, lab=lab)
     if submission is None or current is None or submission.state == Submission.State.APPROVED:
         return None
     answered = iterations[0] if iterations else None  # newest first

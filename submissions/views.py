@@ -117,7 +117,7 @@ def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) 
         data,
         files,
         initial=initial,
-        deliverables=services.deliverables_of(lab),
+        deliverables=services.deliverables_of(lab, cohort=cohort),
         draft_files=draft_files,
         validate_url=reverse(
             "submissions:validate", kwargs={"cohort_id": cohort.pk, "lab_id": lab.pk}
@@ -128,7 +128,9 @@ def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) 
 def _lab_context(
     request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
 ):
-    deliverables = services.deliverables_of(lab)
+    # The text this cohort reads: a pinned cohort's older revision (the one reader).
+    revision = services.lab_revision_of(lab, cohort=cohort)
+    deliverables = list(revision.deliverables if revision else lab.deliverables or [])
     if draft_files is None:
         draft_files = selectors.draft_attachments(submission) if submission else []
     if form is None:
@@ -138,11 +140,16 @@ def _lab_context(
     editable = submission is None or submission.state in EDITABLE_STATES
     return {
         "lab_change": selectors.lab_change(
-            submission=submission, lab=lab, iterations=history.get("iterations", [])
+            submission=submission,
+            lab=lab,
+            iterations=history.get("iterations", []),
+            current=revision,
         ),
         "cohort": cohort,
         "lab": lab,
-        "revision": lab.current_revision,
+        "revision": revision,
+        # Kept on an older revision until the cohort ends (the latest is lab.current_revision).
+        "pinned": revision is not None and revision.pk != lab.current_revision_id,
         "deliverables": deliverables,
         "entry": entry,
         "submission": submission,
@@ -382,7 +389,7 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
     deliverables = (
         current.lab_revision.deliverables
         if current and current.lab_revision_id
-        else services.deliverables_of(submission.lab)
+        else services.deliverables_of(submission.lab, cohort=submission.cohort)
     )
     is_staff = can_reassign_submission(request.user, submission)
     mentors = []
@@ -472,7 +479,7 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     deliverables = (
         latest.lab_revision.deliverables
         if latest and latest.lab_revision_id
-        else services.deliverables_of(submission.lab)
+        else services.deliverables_of(submission.lab, cohort=submission.cohort)
     )
     form = ReviewForm(request.POST, deliverables=deliverables)
     draft_key = _review_draft_key(submission)

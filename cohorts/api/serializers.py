@@ -1,4 +1,5 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
@@ -309,3 +310,46 @@ class AnnouncementSerializer(serializers.Serializer):
         from core.markdown import render_markdown
 
         return str(render_markdown(announcement.body))
+
+
+class PinSerializer(serializers.Serializer):
+    """A lab the cohort is kept on an older revision of, until it ends."""
+
+    lab = serializers.IntegerField(source="lab.pk")
+    week = serializers.IntegerField(source="lab.week")
+    title = serializers.CharField(source="lab.title")
+    revision = serializers.IntegerField(
+        source="held", help_text="The revision number the cohort reads."
+    )
+    latest_revision = serializers.IntegerField(
+        source="latest", allow_null=True, help_text="The lab's current revision number."
+    )
+    source_import = serializers.IntegerField(
+        source="pin.source_import_id",
+        allow_null=True,
+        help_text="The import whose change it holds back (null: pinned on the cohort page).",
+    )
+    created_at = serializers.DateTimeField(source="pin.created_at")
+
+
+@extend_schema_serializer(many=False)  # GET on the collection answers one object, not a list
+class PinningSerializer(serializers.Serializer):
+    """The cohort's pinning: `keep` while any lab is held on an older revision."""
+
+    choice = serializers.ChoiceField(
+        choices=["keep", "apply"],
+        help_text="keep: stay on the revisions current now, until the cohort ends; apply: end "
+        "the pins (the latest text now). In a response: keep while any pin is in force.",
+    )
+    lab = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        write_only=True,
+        help_text="With apply: end only this lab's pin.",
+    )
+    ended = serializers.BooleanField(
+        read_only=True, help_text="The cohort has ended (finished): it follows the latest."
+    )
+    pins = PinSerializer(many=True, read_only=True)

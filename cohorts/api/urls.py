@@ -17,6 +17,7 @@ router.register(
 router.register("cohorts/<id:cohort_pk>/extensions", views.ExtensionViewSet, basename="extension")
 router.register("cohorts/<id:cohort_pk>/overrides", views.OverrideViewSet, basename="override")
 router.register("cohorts/<id:cohort_pk>/join-links", views.JoinLinkViewSet, basename="join-link")
+router.register("cohorts/<id:cohort_pk>/pinning", views.PinningViewSet, basename="pinning")
 router.register(
     "cohorts/<id:cohort_pk>/enrollments", views.EnrollmentViewSet, basename="enrollment"
 )

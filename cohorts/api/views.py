@@ -24,15 +24,19 @@ from cohorts.selectors import (
     active_membership_roles,
     cohort_announcements,
     cohort_extensions,
+    cohort_has_ended,
     cohort_join_links,
     cohort_list,
     cohort_members,
+    cohort_pins,
     cohort_schedule,
     cohort_schedule_shifts,
 )
 from cohorts.services import (
     announcement_send,
     cohort_create,
+    cohort_pins_end,
+    cohort_set_pinning,
     cohort_update,
     enrollment_apply,
     enrollment_check_size,
@@ -76,6 +80,7 @@ from .serializers import (
     MemberUpdateSerializer,
     OverrideSerializer,
     OverrideSetSerializer,
+    PinningSerializer,
     ScheduleEntrySerializer,
     ScheduleShiftRecordSerializer,
     ScheduleShiftRequestSerializer,
@@ -637,3 +642,53 @@ class AnnouncementViewSet(
             actor=request.user, cohort=cohort, **serializer.validated_data
         )
         return Response(AnnouncementSerializer(announcement).data, status=status.HTTP_201_CREATED)
+
+
+def _pinning_payload(cohort: Cohort) -> dict:
+    pins = cohort_pins(cohort)
+    return {
+        "choice": "keep" if pins else "apply",
+        "ended": cohort_has_ended(cohort),
+        "pins": pins,
+    }
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The cohort's pinning: labs kept on older revisions until it ends "
+        "(staff and the cohort's mentors)",
+        responses=PinningSerializer,
+    ),
+    create=extend_schema(
+        summary="Set the cohort's pinning (staff): keep its current revisions until it ends, "
+        "or apply the latest now",
+        request=PinningSerializer,
+        responses=PinningSerializer,
+    ),
+)
+class PinningViewSet(CohortScopedMixin, viewsets.GenericViewSet):
+    serializer_class = PinningSerializer
+    filter_backends: list = []
+    pagination_class = None
+    queryset = Cohort.objects.none()
+
+    def list(self, request, *args, **kwargs):
+        cohort = self.cohort_if(
+            policy.can_view_full_schedule,
+            "Only the cohort's mentors and staff can see its pinning.",
+        )
+        return Response(PinningSerializer(_pinning_payload(cohort)).data)
+
+    def create(self, request, *args, **kwargs):
+        cohort = self.cohort_if(policy.can_manage_cohort, "Only staff can change the pinning.")
+        serializer = PinningSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("lab"):
+            if data["choice"] != "apply":
+                raise ValidationError({"lab": ["Only “apply” takes a lab (ends its pin)."]})
+            cohort_pins_end(actor=request.user, cohort=cohort, lab=_lab_of(cohort, data["lab"]))
+        else:
+            cohort_set_pinning(actor=request.user, cohort=cohort, choice=data["choice"])
+        cohort.refresh_from_db()
+        return Response(PinningSerializer(_pinning_payload(cohort)).data)

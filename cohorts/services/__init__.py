@@ -55,6 +55,14 @@ from .memberships import (
     membership_reactivate,
     on_role_ended,
 )
+from .pins import (
+    APPLY,
+    KEEP,
+    cohort_keep_current,
+    cohort_pins_end,
+    cohort_set_pinning,
+    pins_for_import,
+)
 from .schedule import (
     extension_grant,
     extension_revoke,
@@ -71,6 +79,12 @@ __all__ = [
     "extension_grant_all_preview",
     "schedule_shift",
     "schedule_shift_preview",
+    "APPLY",
+    "KEEP",
+    "cohort_keep_current",
+    "cohort_pins_end",
+    "cohort_set_pinning",
+    "pins_for_import",
     "COHORT_EDITABLE_FIELDS",
     "ENROLLMENT_COLUMNS",
     "EnrollmentPreview",

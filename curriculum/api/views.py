@@ -57,6 +57,10 @@ class ImportViewSet(
     def get_object(self):
         return visible_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
+    def get_serializer_context(self):
+        # One import's payload carries its impact (a few queries); lists do not.
+        return {**super().get_serializer_context(), "with_impact": self.action != "list"}
+
     def create(self, request, *args, **kwargs):
         serializer = ImportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -82,11 +86,13 @@ class ImportViewSet(
         return Response(self._fresh(record), status=status.HTTP_201_CREATED)
 
     def _fresh(self, record) -> dict:
-        return ImportSerializer(self.get_queryset().get(pk=record.pk)).data
+        return ImportSerializer(
+            self.get_queryset().get(pk=record.pk), context={"with_impact": True}
+        ).data
 
     @extend_schema(
         summary="Apply a previewed import (staff); labs edited in the app keep their edit "
-        "unless listed in take_file",
+        "unless listed in take_file; cohorts in keep_cohorts stay on their current revisions",
         request={"multipart/form-data": ImportApplySerializer},
         responses=ImportSerializer,
     )
@@ -98,6 +104,7 @@ class ImportViewSet(
             actor=request.user,
             curriculum_import=self.get_object(),
             take_file=serializer.validated_data["take_file"],
+            keep_cohorts=serializer.validated_data["keep_cohorts"],
         )
         return Response(self._fresh(record))
 

@@ -21,7 +21,7 @@ from ..comments import (
     comment_delete,
     comment_update,
 )
-from ._common import S, deliverables_of
+from ._common import S, deliverables_of, lab_revision_of
 from .assignments import (
     MentorLoad,
     assignments_hand_over,
@@ -68,6 +68,7 @@ __all__ = [
     "comment_delete",
     "comment_update",
     "deliverables_of",
+    "lab_revision_of",
     "mentor_loads",
     "pick_mentor",
     "review_create",

@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+from cohorts.models import Cohort
+from cohorts.selectors import lab_revision_for
 from core.exceptions import ApplicationError
-from curriculum.models import Lab
+from curriculum.models import Lab, LabRevision
 
 from ..models import Assignment, Submission
 
@@ -27,8 +29,16 @@ def _refresh_caller(target: Submission, source: Submission) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
 
 
-def deliverables_of(lab: Lab) -> list:
-    revision = lab.current_revision
+def lab_revision_of(lab: Lab, *, cohort: Cohort | None = None) -> LabRevision | None:
+    """The revision of `lab` the cohort's learners answer (a pinned cohort's older one):
+    `cohorts.selectors.lab_revision_for`, the one reader of lab text for a cohort."""
+    return lab_revision_for(cohort=cohort, lab=lab)
+
+
+def deliverables_of(lab: Lab, *, cohort: Cohort | None = None) -> list:
+    """The deliverables the cohort's learners tick (the pinned revision's for a kept
+    cohort); without a cohort, the lab's current ones."""
+    revision = lab_revision_of(lab, cohort=cohort)
     return list(revision.deliverables if revision is not None else lab.deliverables or [])
 
 

@@ -32,6 +32,7 @@ from ._common import (
     _locked,
     _refresh_caller,
     deliverables_of,
+    lab_revision_of,
 )
 from .assignments import _assign, _record_assignment, pick_mentor
 from .attachments import (
@@ -78,7 +79,13 @@ def submission_get_or_create_draft(*, learner, cohort: Cohort, lab: Lab) -> Subm
 
 
 def validate_draft_fields(
-    *, lab: Lab, repo_url: str | None, commit_sha: str | None, notes: str | None, checklist
+    *,
+    lab: Lab,
+    cohort: Cohort | None = None,
+    repo_url: str | None,
+    commit_sha: str | None,
+    notes: str | None,
+    checklist,
 ) -> tuple[dict, dict[str, str]]:
     """Cleaned draft fields and per-field errors (used for inline validation too)."""
     errors: dict[str, str] = {}
@@ -96,7 +103,7 @@ def validate_draft_fields(
         errors["notes"] = f"Notes are limited to {MAX_NOTES_CHARS:,} characters."
     cleaned["notes"] = notes
     try:
-        cleaned["checklist"] = clean_checklist(checklist, deliverables_of(lab))
+        cleaned["checklist"] = clean_checklist(checklist, deliverables_of(lab, cohort=cohort))
     except ValueError as exc:
         errors["checklist"] = str(exc)
     return cleaned, errors
@@ -159,7 +166,7 @@ def _save_draft_locked(
             code="invalid_transition",
             extra={"state": str(locked.state)},
         )
-    cleaned, errors = validate_draft_fields(lab=locked.lab, **fields)
+    cleaned, errors = validate_draft_fields(lab=locked.lab, cohort=locked.cohort, **fields)
     if for_submit and not cleaned.get("repo_url") and "repo_url" not in errors:
         errors["repo_url"] = "Add the link to your repository before submitting."
     draft_files = {a.pk: a for a in Attachment.objects.filter(submission=locked, iteration=None)}
@@ -230,6 +237,7 @@ def submission_submit(
         raise _forbidden("This lab is not released yet.")
     cleaned, errors = validate_draft_fields(
         lab=lab,
+        cohort=cohort,
         repo_url=locked.repo_url,
         commit_sha=locked.commit_sha,
         notes=locked.notes,
@@ -242,6 +250,9 @@ def submission_submit(
 
     now = timezone.now()
     number = locked.iteration_count + 1
+    revision = lab_revision_of(lab, cohort=cohort)
+    # A lab without revisions (never imported) answers its own text.
+    revision_deliverables = deliverables_of(lab) if revision is None else revision.deliverables
     is_late = now > entry.effective_due_at
     iteration = Iteration.objects.create(
         submission=locked,
@@ -249,8 +260,9 @@ def submission_submit(
         repo_url=cleaned["repo_url"],
         commit_sha=cleaned["commit_sha"],
         notes=cleaned["notes"],
-        checklist=frozen_checklist(cleaned["checklist"], deliverables_of(lab)),
-        lab_revision=lab.current_revision,
+        checklist=frozen_checklist(cleaned["checklist"], list(revision_deliverables)),
+        # The revision the learner read: a pinned cohort's older one (lab_revision_of).
+        lab_revision=revision,
         submitted_at=now,
         due_at=entry.effective_due_at,
         is_late=is_late,

@@ -97,7 +97,7 @@ def review_create(
     deliverables = (
         iteration.lab_revision.deliverables
         if iteration.lab_revision_id
-        else deliverables_of(locked.lab)
+        else deliverables_of(locked.lab, cohort=locked.cohort)
     )
     try:
         cleaned_marks = clean_marks(marks, len(deliverables))

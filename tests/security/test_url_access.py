@@ -153,6 +153,8 @@ PAGE_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"slug": w.cohort.slug, "membership_id": w.extra["membership"].pk}
     ),
     "cohorts:override": Case(kwargs=lambda w: {"slug": w.cohort.slug, "lab_id": w.labs[0].pk}),
+    # Keep the cohort on its current lab revisions / end the pins: staff only (POST).
+    "cohorts:pinning": Case(kwargs=lambda w: {"slug": w.cohort.slug}),
     "cohorts:extension_grant": Case(kwargs=lambda w: {"slug": w.cohort.slug}),
     "cohorts:extension_revoke": Case(
         kwargs=lambda w: {"slug": w.cohort.slug, "extension_id": w.extension.pk}
@@ -350,6 +352,11 @@ API_ROUTES: dict[str, Case] = {
         methods=ALL_METHODS,
     ),
     "/api/v1/cohorts/{cohort_pk}/overrides/": Case(
+        kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
+    ),
+    # The cohort's pinning (labs kept on older revisions): its mentors and staff read it,
+    # only staff set it; none of the attackers is either.
+    "/api/v1/cohorts/{cohort_pk}/pinning/": Case(
         kwargs=lambda w: {"cohort_pk": w.cohort.pk}, methods=ALL_METHODS
     ),
     "/api/v1/cohorts/{cohort_pk}/overrides/{id}/": Case(

@@ -1,7 +1,11 @@
 """python manage.py import_curriculum FILE [--format ...] [--dry-run] [--json] [--take-file LAB_ID ...]
+[--keep-cohort COHORT_ID ...]
 
 Labs corrected in the app whose text the file changes are conflicts: they keep the app
 edit unless `--take-file LAB_ID` names them; the output lists each conflict and the choice.
+The impact of the update (per changed lab: the cohorts running it, learners with a draft or
+open work, claimed reviews) is printed too (`impact` in --json); `--keep-cohort COHORT_ID`
+keeps that cohort on its current revisions until it ends.
 
 Exit 0 on success; on bad input exit 2 with one `FILE:LINE: problem` line per problem on
 stderr, and nothing written. Idempotent: importing the same file again writes only the
@@ -17,6 +21,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import ApplicationError
+from curriculum.impact import import_impact
 from curriculum.parsers import FORMATS, CurriculumParseError, max_bytes
 from curriculum.services import import_curriculum_file
 
@@ -43,6 +48,14 @@ class Command(BaseCommand):
             metavar="LAB_ID",
             help="for this lab edited in the app, take the file's text (default: keep the edit)",
         )
+        parser.add_argument(
+            "--keep-cohort",
+            type=int,
+            action="append",
+            default=[],
+            metavar="COHORT_ID",
+            help="keep this cohort on its current revisions until it ends (default: apply now)",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
@@ -66,6 +79,7 @@ class Command(BaseCommand):
                 requested_format=options["format"],
                 dry_run=options["dry_run"],
                 take_file=options["take_file"],
+                keep_cohorts=options["keep_cohort"],
             )
         except CurriculumParseError as exc:
             self._fail(exc.lines(name))
@@ -81,6 +95,8 @@ class Command(BaseCommand):
             # glued inline code the import split and marked, and tokens it left as they were
             "repairs": diff.get("repairs") or {"count": 0, "labs": []},
             "suspects": diff.get("suspects") or {"count": 0, "labs": []},
+            # per lab whose text changes: cohorts running it, learners with work, claimed reviews
+            "impact": import_impact(diff),
         }
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False))
@@ -113,6 +129,17 @@ class Command(BaseCommand):
             lines.append(
                 f"  conflict lab {lab['lab_id']}: {lab['track']} · Week {lab['week']} · "
                 f"{lab['title']} ({choice})"
+            )
+        for lab in result["impact"]:
+            cohorts = ", ".join(
+                cohort["name"] + (" (kept)" if cohort["pinned"] else "")
+                for cohort in lab["cohorts"]
+            )
+            learners, reviews = lab["learners"], lab["reviews"]
+            lines.append(
+                f"  impact   {lab['track']} · Week {lab['week']} · {lab['title']}: "
+                f"cohorts: {cohorts or 'none'}; {learners['drafts']} drafts, "
+                f"{learners['open']} handed in; {reviews['claimed']} reviews claimed"
             )
         changes = sum(len(labs[k]) for k in ("added", "changed", "renamed", "moved", "removed"))
         changes += sum(len(tracks[k]) for k in ("added", "renamed", "removed"))
