@@ -266,3 +266,28 @@ def test_no_cohorts_empty_state(client, db):
     client.force_login(StaffFactory())
     html = client.get(reverse("dashboard:staff")).content.decode()
     assert "No cohorts yet." in html and "mentors-heading" not in html
+
+
+def test_api_gives_the_same_figures_to_staff_only(world, client):
+    url = "/api/v1/staff/overview/"
+    assert client.get(url).status_code in (401, 403)
+    for someone in (world["ann"], world["subs"]["i1"].learner):
+        client.force_login(someone)
+        assert client.get(url).status_code == 403
+    client.force_login(world["staff"])
+    body = client.get(url).json()
+    assert (body["count"], body["page"], body["num_pages"], body["window_days"]) == (2, 1, 1, 30)
+    turn = next(r for r in body["results"] if r["cohort"]["id"] == world["turn"].pk)
+    assert turn["open_reviews"] == 2 and turn["overdue_reviews"] == 1
+    assert turn["median_turnaround_hours"] == pytest.approx(10)
+    assert (turn["sla_percent"], turn["sla_within"], turn["sla_counted"]) == (50, 2, 4)
+    assert _queue_rows(client, turn["queue_url"]) == {
+        world["subs"]["i4"].pk,
+        world["subs"]["i5"].pk,
+    }
+    bob = next(m for m in turn["mentors"] if m["id"] == world["bob"].pk)
+    assert (bob["open_reviews"], bob["sla_percent"], bob["median_turnaround_hours"]) == (1, 0, 30)
+    assert _queue_rows(client, bob["queue_url"]) == {world["subs"]["i4"].pk}
+    risk = next(r for r in body["results"] if r["cohort"]["id"] == world["risk"].pk)
+    assert (risk["at_risk"], risk["learners"]) == (3, 6)
+    assert client.get(url, {"page": "junk"}).status_code == 200

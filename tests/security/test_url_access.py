@@ -386,6 +386,8 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/notifications/read-all/": "marks one's own notifications",
     "/api/v1/notifications/preferences/": "one's own preferences; no object in the URL",
     "/api/v1/submissions/": "work visible to the caller; POST starts one's own draft",
+    "/api/v1/staff/overview/": "staff only (403 for everyone else); no object in the URL "
+    "(tests/dashboards/test_staff_overview.py)",
 }
 # Unsafe routes that need no CSRF token, with the reason.
 CSRF_EXEMPT_API = {
