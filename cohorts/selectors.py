@@ -319,6 +319,38 @@ def cohort_schedule(
     ]
 
 
+def cohort_schedules(
+    *, cohorts: list[Cohort], now: dt.datetime | None = None
+) -> dict[int, list[ScheduleEntry]]:
+    """`cohort_schedule` (without a learner) of many cohorts at once: ``{cohort_id:
+    entries}``. Two queries (labs, overrides) whatever the number of cohorts."""
+    now = now or timezone.now()
+    if not cohorts:
+        return {}
+    by_track: dict[int, list[Lab]] = {}
+    for lab in Lab.objects.filter(track_id__in={c.track_id for c in cohorts}, active=True).order_by(
+        "week", "position"
+    ):
+        by_track.setdefault(lab.track_id, []).append(lab)
+    overrides = {
+        (o.cohort_id, o.lab_id): o
+        for o in ScheduleOverride.objects.filter(cohort_id__in=[c.pk for c in cohorts])
+    }
+    return {
+        cohort.pk: [
+            _entry(
+                cohort=cohort,
+                lab=lab,
+                override=overrides.get((cohort.pk, lab.pk)),
+                extension=None,
+                now=now,
+            )
+            for lab in by_track.get(cohort.track_id, [])
+        ]
+        for cohort in cohorts
+    }
+
+
 def schedule_entry(
     *, cohort: Cohort, lab: Lab, learner=None, now: dt.datetime | None = None
 ) -> ScheduleEntry:

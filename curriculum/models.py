@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -38,6 +39,11 @@ class Lab(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # PostgreSQL full-text vectors of the title and of the text (body + deliverables),
+    # written by the curriculum services (curriculum.search.lab_search_refresh), GIN-indexed
+    # by migration 0004; empty on SQLite, where the search matches substrings.
+    search_title = SearchVectorField(null=True, blank=True, editable=False)
+    search_text = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["track__position", "week", "position"]

@@ -30,6 +30,7 @@ from .cleaner import markdown_deliverables
 from .differ import ImportPlan, LabPlan, content_hash, plan_import, resolve_conflicts
 from .models import CurriculumImport, Lab, LabRevision, Track
 from .parsers import FORMATS, CurriculumParseError, ParsedCurriculum, parse_curriculum
+from .search import lab_search_refresh
 
 DEFAULT_CURRICULUM = Path(__file__).resolve().parent / "data" / "000_534dd0f80d9aa631.txt"
 ACTIVE_STATUSES = (CurriculumImport.Status.PENDING, CurriculumImport.Status.PARSING)
@@ -454,6 +455,8 @@ def _write_plan(
         Lab.objects.bulk_update(live, fields, batch_size=500)
     if creates:
         Lab.objects.bulk_create([lab for _, lab in creates], batch_size=500)
+    # The stored search vectors follow the title and text just written (one UPDATE).
+    lab_search_refresh([lab.pk for lab in updates] + [lab.pk for _, lab in creates])
 
     # Revisions: one per new lab and per lab whose content changed.
     if not revisions_for:
@@ -590,6 +593,7 @@ def lab_edit(*, actor, lab: Lab, title: str, body: str, note: str) -> LabRevisio
     locked.title, locked.body, locked.deliverables = title, body, deliverables
     locked.current_revision = revision
     locked.save(update_fields=["title", "body", "deliverables", "current_revision", "updated_at"])
+    lab_search_refresh([locked.pk])
     record_event(
         "lab.updated",
         actor=actor,

@@ -6,6 +6,7 @@ break a dashboard: its links are left out instead.
 """
 
 from functools import cache
+from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
@@ -50,5 +51,8 @@ def review_url(submission_id: int) -> str:
     return _fill("submissions:review", [("pk",), ("submission_id",)], (submission_id,))
 
 
-def queue_url() -> str:
-    return _fill("submissions:queue", [()], ())
+def queue_url(**filters) -> str:
+    """The review queue, with query-string filters (tab, cohort, lab, state, mentor)."""
+    url = _fill("submissions:queue", [()], ())
+    query = urlencode({key: value for key, value in filters.items() if value})
+    return f"{url}?{query}" if url and query else url

@@ -4,8 +4,10 @@
   everyone signed in). A lab's *title* matches for everyone; its *text* (body and
   deliverables) only where the one rule, ``curriculum.permissions.lab_text_reader``, lets
   the viewer read it. So a lab whose unreleased text mentions the query is not found unless
-  its title matches too. PostgreSQL: full-text search (``SearchVector``/``SearchQuery``,
-  ranked), plus a substring match on titles; other databases: ``icontains``.
+  its title matches too. PostgreSQL: full-text search over the vectors the curriculum
+  services store on each lab (``Lab.search_title``, ``Lab.search_text``, GIN-indexed; see
+  ``curriculum.search``), ranked, plus a substring match on titles; other databases:
+  ``icontains``.
 - **People**: staff find everyone in any cohort (a learner links to their history in that
   cohort, a mentor to the cohort's member list); a mentor finds the learners of the cohorts
   they actively mentor (their history; fellow mentors have no page a mentor may open); a
@@ -20,15 +22,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection
-from django.db.models import Case, FloatField, Q, TextField, Value, When
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import Case, F, FloatField, Q, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 
 from accounts.models import User
 from cohorts.models import Membership
 from cohorts.selectors import active_membership_roles
+from curriculum import search as lab_search
 from curriculum.models import Lab
 from curriculum.permissions import lab_text_reader
 from submissions.models import Submission
@@ -36,7 +38,7 @@ from submissions.permissions import submissions_visible_to
 
 MAX_QUERY_LENGTH = 200
 LIMIT = 10
-SEARCH_CONFIG = "english"
+SEARCH_CONFIG = lab_search.SEARCH_CONFIG
 
 
 @dataclass(frozen=True)
@@ -115,23 +117,22 @@ def _labs(user, query: str) -> list[Result]:
         .select_related("track")
         .only("id", "title", "slug", "week", "track__name", "track__slug")
     )
-    if connection.vendor == "postgresql":
-        search_query = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
-        title_doc = SearchVector("title", config=SEARCH_CONFIG)
-        text_doc = SearchVector("body", _lab_text(), config=SEARCH_CONFIG)
-        text_rank = SearchRank(text_doc, search_query)
+    if lab_search.is_stored():
+        # The vectors stored by the curriculum services (GIN-indexed): no to_tsvector per
+        # lab per search.
+        search_query = SearchQuery(query, config=lab_search.SEARCH_CONFIG, search_type="websearch")
+        text_rank = SearchRank(F("search_text"), search_query)
         if readable_ids is not None:
             # The text's rank counts only where the text may be read: no ordering side channel.
             text_rank = Case(When(text_allowed, then=text_rank), default=Value(0.0))
         labs = (
-            labs.annotate(title_doc=title_doc, text_doc=text_doc)
-            .filter(
+            labs.filter(
                 Q(title__icontains=query)
-                | Q(title_doc=search_query)
-                | (text_allowed & Q(text_doc=search_query))
+                | Q(search_title=search_query)
+                | (text_allowed & Q(search_text=search_query))
             )
             .annotate(
-                rank=Value(2.0) * SearchRank(title_doc, search_query)
+                rank=Value(2.0) * SearchRank(F("search_title"), search_query)
                 + Cast(text_rank, FloatField())
             )
             .order_by("-rank", "track__name", "week", "pk")

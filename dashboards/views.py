@@ -33,7 +33,7 @@ from core.converters import parse_id
 from core.exceptions import ApplicationError
 from submissions.wait import capacity_forecast
 
-from . import charts, exports, links, selectors
+from . import charts, exports, links, selectors, staff_overview
 from .calendar import feed_ical
 from .models import CalendarFeed
 from .services import calendar_feed_create, calendar_feed_revoke, feed_token_hash
@@ -296,8 +296,45 @@ def cohort_export(request: HttpRequest, cohort_id: int, kind: str) -> HttpRespon
 @staff_member_required
 @require_GET
 def staff_home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(cohort_list(), STAFF_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _render(request, "dashboards/staff_home.html", {"page": page}, "cohort-table")
+    """Every cohort (a page of STAFF_PAGE_SIZE) with its review figures, its mentors' and
+    its learners at risk (`dashboards.staff_overview`); each figure links to the queue or
+    the cohort page that lists the rows behind it. Not cached: a fixed number of queries."""
+    now = timezone.now()
+    page = Paginator(cohort_list(), STAFF_PAGE_SIZE).get_page(parse_id(request.GET.get("page")))
+    rows = staff_overview.staff_overview(cohorts=list(page.object_list), now=now)
+    for row in rows:
+        _overview_links(row)
+    context = {
+        "page": page,
+        "rows": rows,
+        "now": now,
+        "since": now - staff_overview.WINDOW,
+        "window_days": staff_overview.WINDOW.days,
+        "has_mentors": any(row.mentors for row in rows),
+    }
+    return _render(request, "dashboards/staff_home.html", context, "cohort-table")
+
+
+def _overview_links(row) -> None:
+    """The URL behind each figure: the review queue filtered to exactly the rows counted
+    (all open work of the cohort, its overdue work, one mentor's open work), and the cohort
+    page's turnaround and at-risk lists."""
+    cohort_id = row.cohort.pk
+    cohort_page = reverse("dashboard:staff-cohort", args=[cohort_id])
+    row.links = {
+        "open": links.queue_url(tab="all", cohort=cohort_id),
+        "overdue": links.queue_url(tab="overdue", cohort=cohort_id),
+        "turnaround": cohort_page + "#turnaround-heading",
+        "at_risk": cohort_page + "#risk-heading",
+    }
+    for mentor_row in row.mentors:
+        mentor_row.links = {
+            "open": links.queue_url(tab="all", cohort=cohort_id, mentor=mentor_row.mentor.pk),
+            "overdue": links.queue_url(
+                tab="overdue", cohort=cohort_id, mentor=mentor_row.mentor.pk
+            ),
+            "turnaround": cohort_page + "#mentor-feedback-heading",
+        }
 
 
 @staff_member_required

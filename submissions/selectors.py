@@ -248,7 +248,7 @@ QUEUE_TABS = ("mine", "unassigned", "overdue", "all")
 QUEUE_STATES = tuple(s for s in S.values if s != S.DRAFT)
 
 
-def _queue_base(*, user, cohort=None, lab=None, state=None) -> QuerySet[Submission]:
+def _queue_base(*, user, cohort=None, lab=None, state=None, mentor=None) -> QuerySet[Submission]:
     qs = Submission.objects.exclude(state=S.DRAFT)
     if not user.is_staff:
         qs = qs.filter(cohort_id__in=mentor_cohort_ids(user))
@@ -257,6 +257,8 @@ def _queue_base(*, user, cohort=None, lab=None, state=None) -> QuerySet[Submissi
         qs = qs.filter(cohort_id=getattr(cohort, "pk", cohort))
     if lab is not None:
         qs = qs.filter(lab_id=getattr(lab, "pk", lab))
+    if mentor is not None:
+        qs = qs.filter(assigned_to_id=getattr(mentor, "pk", mentor))
     if state in QUEUE_STATES:
         qs = qs.filter(state=state)
     else:
@@ -281,19 +283,20 @@ def mentor_queue(
     cohort=None,
     lab=None,
     state: str | None = None,
+    mentor=None,
     now: dt.datetime | None = None,
 ) -> QuerySet[Submission]:
     """Work waiting for review that ``user`` may review, oldest first.
 
     Tabs: ``mine`` (assigned to the user), ``unassigned`` (the cohorts' queues),
     ``overdue`` (past the review due time), ``all``. Without ``state`` only open work
-    (submitted, in review) is listed; ``state`` picks any handed-in state instead.
-    One query (plus one for the page count when paginated).
+    (submitted, in review) is listed; ``state`` picks any handed-in state instead;
+    ``mentor`` keeps the work assigned to that mentor (the staff home's links). One query (plus one for the page count when paginated).
     """
     now = now or timezone.now()
     tab = tab if tab in QUEUE_TABS else "mine"
     return (
-        _queue_base(user=user, cohort=cohort, lab=lab, state=state)
+        _queue_base(user=user, cohort=cohort, lab=lab, state=state, mentor=mentor)
         .filter(_tab_filter(tab, user=user, now=now))
         .select_related("learner", "cohort", "lab", "assigned_to")
         # A queue row shows names, dates and states; lab bodies, notes and the like are
@@ -325,18 +328,32 @@ QUEUE_ROW_DEFERRED = (
 
 
 def mentor_queue_counts(
-    *, user, cohort=None, lab=None, state: str | None = None, now: dt.datetime | None = None
+    *,
+    user,
+    cohort=None,
+    lab=None,
+    state: str | None = None,
+    mentor=None,
+    now: dt.datetime | None = None,
 ) -> dict[str, int]:
     """``{tab: count}`` for the queue tabs under the same filters (one query)."""
     now = now or timezone.now()
     aggregates = {
         tab: Count("pk", filter=_tab_filter(tab, user=user, now=now)) for tab in QUEUE_TABS
     }
-    return _queue_base(user=user, cohort=cohort, lab=lab, state=state).aggregate(**aggregates)
+    return _queue_base(user=user, cohort=cohort, lab=lab, state=state, mentor=mentor).aggregate(
+        **aggregates
+    )
 
 
 def queue_stamp(
-    *, user, now: dt.datetime, cohort: int | None = None, lab: int | None = None, state=None
+    *,
+    user,
+    now: dt.datetime,
+    cohort: int | None = None,
+    lab: int | None = None,
+    state=None,
+    mentor: int | None = None,
 ) -> list[Rows]:
     """What the review queue shows for ``user`` under these filters, as stamp sources
     (core.fragments).
@@ -368,6 +385,8 @@ def queue_stamp(
         listed["cohort_id"] = cohort
     if lab is not None:
         listed["lab_id"] = lab
+    if mentor is not None:
+        listed["assigned_to_id"] = mentor
     return [
         Rows(Submission, ("id", "updated_at"), listed),
         Rows(
@@ -394,6 +413,19 @@ def queue_filter_choices(*, user) -> tuple[list[Cohort], list]:
         .order_by("track__position", "week")
     )
     return cohorts, labs
+
+
+def queue_mentor(*, mentor_id: int, cohorts: list[Cohort]):
+    """The user behind the queue's ``mentor`` filter if they mentor (or mentored) one of
+    ``cohorts``, else None (the filter is dropped). One query."""
+    membership = (
+        Membership.objects.filter(
+            user_id=mentor_id, cohort_id__in=[c.pk for c in cohorts], role=Membership.Role.MENTOR
+        )
+        .select_related("user")
+        .first()
+    )
+    return membership.user if membership is not None else None
 
 
 # --- review scheduling queries ------------------------------------------------------------

@@ -636,7 +636,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     asked = _queue_params(request)
     stamp = fragments.change_stamp(
         *selectors.queue_stamp(
-            user=user, now=now, cohort=asked.cohort, lab=asked.lab, state=asked.state
+            user=user,
+            now=now,
+            cohort=asked.cohort,
+            lab=asked.lab,
+            state=asked.state,
+            mentor=asked.mentor,
         ),
         *membership_roles_stamp(user),
         unread_stamp(user),
@@ -667,9 +672,16 @@ class QueueParams:
     lab: int | None = None
     state: str | None = None
     page: int = 1
+    mentor: int | None = None  # work assigned to this mentor (the staff home's links)
 
     def url(self) -> str:
-        query = {"tab": self.tab, "cohort": self.cohort, "lab": self.lab, "state": self.state}
+        query = {
+            "tab": self.tab,
+            "cohort": self.cohort,
+            "lab": self.lab,
+            "state": self.state,
+            "mentor": self.mentor,
+        }
         if self.page != 1:
             query["page"] = self.page
         return reverse("submissions:queue") + "?" + urlencode({k: v for k, v in query.items() if v})
@@ -687,6 +699,7 @@ def _queue_params(request: HttpRequest) -> QueueParams:
         lab=parse_id(request.GET.get("lab")),
         state=state if state in selectors.QUEUE_STATES else None,
         page=max(page, 1),
+        mentor=parse_id(request.GET.get("mentor")),
     )
 
 
@@ -698,14 +711,23 @@ def _queue_page(request: HttpRequest, *, now, asked: QueueParams, stamp) -> tupl
     cohort_id = asked.cohort if asked.cohort in {c.pk for c in cohorts} else None
     lab_id = asked.lab if asked.lab in {lab.pk for lab in labs} else None
     state = asked.state
-    filters = {"cohort": cohort_id, "lab": lab_id, "state": state}
+    # A mentor filter holds only for someone who mentors (or mentored) one of these cohorts.
+    mentor = (
+        selectors.queue_mentor(mentor_id=asked.mentor, cohorts=cohorts)
+        if asked.mentor is not None
+        else None
+    )
+    mentor_id = mentor.pk if mentor is not None else None
+    filters = {"cohort": cohort_id, "lab": lab_id, "state": state, "mentor": mentor_id}
     counts = selectors.mentor_queue_counts(user=request.user, now=now, **filters)
     paginator = Paginator(
         selectors.mentor_queue(user=request.user, tab=tab, now=now, **filters), QUEUE_PAGE_SIZE
     )
     page = paginator.get_page(asked.page)
-    drawn = QueueParams(tab=tab, cohort=cohort_id, lab=lab_id, state=state, page=page.number)
-    query = {k: v for k, v in {"cohort": cohort_id, "lab": lab_id, "state": state}.items() if v}
+    drawn = QueueParams(
+        tab=tab, cohort=cohort_id, lab=lab_id, state=state, page=page.number, mentor=mentor_id
+    )
+    query = {k: v for k, v in filters.items() if v}
     tabs = [
         {
             "key": key,
@@ -729,6 +751,9 @@ def _queue_page(request: HttpRequest, *, now, asked: QueueParams, stamp) -> tupl
         "labs": labs,
         "states": [(s, selectors.STATE_LABELS[s]) for s in selectors.QUEUE_STATES],
         "selected": {"cohort": cohort_id, "lab": lab_id, "state": state or ""},
+        "mentor_filter": mentor,
+        "without_mentor": "?"
+        + urlencode({"tab": tab, **{k: v for k, v in query.items() if k != "mentor"}}),
         "base_query": base_query,
         "now": now,
         "next": drawn.url(),

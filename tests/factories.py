@@ -10,6 +10,7 @@ from accounts.identity import email_key
 from accounts.models import User
 from cohorts.models import Cohort, Membership
 from curriculum.models import Lab, LabRevision, Track
+from curriculum.search import lab_search_refresh
 from submissions.models import Submission
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -76,6 +77,12 @@ class LabFactory(factory.django.DjangoModelFactory):
         )
         obj.current_revision = revision
         obj.save(update_fields=["current_revision"])
+
+    @factory.post_generation
+    def search_vectors(obj, create, extracted, **kwargs):
+        """The stored search vectors, as the import and edit services write them."""
+        if create and extracted is not False:
+            lab_search_refresh([obj.pk])
 
 
 class CohortFactory(factory.django.DjangoModelFactory):

@@ -454,6 +454,9 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/submissions/": "work visible to the caller; POST starts one's own draft",
     "/api/v1/saved-replies/": "the saved replies the caller may use (403 for learners); POST "
     "saves one for a cohort the caller mentors",
+
+    "/api/v1/staff/overview/": "staff only (403 for everyone else); no object in the URL "
+    "(tests/dashboards/test_staff_overview.py)",
 }
 # Unsafe routes that need no CSRF token, with the reason.
 CSRF_EXEMPT_API = {
