@@ -8,8 +8,12 @@ class SubmissionsConfig(AppConfig):
     def ready(self) -> None:
         # A mentor leaving a cohort hands over their open reviews in the same transaction
         # (cohorts may not import submissions; see docs/architecture.md).
-        from cohorts.services import on_role_ended
+        from cohorts.services import on_mentor_room, on_role_ended
 
         from .services import assignments_hand_over
+        from .services.assignments import mentor_room_fill
 
         on_role_ended(assignments_hand_over)
+        # A mentor joined or came back, or a capacity rose: waiting work is assigned after
+        # commit (submissions.assign_waiting_work).
+        on_mentor_room(mentor_room_fill)

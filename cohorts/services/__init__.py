@@ -7,7 +7,7 @@ Split by sub-domain (``cohorts``, ``memberships``, ``enrollment``, ``schedule``)
 import from this package.
 """
 
-from ._common import ROLE_VALUES
+from ._common import ROLE_VALUES, on_mentor_room
 from .cohorts import (
     COHORT_EDITABLE_FIELDS,
     MAX_PACE_DAYS,
@@ -42,6 +42,7 @@ from .memberships import (
     membership_change_role,
     membership_deactivate,
     membership_reactivate,
+    membership_set_capacity,
     on_role_ended,
 )
 from .schedule import (
@@ -83,6 +84,8 @@ __all__ = [
     "membership_change_role",
     "membership_deactivate",
     "membership_reactivate",
+    "membership_set_capacity",
+    "on_mentor_room",
     "on_role_ended",
     "schedule_override_clear",
     "schedule_override_set",
