@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import comment_views, views
+from . import away_views, comment_views, views
 
 app_name = "submissions"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     ),
     path("reviews/<id:pk>/acknowledge/", views.review_acknowledge, name="acknowledge"),
     path("attachments/<id:pk>/", views.attachment_download, name="attachment"),
+    path("mentors/<id:user_id>/away/", away_views.away, name="away"),
+    path("mentors/<id:user_id>/away/end/", away_views.away_end, name="away-end"),
 ]

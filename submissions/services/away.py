@@ -17,7 +17,7 @@ from accounts.services import user_end_away, user_set_away
 from cohorts.models import Cohort, Membership
 
 from ..models import Assignment
-from ..permissions import can_set_away
+from ..permissions import can_set_away, mentors_anywhere
 from ._common import _forbidden
 from .assignments import _hand_over_open_reviews, enqueue_fill
 
@@ -34,8 +34,9 @@ def _mentored_cohorts(user) -> list[Cohort]:
 
 def _check(actor, user) -> None:
     if not can_set_away(actor, user):
-        if actor.pk == user.pk:
-            raise _forbidden("Away mode is for mentors: you mentor no cohort.")
+        if not mentors_anywhere(user):
+            who = "you mentor" if actor.pk == user.pk else f"{user.display_name} mentors"
+            raise _forbidden(f"Away mode is for mentors: {who} no cohort.")
         raise _forbidden("Only staff can set another mentor away.")
 
 
