@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from accounts.models import User
 from cohorts.models import Cohort, Membership
 from core.exceptions import ApplicationError
 from notifications.events import record
@@ -81,12 +82,20 @@ def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True, now=N
     A mentor who is away (`User.away_until` still ahead) is never picked."""
     now = now or timezone.now()
     excluded = set(exclude_user_ids)
+    loads = mentor_loads(cohort, lock=lock)
+    # Read after the lock, in a statement of its own: a mentor who went away while we waited
+    # for the lock (`mentor_set_away` holds the same rows) is seen as away.
+    away = set(
+        User.objects.filter(
+            pk__in=[load.membership.user_id for load in loads], away_until__gt=now
+        ).values_list("pk", flat=True)
+    )
     candidates = [
         load
-        for load in mentor_loads(cohort, lock=lock)
+        for load in loads
         if load.open_count < load.capacity
         and load.membership.user_id not in excluded
-        and not load.membership.user.is_away(now)
+        and load.membership.user_id not in away
     ]
     if not candidates:
         return None

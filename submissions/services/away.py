@@ -60,6 +60,16 @@ def mentor_set_away(*, actor, user, until: dt.date, note: str = "", zone=None, n
     stay where they are). Returns the number of reviews moved.
     """
     _check(actor, user)
+    cohorts = _mentored_cohorts(user)
+    # Lock every mentor row of those cohorts first, in the order `pick_mentor` locks them:
+    # an assignment racing this call either commits before (and is handed over below) or
+    # waits and then sees the mentor away. No review can slip through to them.
+    list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(cohort__in=cohorts, role=Membership.Role.MENTOR, active=True, user__is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     user_set_away(actor=actor, user=user, until=until, note=note, zone=zone, now=now)
     note_text = away_note_for_reviews(user)
     return sum(
@@ -70,7 +80,7 @@ def mentor_set_away(*, actor, user, until: dt.date, note: str = "", zone=None, n
             note=note_text,
             kind=Assignment.Reason.AWAY,
         )
-        for cohort in _mentored_cohorts(user)
+        for cohort in cohorts
     )
 
 
