@@ -68,7 +68,12 @@ def away(request: HttpRequest, user_id: int) -> HttpResponse:
                 note=form.cleaned_data["away_note"],
             )
         except ApplicationError as error:
-            apply_service_errors(form, error)
+            # The accounts service names its field (`away_until`, `away_note`) in `extra`.
+            field = (error.extra or {}).get("field")
+            if field in form.fields:
+                form.add_error(field, error.message)
+            else:
+                apply_service_errors(form, error)
         else:
             who = "You are" if mentor.pk == request.user.pk else f"{mentor.display_name} is"
             day = form.cleaned_data["away_until"]
