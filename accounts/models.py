@@ -40,6 +40,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_key = models.CharField(max_length=320, unique=True, editable=False)
     name = models.CharField(max_length=150, blank=True, validators=[validate_display_name])
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Away mode (a mentor on holiday): gets no new reviews before this instant. Written only
+    # by accounts.services.user_set_away / user_end_away (submissions hands the reviews over).
+    away_until = models.DateTimeField(null=True, blank=True)
+    away_note = models.CharField(max_length=500, blank=True)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -65,6 +69,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.name or self.email.split("@")[0]
+
+    def is_away(self, now=None) -> bool:
+        """Away (no new reviews) at `now`: `away_until` is still ahead."""
+        return self.away_until is not None and self.away_until > (now or timezone.now())
 
     def get_full_name(self) -> str:
         return self.name

@@ -12,7 +12,7 @@ from core.exceptions import ApplicationError
 from .identity import email_canonical, email_key, validate_display_name
 from .models import ApiToken, User
 from .selectors import user_by_email_key
-from .zones import zone_lookup
+from .zones import user_zone, zone_lookup
 
 
 def email_clean(email: str) -> str:
@@ -212,3 +212,85 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# --- Away mode ----------------------------------------------------------------------------
+
+AWAY_MAX_DAYS = 366
+AWAY_NOTE_MAX_LENGTH = 500
+
+
+def away_until_instant(until: dt.date, zone) -> dt.datetime:
+    """The instant someone away through `until` (their last day away, a date on `zone`'s
+    calendar) is back: 00:00 of the next day in `zone`."""
+    return dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+
+
+def away_clean(
+    *, until, note: str, zone, now: dt.datetime | None = None
+) -> tuple[dt.datetime, str]:
+    """(`away_until` instant, note) for "away through `until`" read on `zone`'s calendar,
+    or ApplicationError (code "invalid", field "away_until" / "away_note")."""
+    now = now or timezone.now()
+    if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+        raise ApplicationError(
+            "Give the last day you are away as a date, e.g. 2026-12-06.",
+            code="invalid",
+            extra={"field": "away_until"},
+        )
+    today = timezone.localtime(now, zone).date()
+    if until < today:
+        raise ApplicationError(
+            f"{until:%-d %b %Y} is in the past (today is {today:%-d %b %Y}); choose today or a "
+            "later day.",
+            code="invalid",
+            extra={"field": "away_until"},
+        )
+    if until > today + dt.timedelta(days=AWAY_MAX_DAYS):
+        raise ApplicationError(
+            f"Away mode lasts at most {AWAY_MAX_DAYS} days; choose an earlier day.",
+            code="invalid",
+            extra={"field": "away_until"},
+        )
+    note = (note or "").strip()
+    if len(note) > AWAY_NOTE_MAX_LENGTH:
+        raise ApplicationError(
+            f"Keep the note under {AWAY_NOTE_MAX_LENGTH} characters.",
+            code="invalid",
+            extra={"field": "away_note"},
+        )
+    return away_until_instant(until, zone), note
+
+
+def _require_self_or_staff(actor: User, user: User) -> None:
+    if actor.pk != user.pk and not actor.is_staff:
+        raise ApplicationError("You can only change your own away mode.", code="forbidden")
+
+
+@transaction.atomic
+def user_set_away(
+    *, actor: User, user: User, until: dt.date, note: str = "", zone=None, now=None
+) -> User:
+    """Mark `user` away through the day `until` (on `zone`'s calendar: the viewer's, by
+    default the actor's own zone), with a note for whoever takes over their work.
+
+    Only the person themselves or staff. Refuses a past day, more than a year ahead and a
+    note over 500 characters; nothing changes then. Side effects: updates the User row only
+    (who may be away, and moving their reviews, is submissions' `mentor_set_away`).
+    """
+    _require_self_or_staff(actor, user)
+    away_until, note = away_clean(until=until, note=note, zone=zone or user_zone(actor), now=now)
+    user.away_until, user.away_note = away_until, note
+    user.save(update_fields=["away_until", "away_note"])
+    return user
+
+
+@transaction.atomic
+def user_end_away(*, actor: User, user: User) -> User:
+    """End `user`'s away mode now (idempotent). Only the person themselves or staff.
+    Side effects: clears `away_until` and `away_note`."""
+    _require_self_or_staff(actor, user)
+    if user.away_until is not None or user.away_note:
+        user.away_until, user.away_note = None, ""
+        user.save(update_fields=["away_until", "away_note"])
+    return user

@@ -32,6 +32,7 @@ def _render_profile(
     tokens = Paginator(api_tokens_of(user), TOKENS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "profile_user": user,
+        "profile_away": user.is_away(),
         "profile_form": profile_form
         or ProfileForm(initial={"name": user.name, "time_zone": user.time_zone}),
         "password_form": _password_form(user),

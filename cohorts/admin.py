@@ -99,6 +99,12 @@ class MembershipAdmin(admin.ModelAdmin):
     fields = ("user", "cohort", "role", "active", "joined_at", "capacity")
     actions = ["deactivate", "reactivate", "make_learner", "make_mentor"]
 
+    def save_model(self, request, obj, form, change):
+        # Only capacity is editable; through the service, so a raise assigns waiting work.
+        services.membership_set_capacity(
+            actor=request.user, membership=obj, capacity=form.cleaned_data.get("capacity")
+        )
+
     def has_add_permission(self, request):
         # Adding goes through the members page, which also invites new accounts.
         return False

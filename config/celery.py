@@ -58,6 +58,13 @@ BEAT_SCHEDULE = {
         "schedule": 10 * 60.0,
         "options": {"expires": 9 * 60},
     },
+    # Safety net of away mode and overflow: reviews still held by an away mentor move, and
+    # waiting unassigned work goes to mentors with room (an away period ending by itself).
+    "reviews: away hand-over and waiting work": {
+        "task": "submissions.sweep_assignments",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
     # Learners reminded once about a review they have not acknowledged after 3 days.
     "learners: unacknowledged reviews": {
         "task": "submissions.remind_unacknowledged_reviews",

@@ -31,6 +31,10 @@ from cohorts.selectors import cohort_list, cohort_timing
 from core import fragments
 from core.converters import parse_id
 from core.exceptions import ApplicationError
+from submissions.away_views import away_context
+from submissions.forms import AwayForm
+from submissions.permissions import mentors_anywhere
+from submissions.services import mentor_loads
 from submissions.wait import capacity_forecast
 
 from . import charts, exports, links, selectors, staff_overview
@@ -182,6 +186,13 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         "queue_url": links.queue_url(),
         "export_kinds": exports.LINKS,
     }
+    if mentors_anywhere(request.user):
+        # Away mode for oneself (submissions/away.html#away-card); not part of the cache.
+        context.update(
+            away_context(
+                viewer=request.user, mentor=request.user, next_url=reverse("dashboard:mentor")
+            )
+        )
     if current is not None:
         sort = request.GET.get("sort", "name")
         if sort not in SORTS:
@@ -365,8 +376,24 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "export_kinds": exports.LINKS,
         # Not cached either: an acknowledgement changes it without touching a submission.
         "mentor_feedback": selectors.mentor_feedback(cohort=cohort),
+        # Not cached: away mode and open reviews per mentor, with the away form of each.
+        "mentor_rows": _mentor_rows(request, cohort),
     }
     return render(request, STAFF_COHORT, context)
+
+
+def _mentor_rows(request, cohort) -> list[dict]:
+    """Each active mentor's open reviews, capacity and away mode (two queries)."""
+    back = reverse("dashboard:staff-cohort", kwargs={"cohort_id": cohort.pk}) + "#mentors"
+    return [
+        {
+            "load": load,
+            **away_context(
+                viewer=request.user, mentor=load.membership.user, form=AwayForm(), next_url=back
+            ),
+        }
+        for load in mentor_loads(cohort)
+    ]
 
 
 STAFF_COHORT = "dashboards/staff_cohort.html"

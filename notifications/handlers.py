@@ -378,6 +378,8 @@ def on_assignment_reassigned(event: Event, submission) -> list[Message]:
             )
     for pk in _active_user_ids([new_id]):
         why = " after the review went overdue" if escalated else ""
+        if data.get("reason") == "away" and data.get("note"):
+            why = f" ({data['note']})"  # the away mentor's note: why it came
         messages[pk] = Message(pk, _clip(f"{learner}'s {lab} was reassigned to you{why}."), link)
     return list(messages.values())
 

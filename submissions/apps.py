@@ -8,9 +8,10 @@ class SubmissionsConfig(AppConfig):
     def ready(self) -> None:
         # A mentor leaving a cohort hands over their open reviews in the same transaction
         # (cohorts may not import submissions; see docs/architecture.md).
-        from cohorts.services import on_role_ended
+        from cohorts.services import on_mentor_room, on_role_ended
 
         from .services import assignments_hand_over
+        from .services.assignments import mentor_room_fill
 
         on_role_ended(assignments_hand_over)
 
@@ -20,3 +21,7 @@ class SubmissionsConfig(AppConfig):
         from .impact import impact_work
 
         register_impact_provider(impact_work)
+
+        # A mentor joined or came back, or a capacity rose: waiting work is assigned after
+        # commit (submissions.assign_waiting_work).
+        on_mentor_room(mentor_room_fill)

@@ -281,3 +281,24 @@ class SavedReplyForm(forms.Form):
             data["shared_with_all"] = scope == self.ALL
             data["cohort"] = self.cohorts.get(scope) if scope != self.ALL else None
         return data
+
+
+class AwayForm(forms.Form):
+    """Away mode: the last day away (a date on the viewer's calendar) and a note for the
+    mentors who take over. The date and length rules are the service's."""
+
+    away_until = forms.DateField(
+        label="Last day away",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "Choose the last day you are away.",
+            "invalid": "Enter a date.",
+        },
+    )
+    away_note = forms.CharField(
+        label="Note for the mentors who take over",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
+        help_text="Shown with each review handed over, e.g. who to ask meanwhile.",
+    )

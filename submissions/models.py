@@ -188,12 +188,16 @@ class Assignment(models.Model):
         CLAIM = "claim", "Claimed"
         REASSIGN = "reassign", "Reassigned by staff"
         ESCALATION = "escalation", "Reassigned after the review went overdue"
+        OVERFLOW = "overflow", "Assigned when a mentor had room again"
+        AWAY = "away", "Handed over: the mentor is away"
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="assignments")
     mentor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
     )
     reason = models.CharField(max_length=12, choices=Reason.choices)
+    # Why it moved, for the mentor who gets it (a staff reason, an away mentor's note).
+    note = models.CharField(max_length=500, blank=True)
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

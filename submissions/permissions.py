@@ -137,3 +137,18 @@ def saved_reply_editor(user):
         return lambda reply: False
     mentored = set(_mentored_cohort_ids(user))
     return lambda reply: reply.author_id == user.pk and reply.cohort_id in mentored
+
+
+def mentors_anywhere(user) -> bool:
+    """An active mentor of at least one cohort (read from the database, not a cache)."""
+    return _signed_in(user) and (
+        Membership.objects.filter(user=user, role=Membership.Role.MENTOR, active=True).exists()
+    )
+
+
+def can_set_away(actor, user) -> bool:
+    """Away mode: a mentor for themself, staff for any mentor. Learners (who mentor no
+    cohort) have no away mode, and a mentor never sets another mentor away."""
+    if not _signed_in(actor) or not mentors_anywhere(user):
+        return False
+    return actor.pk == user.pk or bool(actor.is_staff)

@@ -2,7 +2,8 @@
 
 Beat schedule (wired in config/celery.py by the notifications area):
 ``submissions.remind_overdue_reviews``, ``submissions.escalate_overdue_reviews`` and
-``submissions.release_abandoned_claims``, e.g. every 15 minutes.
+``submissions.release_abandoned_claims``, e.g. every 15 minutes; ``submissions.sweep_assignments``
+(away hand-over and overflow safety net) every 5 minutes.
 """
 
 from celery import shared_task
@@ -35,3 +36,19 @@ def remind_unacknowledged_reviews() -> int:
     from .feedback import reviews_remind_unacknowledged
 
     return reviews_remind_unacknowledged(now=timezone.now())
+
+
+@shared_task(name="submissions.assign_waiting_work")
+def assign_waiting_work(cohort_id: int) -> int:
+    """Enqueued after commit when a mentor may have room (a verdict, a release, a capacity
+    raise, a mentor joining, away mode ending). Idempotent: only unassigned work moves."""
+    from .services import assignments_fill
+
+    return assignments_fill(cohort_id=cohort_id)
+
+
+@shared_task(name="submissions.sweep_assignments")
+def sweep_assignments() -> dict:
+    from .services import assignments_sweep
+
+    return assignments_sweep(now=timezone.now())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import comment_views, saved_reply_views, views
+from . import away_views, comment_views, saved_reply_views, views
 
 app_name = "submissions"
 
@@ -39,4 +39,6 @@ urlpatterns = [
         saved_reply_views.saved_reply_delete,
         name="saved-reply-delete",
     ),
+    path("mentors/<id:user_id>/away/", away_views.away, name="away"),
+    path("mentors/<id:user_id>/away/end/", away_views.away_end, name="away-end"),
 ]

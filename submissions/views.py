@@ -45,7 +45,7 @@ from .forms import (
     ReviewForm,
     apply_service_errors,
 )
-from .models import Attachment, Submission
+from .models import Assignment, Attachment, Submission
 from .permissions import (
     can_acknowledge_review,
     can_comment_submission,
@@ -415,6 +415,14 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
     can_review = submission.state != Submission.State.DRAFT and current is not None
     return {
         "submission": submission,
+        # Why the open review is with its mentor (a staff reason, an away mentor's note).
+        "assignment_note": (
+            Assignment.objects.filter(submission=submission, ended_at__isnull=True)
+            .values_list("note", flat=True)
+            .first()
+            if submission.assigned_to_id
+            else ""
+        ),
         "lab": submission.lab,
         "cohort": submission.cohort,
         "iteration": current,

@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiToken
@@ -73,3 +75,11 @@ class MeSerializer(serializers.Serializer):
         "Dates on pages, in e-mails and in the calendar feed are shown in it.",
     )
     is_staff = serializers.BooleanField(read_only=True)
+    away = serializers.SerializerMethodField(
+        help_text="True while you are in away mode (mentors: no new reviews). Read and set it "
+        "with `GET`/`PUT`/`DELETE /api/v1/me/away/`."
+    )
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_away(self, obj) -> bool:
+        return obj.is_away()

@@ -8,7 +8,7 @@ Split by sub-domain (``cohorts``, ``memberships``, ``enrollment``, ``schedule``,
 import from this package.
 """
 
-from ._common import ROLE_VALUES
+from ._common import ROLE_VALUES, on_mentor_room
 from .announcements import announcement_send
 from .bulk import (
     MAX_SHIFT_DAYS,
@@ -53,6 +53,7 @@ from .memberships import (
     membership_change_role,
     membership_deactivate,
     membership_reactivate,
+    membership_set_capacity,
     on_role_ended,
 )
 from .pins import (
@@ -116,6 +117,8 @@ __all__ = [
     "membership_change_role",
     "membership_deactivate",
     "membership_reactivate",
+    "membership_set_capacity",
+    "on_mentor_room",
     "on_role_ended",
     "schedule_override_clear",
     "schedule_override_set",

@@ -40,3 +40,22 @@ def _enqueue_invitation(invitation_id: int) -> None:
     from ..tasks import send_invitation
 
     broker.publish(send_invitation, invitation_id)
+
+
+# What other apps do when a cohort's mentors may have more room (a mentor joined or came
+# back, a capacity was raised): submissions assigns the waiting work after commit. Those
+# apps sit above cohorts; they register from their AppConfig.ready (docs/architecture.md).
+_mentor_room_hooks: list = []
+
+
+def on_mentor_room(hook):
+    """Register `hook(*, cohort)`: called inside the transaction of every cohorts service
+    that may give a cohort's mentors more room (it should act after commit)."""
+    if hook not in _mentor_room_hooks:
+        _mentor_room_hooks.append(hook)
+    return hook
+
+
+def _mentor_room(cohort) -> None:
+    for hook in _mentor_room_hooks:
+        hook(cohort=cohort)

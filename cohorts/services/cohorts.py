@@ -10,7 +10,7 @@ from core.exceptions import ApplicationError
 from curriculum.models import Track
 
 from ..models import Cohort
-from ._common import _require_staff
+from ._common import _mentor_room, _require_staff
 
 MAX_PACE_DAYS = 365
 
@@ -205,7 +205,10 @@ def cohort_update(*, actor, cohort: Cohort, **changes) -> Cohort:
         raise ApplicationError(
             f"The slug “{data['slug']}” is taken.", code="conflict", extra={"field": "slug"}
         )
+    raised = data.get("mentor_capacity", cohort.mentor_capacity) > cohort.mentor_capacity
     for name, value in data.items():
         setattr(cohort, name, value)
     cohort.save()
+    if raised:
+        _mentor_room(cohort)
     return cohort

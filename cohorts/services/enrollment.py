@@ -26,7 +26,13 @@ from notifications.events import record
 
 from ..models import Cohort, EnrollmentUpload, Invitation, JoinLink, Membership
 from ..selectors import clear_role_cache
-from ._common import ROLE_VALUES, _enqueue_invitation, _require_aware, _require_staff
+from ._common import (
+    ROLE_VALUES,
+    _enqueue_invitation,
+    _mentor_room,
+    _require_aware,
+    _require_staff,
+)
 
 # Each new account costs a few queries through accounts.services.user_get_or_create
 # (about 4 ms on SQLite); 2000 rows keeps an apply within a web request.
@@ -477,6 +483,10 @@ def enrollment_apply(*, actor, upload: EnrollmentUpload) -> dict:
     )
     for invitation in invitations:
         transaction.on_commit(lambda pk=invitation.pk: _enqueue_invitation(pk))
+    if role_updates.get(Membership.Role.MENTOR) or any(
+        m.role == Membership.Role.MENTOR for m in new_memberships
+    ):
+        _mentor_room(cohort)
     upload.applied_at = now
     upload.applied_by = actor
     upload.result = result

@@ -11,7 +11,7 @@ from core.exceptions import ApplicationError
 
 from ..models import Cohort, Invitation, Membership
 from ..selectors import clear_role_cache
-from ._common import _enqueue_invitation, _require_staff, _validate_role
+from ._common import _enqueue_invitation, _mentor_room, _require_staff, _validate_role
 
 
 def _invite(*, actor, cohort: Cohort, user: User) -> Invitation | None:
@@ -53,6 +53,8 @@ def membership_add(*, actor, cohort: Cohort, email: str, name: str = "", role: s
     if created:
         _invite(actor=actor, cohort=cohort, user=user)
     clear_role_cache(user)
+    if role == Membership.Role.MENTOR:
+        _mentor_room(cohort)
     return membership
 
 
@@ -104,6 +106,8 @@ def membership_reactivate(*, actor, membership: Membership) -> Membership:
     if not membership.active:
         membership.active = True
         membership.save(update_fields=["active"])
+        if membership.role == Membership.Role.MENTOR:
+            _mentor_room(membership.cohort)
     return membership
 
 
@@ -120,4 +124,27 @@ def membership_change_role(*, actor, membership: Membership, role: str) -> Membe
         membership.save(update_fields=["role"])
         if membership.active:
             _role_ended(actor=actor, membership=membership, role=previous)
+            if role == Membership.Role.MENTOR:
+                _mentor_room(membership.cohort)
+    return membership
+
+
+@transaction.atomic
+def membership_set_capacity(*, actor, membership: Membership, capacity: int | None) -> Membership:
+    """Set how many open reviews a mentor holds at once in this cohort (staff only; None:
+    the cohort's `mentor_capacity`). Side effects: updates the Membership; a raise lets the
+    registered mentor-room hooks assign waiting work after commit."""
+    _require_staff(actor)
+    if capacity is not None and (not isinstance(capacity, int) or capacity < 0):
+        raise ApplicationError(
+            "Capacity is a whole number of reviews, 0 or more.",
+            code="invalid",
+            extra={"field": "capacity"},
+        )
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.capacity != capacity:
+        membership.capacity = capacity
+        membership.save(update_fields=["capacity"])
+        if membership.active and membership.role == Membership.Role.MENTOR:
+            _mentor_room(membership.cohort)
     return membership

@@ -342,3 +342,46 @@ class ProgressRowSerializer(serializers.Serializer):
 class ReassignSerializer(serializers.Serializer):
     mentor = serializers.IntegerField(help_text="User id of an active mentor of the cohort.")
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class AwaySerializer(serializers.Serializer):
+    """A mentor's away mode. Dates are on the caller's own calendar (`User.time_zone`)."""
+
+    user = UserSummarySerializer(read_only=True)
+    away = serializers.BooleanField(
+        read_only=True, help_text="True while the mentor is away: they get no new reviews."
+    )
+    away_until = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="The last day away, on the caller's calendar; null when not away.",
+    )
+    back_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="The instant away mode ends (00:00 after the last day); null when not away.",
+    )
+    away_note = serializers.CharField(
+        read_only=True, help_text="The note the mentors who take over their reviews see."
+    )
+
+
+class AwaySetResultSerializer(AwaySerializer):
+    reviews_moved = serializers.IntegerField(
+        read_only=True,
+        help_text="Open reviews handed to other mentors (or back to the queue) by this call.",
+    )
+
+
+class AwayWriteSerializer(serializers.Serializer):
+    away_until = serializers.DateField(
+        help_text="The last day away (YYYY-MM-DD) on the caller's calendar: today or later, "
+        "at most a year ahead. A past day is a 400 naming `away_until`; nothing changes."
+    )
+    away_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        default="",
+        help_text="Shown with each review handed over, e.g. who to ask meanwhile.",
+    )

@@ -1,3 +1,5 @@
+from django.urls import path
+
 from accounts.api.routers import ApiRouter
 
 from . import saved_replies, views
@@ -19,4 +21,8 @@ router.register(
     basename="cohort-progress",
 )
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    *router.urls,
+    path("me/away/", views.MyAwayView.as_view(), name="me-away"),
+    path("mentors/<id:user_id>/away/", views.MentorAwayView.as_view(), name="mentor-away"),
+]

@@ -5,6 +5,8 @@ what a visible caller may do is decided by the services, which refuse with
 ``ApplicationError`` (403 forbidden, 409 wrong state or someone else got there first).
 """
 
+import datetime as dt
+
 import django_filters
 from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
@@ -21,6 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.api.common import IdFilter, visible_or_404
 from accounts.models import User
@@ -34,6 +37,7 @@ from submissions.permissions import (
     can_edit_submission,
     can_reassign_submission,
     can_review_submission,
+    can_set_away,
     submissions_visible_to,
 )
 from submissions.selectors import cohort_progress_matrix, review_for_user
@@ -42,6 +46,9 @@ from submissions.wait import waits_for
 from .serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
+    AwaySerializer,
+    AwaySetResultSerializer,
+    AwayWriteSerializer,
     CommentSerializer,
     DraftCreateSerializer,
     DraftFieldsSerializer,
@@ -533,3 +540,97 @@ class ReviewAcknowledgeViewSet(viewsets.GenericViewSet):
             actor=request.user, review=review, **serializer.validated_data
         )
         return Response(ReviewAcknowledgementSerializer(acknowledgement).data)
+
+
+def _away_payload(*, viewer, mentor, reviews_moved=None) -> dict:
+    from accounts.zones import user_zone
+
+    away = mentor.is_away()
+    zone = user_zone(viewer)
+    last_day = None
+    if away:
+        last_day = (mentor.away_until - dt.timedelta(microseconds=1)).astimezone(zone).date()
+    data = {
+        "user": mentor,
+        "away": away,
+        "away_until": last_day,
+        "back_at": mentor.away_until if away else None,
+        "away_note": mentor.away_note if away else "",
+    }
+    if reviews_moved is not None:
+        data["reviews_moved"] = reviews_moved
+    return data
+
+
+class _AwayBase(APIView):
+    """Away mode: GET it, PUT `{"away_until", "away_note"}` to go away through that day
+    (open reviews move to the other mentors of each cohort, with the note), DELETE to end it
+    now. For a mentor themself and for staff; anyone else gets a 404."""
+
+    def mentor(self, request):
+        raise NotImplementedError
+
+    def _mentor(self, request):
+        mentor = self.mentor(request)
+        if mentor is None or not can_set_away(request.user, mentor):
+            raise NotFound("No such mentor.")
+        return mentor
+
+    def get(self, request, **kwargs):
+        mentor = self._mentor(request)
+        return Response(AwaySerializer(_away_payload(viewer=request.user, mentor=mentor)).data)
+
+    def put(self, request, **kwargs):
+        from accounts.zones import user_zone
+
+        mentor = self._mentor(request)
+        serializer = AwayWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        moved = services.mentor_set_away(
+            actor=request.user,
+            user=mentor,
+            until=serializer.validated_data["away_until"],
+            note=serializer.validated_data["away_note"],
+            zone=user_zone(request.user),
+        )
+        mentor.refresh_from_db()
+        payload = _away_payload(viewer=request.user, mentor=mentor, reviews_moved=moved)
+        return Response(AwaySetResultSerializer(payload).data)
+
+    def delete(self, request, **kwargs):
+        mentor = self._mentor(request)
+        services.mentor_end_away(actor=request.user, user=mentor)
+        mentor.refresh_from_db()
+        return Response(AwaySerializer(_away_payload(viewer=request.user, mentor=mentor)).data)
+
+
+@extend_schema_view(
+    get=extend_schema(responses=AwaySerializer, summary="Your away mode"),
+    put=extend_schema(
+        request=AwayWriteSerializer,
+        responses=AwaySetResultSerializer,
+        summary="Go away through a day (mentors)",
+    ),
+    delete=extend_schema(responses=AwaySerializer, summary="End your away mode now"),
+)
+class MyAwayView(_AwayBase):
+    """Your own away mode (mentors; a learner gets a 404)."""
+
+    def mentor(self, request):
+        return request.user
+
+
+@extend_schema_view(
+    get=extend_schema(responses=AwaySerializer, summary="A mentor's away mode (staff)"),
+    put=extend_schema(
+        request=AwayWriteSerializer,
+        responses=AwaySetResultSerializer,
+        summary="Set a mentor away through a day (staff)",
+    ),
+    delete=extend_schema(responses=AwaySerializer, summary="End a mentor's away mode (staff)"),
+)
+class MentorAwayView(_AwayBase):
+    """Any mentor's away mode, for staff (a mentor may use their own id)."""
+
+    def mentor(self, request):
+        return User.objects.filter(pk=self.kwargs["user_id"], is_active=True).first()

@@ -10,7 +10,7 @@ Services that change a submission lock its row first (``select_for_update``), so
 click, a retried request or two mentors at once are serialised by the database.
 
 Split by sub-domain (``drafts``, ``attachments``, ``assignments``, ``reviews``, ``comments``,
-``sweeps``); callers import from this package, which also re-exports the thread's edit and
+``sweeps``, ``away``); callers import from this package, which also re-exports the thread's edit and
 delete services from ``submissions.comments``.
 """
 
@@ -24,6 +24,7 @@ from ..comments import (
 from ._common import S, deliverables_of, lab_revision_of
 from .assignments import (
     MentorLoad,
+    assignments_fill,
     assignments_hand_over,
     mentor_loads,
     pick_mentor,
@@ -32,6 +33,7 @@ from .assignments import (
     submission_release,
 )
 from .attachments import CheckedFile, attachment_add, attachment_remove
+from .away import away_hand_over_pending, mentor_end_away, mentor_set_away
 from .comments import comment_create
 from .drafts import (
     submission_get_or_create_draft,
@@ -45,6 +47,7 @@ from .reviews import MARK_VALUES, VERDICTS, clean_marks, review_create
 from .sweeps import (
     assignments_escalate_overdue,
     assignments_remind_overdue,
+    assignments_sweep,
     claims_release_abandoned,
 )
 
@@ -57,8 +60,11 @@ __all__ = [
     "VERDICTS",
     "WINDOW_CLOSED",
     "assignments_escalate_overdue",
+    "assignments_fill",
     "assignments_hand_over",
     "assignments_remind_overdue",
+    "assignments_sweep",
+    "away_hand_over_pending",
     "attachment_add",
     "attachment_remove",
     "can_change_comment",
@@ -69,7 +75,9 @@ __all__ = [
     "comment_update",
     "deliverables_of",
     "lab_revision_of",
+    "mentor_end_away",
     "mentor_loads",
+    "mentor_set_away",
     "pick_mentor",
     "review_create",
     "submission_claim",

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from accounts.models import User
 from cohorts.models import Cohort, Membership
 from core.exceptions import ApplicationError
 from notifications.events import record
@@ -75,13 +76,26 @@ def mentor_loads(cohort: Cohort, *, lock: bool = False) -> list[MentorLoad]:
     ]
 
 
-def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True):
+def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True, now=None):
     """The mentor with the fewest open reviews under capacity; ties to the least recently
-    assigned (never assigned first), then the oldest membership. None when nobody has room."""
+    assigned (never assigned first), then the oldest membership. None when nobody has room.
+    A mentor who is away (`User.away_until` still ahead) is never picked."""
+    now = now or timezone.now()
+    excluded = set(exclude_user_ids)
+    loads = mentor_loads(cohort, lock=lock)
+    # Read after the lock, in a statement of its own: a mentor who went away while we waited
+    # for the lock (`mentor_set_away` holds the same rows) is seen as away.
+    away = set(
+        User.objects.filter(
+            pk__in=[load.membership.user_id for load in loads], away_until__gt=now
+        ).values_list("pk", flat=True)
+    )
     candidates = [
         load
-        for load in mentor_loads(cohort, lock=lock)
-        if load.open_count < load.capacity and load.membership.user_id not in set(exclude_user_ids)
+        for load in loads
+        if load.open_count < load.capacity
+        and load.membership.user_id not in excluded
+        and load.membership.user_id not in away
     ]
     if not candidates:
         return None
@@ -101,12 +115,14 @@ def _assign(
     now: dt.datetime,
     due_at: dt.datetime,
     assigned_by=None,
+    note: str = "",
 ) -> Assignment:
     _end_open_assignment(submission, now=now)
     assignment = Assignment.objects.create(
         submission=submission,
         mentor=mentor,
         reason=reason,
+        note=(note or "")[:500],
         assigned_by=assigned_by if getattr(assigned_by, "pk", None) else None,
         assigned_at=now,
         due_at=due_at,
@@ -153,6 +169,11 @@ def submission_claim(*, actor, submission: Submission) -> Submission:
             extra={"assigned_to_id": locked.assigned_to_id},
         )
     sm.target_of(locked.state, "claim")
+    if actor.is_away():
+        raise ApplicationError(
+            "You are in away mode: end it (on your home page) before taking on a review.",
+            code="conflict",
+        )
     if locked.assigned_to_id not in (None, actor.pk) and not actor.is_staff:
         raise ApplicationError(
             f"This work is assigned to {locked.assigned_to.display_name}.",
@@ -191,6 +212,7 @@ def submission_release(*, actor, submission: Submission) -> Submission:
     if locked.assigned_to_id not in (None, actor.pk) and not actor.is_staff:
         raise _forbidden("Only the mentor who claimed this work (or staff) can release it.")
     _release(locked, now=timezone.now())
+    enqueue_fill(locked.cohort_id)
     _refresh_caller(submission, locked)
     return locked
 
@@ -222,6 +244,13 @@ def submission_reassign(*, actor, submission: Submission, mentor, reason: str = 
         raise _invalid({"mentor": "Choose an active mentor of this cohort."})
     if mentor.pk == locked.learner_id:
         raise _invalid({"mentor": "Learners cannot review their own work."})
+    if mentor.is_away():
+        raise _invalid(
+            {
+                "mentor": f"{mentor.display_name} is away until "
+                f"{timezone.localtime(mentor.away_until):%-d %b %Y, %H:%M}; choose another mentor."
+            }
+        )
     reason = (reason or "").strip()[:500]
     kind = Assignment.Reason.REASSIGN if actor is not None else Assignment.Reason.ESCALATION
     return _reassign(locked, mentor=mentor, actor=actor, reason=reason, kind=kind)
@@ -239,6 +268,7 @@ def _reassign(
         now=now,
         due_at=now + dt.timedelta(hours=locked.cohort.review_sla_hours),
         assigned_by=actor,
+        note=reason,
     )
     if locked.state == S.IN_REVIEW:
         locked.claimed_at = now
@@ -263,28 +293,33 @@ def assignments_hand_over(*, actor, membership: Membership, role: str) -> int:
     """
     if role != Membership.Role.MENTOR:
         return 0
-    cohort = membership.cohort
+    return _hand_over_open_reviews(
+        mentor_id=membership.user_id,
+        cohort=membership.cohort,
+        actor=actor,
+        note="The mentor left the cohort.",
+        kind=Assignment.Reason.REASSIGN,
+    )
+
+
+def _hand_over_open_reviews(*, mentor_id: int, cohort: Cohort, actor, note: str, kind: str) -> int:
+    """Each open review `mentor_id` holds in `cohort` goes to the mentor `pick_mentor` picks
+    (the assignment carries `note`), else back to the unassigned queue (released when in
+    review). Locks each submission, then the mentors (the order every service uses)."""
     submission_ids = list(
         Assignment.objects.filter(
-            mentor_id=membership.user_id, submission__cohort=cohort, ended_at__isnull=True
+            mentor_id=mentor_id, submission__cohort=cohort, ended_at__isnull=True
         ).values_list("submission_id", flat=True)
     )
     now = timezone.now()
     for submission_id in submission_ids:
         locked = _locked(Submission(pk=submission_id))
         current = _open_assignment(locked)
-        if current is None or current.mentor_id != membership.user_id:
+        if current is None or current.mentor_id != mentor_id:
             continue
-        mentor = pick_mentor(cohort, exclude_user_ids={membership.user_id, locked.learner_id})
+        mentor = pick_mentor(cohort, exclude_user_ids={mentor_id, locked.learner_id}, now=now)
         if mentor is not None and locked.state in sm.OPEN_STATES:
-            _reassign(
-                locked,
-                mentor=mentor,
-                actor=actor,
-                reason="The mentor left the cohort.",
-                kind=Assignment.Reason.REASSIGN,
-                now=now,
-            )
+            _reassign(locked, mentor=mentor, actor=actor, reason=note, kind=kind, now=now)
         elif locked.state == S.IN_REVIEW:
             _release(locked, now=now)
         else:
@@ -292,3 +327,82 @@ def assignments_hand_over(*, actor, membership: Membership, role: str) -> int:
             locked.assigned_to = None
             locked.save()
     return len(submission_ids)
+
+
+# --- Overflow: waiting work assigned as soon as a mentor has room --------------------------
+
+
+def enqueue_fill(cohort_id: int) -> None:
+    """After commit, ask a worker to assign the cohort's waiting work (`assignments_fill`).
+    Never raises: with the broker down the periodic sweep does it later."""
+    from core import broker
+
+    def _publish():
+        from ..tasks import assign_waiting_work
+
+        broker.publish(assign_waiting_work, cohort_id)
+
+    transaction.on_commit(_publish)
+
+
+def mentor_room_fill(*, cohort: Cohort) -> None:
+    """The hook `cohorts.services.on_mentor_room` calls: fill the cohort after commit."""
+    enqueue_fill(cohort.pk)
+
+
+def _waiting_ids(cohort_id: int) -> list[int]:
+    """The cohort's unassigned work waiting for review, oldest hand-in first."""
+    return list(
+        Submission.objects.filter(cohort_id=cohort_id, state=S.SUBMITTED, assigned_to__isnull=True)
+        .order_by("submitted_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def assignments_fill(*, cohort_id: int, now: dt.datetime | None = None) -> int:
+    """Give the cohort's unassigned waiting work (overflow: nobody had room when it came in,
+    or it came back to the queue) to mentors with room, oldest hand-in first, until nobody
+    has room. Returns the number assigned.
+
+    Each piece is its own transaction: lock the submission, check it is still waiting and
+    unassigned, then pick a mentor with the mentors' rows locked (`pick_mentor`), the same
+    order as a submit, so two runs at once (or a run and a submit) never give one piece to
+    two mentors nor one mentor more than their capacity. A mentor who held this iteration
+    and gave it back (released it, or it was taken from them) is not given it again. Records
+    ``assignment.created`` (reason ``overflow``; the mentor is notified). Idempotent.
+    """
+    count = 0
+    for submission_id in _waiting_ids(cohort_id):
+        with transaction.atomic():
+            locked = _locked(Submission(pk=submission_id))
+            if locked.state != S.SUBMITTED or locked.assigned_to_id is not None:
+                continue
+            when = now or timezone.now()
+            gave_back = set(
+                Assignment.objects.filter(
+                    submission=locked, ended_at__isnull=False, assigned_at__gte=locked.submitted_at
+                ).values_list("mentor_id", flat=True)
+            )
+            mentor = pick_mentor(
+                locked.cohort, exclude_user_ids={locked.learner_id, *gave_back}, now=when
+            )
+            if mentor is None:
+                if gave_back:
+                    continue  # someone else may still take the next piece
+                break  # nobody has room: the rest waits for the next freed slot
+            due_at = locked.review_due_at or when + dt.timedelta(
+                hours=locked.cohort.review_sla_hours
+            )
+            assignment = _assign(
+                submission=locked,
+                mentor=mentor,
+                reason=Assignment.Reason.OVERFLOW,
+                now=when,
+                due_at=due_at,
+            )
+            locked.save()
+            _record_assignment(
+                "assignment.created", actor=None, submission=locked, assignment=assignment
+            )
+            count += 1
+    return count

@@ -300,10 +300,14 @@ def submission_submit(
     mentor, reason = None, Assignment.Reason.AUTO
     if was_resubmission:
         previous = _last_changes_requester(locked)
-        if previous is not None and has_active_membership(previous, cohort, Membership.Role.MENTOR):
+        if (
+            previous is not None
+            and not previous.is_away(now)
+            and has_active_membership(previous, cohort, Membership.Role.MENTOR)
+        ):
             mentor, reason = previous, Assignment.Reason.RESUBMIT
     if mentor is None:
-        mentor = pick_mentor(cohort)
+        mentor = pick_mentor(cohort, now=now)
     assignment = None
     if mentor is not None:
         assignment = _assign(

@@ -19,6 +19,7 @@ from ._common import (
     _refresh_caller,
     deliverables_of,
 )
+from .assignments import enqueue_fill
 
 MARK_VALUES = ("met", "not_met", "na")
 
@@ -151,6 +152,7 @@ def review_create(
         locked.review_due_at = None
         locked.claimed_at = None
         locked.approved_at = now if locked.state == S.APPROVED else None
+        enqueue_fill(locked.cohort_id)  # the reviewer has room again: waiting work moves
     locked.save()
     record(
         "review.posted",

@@ -1,4 +1,5 @@
-"""Review scheduling run by periodic tasks: overdue reminders, escalation, abandoned claims."""
+"""Review scheduling run by periodic tasks: overdue reminders, escalation, abandoned claims,
+and the safety net of away mode and overflow (`assignments_sweep`)."""
 
 import datetime as dt
 
@@ -11,7 +12,7 @@ from notifications.events import record
 from .. import state as sm
 from ..models import Assignment, Review, Submission
 from ._common import S, _locked
-from .assignments import _reassign, _release, pick_mentor
+from .assignments import _reassign, _release, assignments_fill, enqueue_fill, pick_mentor
 
 
 def _open_review_filter() -> Q:
@@ -145,6 +146,7 @@ def claims_release_abandoned(*, now: dt.datetime | None = None) -> int:
                 continue
             mentor_id = locked.assigned_to_id
             _release(locked, now=now)
+            enqueue_fill(locked.cohort_id)
             record(
                 "assignment.released",
                 target=locked,
@@ -158,3 +160,23 @@ def claims_release_abandoned(*, now: dt.datetime | None = None) -> int:
             )
             count += 1
     return count
+
+
+def assignments_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The safety net behind the on-commit tasks: hand over the open reviews still held by
+    mentors who are away (`away.away_hand_over_pending`), then assign every cohort's waiting
+    unassigned work to mentors with room (`assignments_fill`; this is also how an away
+    period that ends by itself, or a capacity edit no service saw, frees room). Idempotent.
+    Returns {"handed_over": n, "assigned": m}."""
+    from .away import away_hand_over_pending
+
+    now = now or timezone.now()
+    handed_over = away_hand_over_pending(now=now)
+    cohort_ids = (
+        Submission.objects.filter(state=S.SUBMITTED, assigned_to__isnull=True)
+        .values_list("cohort_id", flat=True)
+        .distinct()
+        .order_by("cohort_id")
+    )
+    assigned = sum(assignments_fill(cohort_id=pk, now=now) for pk in list(cohort_ids))
+    return {"handed_over": handed_over, "assigned": assigned}

@@ -18,6 +18,7 @@ def test_me_shows_who_you_are(user):
         "name": user.name,
         "time_zone": "UTC",
         "is_staff": False,
+        "away": False,
     }
 
 

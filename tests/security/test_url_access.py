@@ -77,6 +77,12 @@ PAGE_ROUTES: dict[str, Case] = {
         kwargs=lambda w: {"cohort_id": w.cohort.pk, "user_id": w.owner.pk}
     ),
     "dashboard:staff-cohort": Case(kwargs=lambda w: {"cohort_id": w.cohort.pk}),
+    # away mode: the mentor themself and staff; learners and other mentors get a 404
+    "submissions:away": Case(
+        kwargs=lambda w: {"user_id": w.mentor.pk},
+        why="a mentor's away mode: the mentor and staff only (mentor_set_away)",
+    ),
+    "submissions:away-end": Case(kwargs=lambda w: {"user_id": w.mentor.pk}),
     "dashboard:cohort-export": Case(
         kwargs=lambda w: {"cohort_id": w.cohort.pk, "kind": "marks"},
         why="a cohort's names and marks as a file: staff and the cohort's mentors only. "
@@ -430,6 +436,12 @@ API_ROUTES: dict[str, Case] = {
         methods=ALL_METHODS,
         why="counting a use needs the reply to be visible (the cohort's mentors, staff)",
     ),
+    "/api/v1/mentors/{user_id}/away/": Case(
+        kwargs=lambda w: {"user_id": w.mentor.pk},
+        methods=ALL_METHODS,
+        why="a mentor's away mode: the mentor and staff only; a learner or another mentor "
+        "gets a 404",
+    ),
     "/api/v1/reviews/{id}/acknowledge/": Case(
         kwargs=lambda w: {"id": w.review.pk},
         methods=ALL_METHODS,
@@ -441,6 +453,8 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/auth/token/": "exchanges credentials for a token; no object (lockout: test_posture)",
     "/api/v1/auth/tokens/": "one's own tokens; no object in the URL",
     "/api/v1/me/": "oneself; PATCH changes one's own name and time zone; no object in the URL",
+    "/api/v1/me/away/": "one's own away mode (mentors; a learner gets a 404); no object in the "
+    "URL (tests/submissions/test_away.py)",
     "/api/v1/search/": "results limited to what the caller may open; no object in the URL "
     "(tests/dashboards/test_search.py)",
     "/api/v1/cohorts/": "cohorts visible to the caller; creating one is staff-only",
@@ -454,7 +468,6 @@ ALLOWED_API: dict[str, str] = {
     "/api/v1/submissions/": "work visible to the caller; POST starts one's own draft",
     "/api/v1/saved-replies/": "the saved replies the caller may use (403 for learners); POST "
     "saves one for a cohort the caller mentors",
-
     "/api/v1/staff/overview/": "staff only (403 for everyone else); no object in the URL "
     "(tests/dashboards/test_staff_overview.py)",
 }
