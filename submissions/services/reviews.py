@@ -116,9 +116,8 @@ def review_create(
     except ValueError as exc:
         errors["points"] = str(exc)
         cleaned_points = []
-    if cleaned_points and verdict in Review.Verdict.values:
-        if verdict != Review.Verdict.REQUEST_CHANGES:
-            errors["points"] = "Points are raised when you request changes."
+    if cleaned_points and verdict in Review.Verdict.values and verdict != "request_changes":
+        errors["points"] = "Points are raised when you request changes."
     try:
         waive_reason = review_points.clean_waive_reason(waive_reason)
     except ValueError as exc:
