@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from core.admin import ViewOnlyAdmin, ViewOnlyInline
 
-from .models import Assignment, Attachment, Comment, Iteration, Review, Submission
+from .models import Assignment, Attachment, Comment, Iteration, Review, ReviewPoint, Submission
 
 
 class IterationInline(ViewOnlyInline):
@@ -99,6 +99,14 @@ class ReviewAdmin(ViewOnlyAdmin):
     list_filter = ("verdict",)
     list_select_related = ("submission", "iteration", "reviewer")
     search_fields = ("reviewer__email", "submission__learner__email")
+
+
+@admin.register(ReviewPoint)
+class ReviewPointAdmin(ViewOnlyAdmin):
+    list_display = ("submission", "review", "state", "deliverable", "addressed_in", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("submission", "review", "addressed_in")
+    search_fields = ("text", "submission__learner__email")
 
 
 @admin.register(Comment)
