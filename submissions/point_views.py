@@ -25,9 +25,10 @@ def keep_points_draft(request, submission, points_form: ReviewPointsForm) -> Non
         request.session.pop(points_draft_key(submission), None)
 
 
-def point_rows(request, points_form: ReviewPointsForm):
+def point_rows(request, submission, points_form: ReviewPointsForm):
     """htmx "Add a point" / "Remove": only the rows, one more or one less."""
-    response = render(request, POINT_ROWS, {"points_form": points_form})
+    context = {"points_form": points_form, "submission": submission}
+    response = render(request, POINT_ROWS, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 

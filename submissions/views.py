@@ -503,7 +503,7 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     points_form = ReviewPointsForm(request.POST, deliverables=deliverables)
     if points_form.row_action:  # "Add a point" / "Remove": the form again, nothing posted
         if request.htmx:
-            return point_views.point_rows(request, points_form)
+            return point_views.point_rows(request, submission, points_form)
         context = _review_context(request, submission, review_form=form, points_form=points_form)
         return _render(request, "submissions/review.html", context)
     draft_key = _review_draft_key(submission)
