@@ -399,6 +399,9 @@ def on_review_posted(event: Event, submission) -> list[Message]:
     verdict = (event.data or {}).get("verdict", "comment")
     verb = _VERDICT_TEXT.get(verdict, "reviewed")
     text = f"{_name(event.actor)} {verb} your {_lab_title(submission)}."
+    points = (event.data or {}).get("points")
+    if isinstance(points, int) and points > 0:
+        text += f" {points} point{'s' if points != 1 else ''} to answer."
     return [
         Message(pk, _clip(text), submission_link(submission))
         for pk in _active_user_ids([submission.learner_id])

@@ -12,6 +12,7 @@ from .models import (
     Comment,
     Iteration,
     Review,
+    ReviewPoint,
     SavedReply,
     Submission,
 )
@@ -107,6 +108,14 @@ class ReviewAdmin(ViewOnlyAdmin):
     list_filter = ("verdict",)
     list_select_related = ("submission", "iteration", "reviewer")
     search_fields = ("reviewer__email", "submission__learner__email")
+
+
+@admin.register(ReviewPoint)
+class ReviewPointAdmin(ViewOnlyAdmin):
+    list_display = ("submission", "review", "state", "deliverable", "addressed_in", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("submission", "review", "addressed_in")
+    search_fields = ("text", "submission__learner__email")
 
 
 @admin.register(Comment)

@@ -313,3 +313,67 @@ class SavedReplyUse(models.Model):
 
     def __str__(self) -> str:
         return f"Saved reply #{self.reply_id} used at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewPoint(models.Model):
+    """One thing a mentor asked to change (``submissions.services.points``).
+
+    Raised by a review that requests changes: a requested change in the mentor's words
+    (``text``) and/or a deliverable marked not met (``deliverable``, its index in the
+    reviewed iteration's checklist). The learner answers it (``addressed``, with a short
+    reply, handed in with ``addressed_in``) or a mentor waives it, with a reason, to approve.
+    """
+
+    TEXT_MAX_LENGTH = 1000
+    REPLY_MAX_LENGTH = 500
+    WAIVE_REASON_MAX_LENGTH = 300
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ADDRESSED = "addressed", "Addressed"
+        WAIVED = "waived", "Waived"
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="points")
+    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="points")
+    text = models.TextField(blank=True, max_length=TEXT_MAX_LENGTH)
+    deliverable = models.PositiveIntegerField(null=True, blank=True)
+    # The deliverable's text as the reviewed iteration listed it (curriculum edits later
+    # never change what the point was about).
+    deliverable_text = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    reply = models.TextField(blank=True, max_length=REPLY_MAX_LENGTH)
+    addressed_at = models.DateTimeField(null=True, blank=True)
+    # The iteration that handed in the answer (set when that iteration is submitted).
+    addressed_in = models.ForeignKey(
+        Iteration, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waive_reason = models.TextField(blank=True, max_length=WAIVE_REASON_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(text="") | Q(deliverable__isnull=False),
+                name="reviewpoint_text_or_deliverable",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="open")
+                | Q(state="addressed", addressed_at__isnull=False)
+                | Q(state="waived", waived_at__isnull=False),
+                name="reviewpoint_state_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["submission", "state"])]
+
+    def __str__(self) -> str:
+        return f"Point #{self.pk} on submission #{self.submission_id} ({self.state})"
+
+    @property
+    def label(self) -> str:
+        """What the point asks, in one line: the mentor's words, else the deliverable."""
+        return self.text or self.deliverable_text

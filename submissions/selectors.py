@@ -541,9 +541,13 @@ class IterationDiff:
     files_removed: list[Attachment] = field(default_factory=list)
 
     @property
+    def notes_changed(self) -> bool:
+        return any(op != "same" for op, _ in self.notes)
+
+    @property
     def has_changes(self) -> bool:
         return (
-            any(op != "same" for op, _ in self.notes)
+            self.notes_changed
             or bool(self.checklist)
             or self.repo_changed
             or self.commit_changed

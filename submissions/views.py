@@ -36,7 +36,7 @@ from core.exceptions import ApplicationError
 from curriculum.models import Lab
 from notifications.selectors import unread_stamp
 
-from . import feedback, selectors, services
+from . import feedback, point_views, selectors, services
 from .forms import (
     CommentForm,
     DraftForm,
@@ -54,6 +54,8 @@ from .permissions import (
     is_cohort_learner,
     submissions_visible_to,
 )
+from .point_forms import ReviewPointsForm, leave_points_open, point_replies
+from .review_points import points_context
 from .saved_replies import saved_replies_for_review
 from .state import EDITABLE_STATES, OPEN_STATES
 from .validation import clean_commit_sha, clean_repo_url
@@ -126,7 +128,16 @@ def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) 
 
 
 def _lab_context(
-    request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
+    request,
+    *,
+    cohort,
+    lab,
+    entry,
+    submission,
+    form=None,
+    draft_files=None,
+    chosen_files=(),
+    point_input=None,
 ):
     # The text this cohort reads: a pinned cohort's older revision (the one reader).
     revision = services.lab_revision_of(lab, cohort=cohort)
@@ -171,6 +182,8 @@ def _lab_context(
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
         "wait": waits_for([submission]).get(submission.pk) if submission else None,
         **history,
+        **points_context(submission, history),
+        "point_input": point_input or point_views.PointInput(),
     }
 
 
@@ -220,6 +233,7 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
         files=request.FILES,
     )
     submit = request.POST.get("action", "save") == "submit"
+    point_input = None
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -235,6 +249,8 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
                 files=data["files"],
                 remove_attachment_ids=data["remove_files"],
                 idempotency_key=data.get("idempotency_key"),
+                point_replies=point_replies(request.POST),
+                leave_points_open=leave_points_open(request.POST),
             )
             if iteration is not None:
                 count = iteration.attachments.count()
@@ -256,6 +272,7 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
             # "#main": the message on top (a form with errors comes back at #draft-form).
             return redirect(_lab_url(submission) + "#main")
         except ApplicationError as error:
+            point_input = point_views.PointInput.refused(request.POST, error)
             apply_service_errors(form, error)
     context = _lab_context(
         request,
@@ -266,6 +283,7 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
         form=form,
         draft_files=draft_files,
         chosen_files=[f.name for f in request.FILES.getlist("files")],
+        point_input=point_input or point_views.PointInput(data=request.POST),
     )
     return _render(request, "submissions/lab.html", context, partial="draft-form", status=400)
 
@@ -379,7 +397,9 @@ def _review_draft_key(submission: Submission) -> str:
     return f"review-draft:{submission.pk}"
 
 
-def _review_context(request, submission, *, review_form=None, reassign_form=None, number=None):
+def _review_context(
+    request, submission, *, review_form=None, reassign_form=None, number=None, points_form=None
+):
     history = selectors.submission_history(submission)
     iterations = history["iterations"]  # newest first
     current = None
@@ -409,9 +429,15 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
         ),
         None,
     )
-    kept_draft = request.session.get(_review_draft_key(submission))
+    kept_review = request.session.get(_review_draft_key(submission))
+    kept_points = request.session.get(point_views.points_draft_key(submission))
+    kept_draft = kept_review or kept_points
     if review_form is None:
-        review_form = ReviewForm(initial=kept_draft or {}, deliverables=deliverables)
+        review_form = ReviewForm(initial=kept_review or {}, deliverables=deliverables)
+    points = points_context(submission, history)
+    if points_form is None:
+        points_form = ReviewPointsForm(deliverables=deliverables, initial=kept_points)
+    points_form.open_count = len(points["open_points"])
     can_review = submission.state != Submission.State.DRAFT and current is not None
     return {
         "submission": submission,
@@ -454,6 +480,8 @@ def _review_context(request, submission, *, review_form=None, reassign_form=None
         # The review box's "Insert a saved reply" menu and `/` picker (saved_replies).
         "saved_replies": saved_replies_for_review(user=request.user, submission=submission),
         **history,
+        **points,
+        "points_form": points_form,
     }
 
 
@@ -490,6 +518,12 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
         else services.deliverables_of(submission.lab, cohort=submission.cohort)
     )
     form = ReviewForm(request.POST, deliverables=deliverables)
+    points_form = ReviewPointsForm(request.POST, deliverables=deliverables)
+    if points_form.row_action:  # "Add a point" / "Remove": the form again, nothing posted
+        if request.htmx:
+            return point_views.point_rows(request, submission, points_form)
+        context = _review_context(request, submission, review_form=form, points_form=points_form)
+        return _render(request, "submissions/review.html", context)
     draft_key = _review_draft_key(submission)
     if form.is_valid():
         data = form.cleaned_data
@@ -502,8 +536,9 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("message", error.message)
             else:
                 kept = form.review_draft()
-                if kept:
-                    request.session[draft_key] = kept
+                point_views.keep_points_draft(request, submission, points_form)
+                if kept or points_form.draft():
+                    request.session[draft_key] = kept or {}
                     messages.success(
                         request, "Message sent. Your review is not posted yet: it is kept below."
                     )
@@ -527,15 +562,18 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
                     body=data["body"],
                     marks=form.marks(),
                     revise=data["revise"],
+                    points=points_form.points(),
+                    waive_reason=points_form.waive_reason,
                 )
             except ApplicationError as error:
-                apply_service_errors(form, error)
+                point_views.apply_review_errors(form, points_form, error)
             else:
                 request.session.pop(draft_key, None)
+                request.session.pop(point_views.points_draft_key(submission), None)
                 messages.success(request, f"Review posted: {review.get_verdict_display().lower()}.")
                 # To the outcome and "Next submission" (below the thread on a phone).
                 return redirect(_review_url(submission) + "#review-form")
-    context = _review_context(request, submission, review_form=form)
+    context = _review_context(request, submission, review_form=form, points_form=points_form)
     return _render(request, "submissions/review.html", context, status=400)
 
 

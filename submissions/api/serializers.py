@@ -14,6 +14,7 @@ from submissions.models import (
     Iteration,
     Review,
     ReviewAcknowledgement,
+    ReviewPoint,
     Submission,
 )
 
@@ -269,6 +270,11 @@ class ReviewSerializer(serializers.ModelSerializer):
     reviewer = UserSummarySerializer(read_only=True)
     iteration = serializers.IntegerField(source="iteration.number", read_only=True)
     marks = serializers.DictField(child=serializers.CharField(), read_only=True)
+    points = serializers.PrimaryKeyRelatedField(
+        many=True,
+        read_only=True,
+        help_text="Ids of the review points this review raised (see /submissions/{id}/points/).",
+    )
     acknowledgement = serializers.SerializerMethodField(
         help_text="The learner's acknowledgement and rating, or null while not acknowledged."
     )
@@ -282,6 +288,7 @@ class ReviewSerializer(serializers.ModelSerializer):
             "verdict",
             "body",
             "marks",
+            "points",
             "created_at",
             "acknowledgement",
         ]
@@ -294,6 +301,29 @@ class ReviewSerializer(serializers.ModelSerializer):
         except ReviewAcknowledgement.DoesNotExist:
             return None
         return ReviewAcknowledgementSerializer(acknowledgement).data
+
+
+class ReviewPointInputSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=ReviewPoint.TEXT_MAX_LENGTH,
+        help_text=f"The change asked for, in the mentor's words (up to "
+        f"{ReviewPoint.TEXT_MAX_LENGTH} characters).",
+    )
+    deliverable = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        help_text="Index (from 0) of the deliverable the point is about, or null.",
+    )
+
+    def validate(self, attrs):
+        if not attrs["text"].strip() and attrs["deliverable"] is None:
+            raise serializers.ValidationError("Give the point's text, or a deliverable, or both.")
+        return attrs
 
 
 class ReviewCreateSerializer(serializers.Serializer):
@@ -310,6 +340,24 @@ class ReviewCreateSerializer(serializers.Serializer):
         default=False,
         help_text="Change the verdict already given on this iteration. Without it a second "
         "approve or request_changes on the same iteration is refused with 409.",
+    )
+    points = ReviewPointInputSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="With request_changes only: the points the learner must answer, at most 20. "
+        "Each deliverable marked not_met in `marks` also becomes a point (unless a point "
+        "here names it, or it has an open point already).",
+    )
+    waive_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=ReviewPoint.WAIVE_REASON_MAX_LENGTH,
+        help_text="With approve, required while review points are still open (else 400, "
+        "nothing changes): why the work is approved anyway. Every open point is then "
+        "marked waived with this reason.",
     )
 
 
@@ -384,4 +432,72 @@ class AwayWriteSerializer(serializers.Serializer):
         max_length=500,
         default="",
         help_text="Shown with each review handed over, e.g. who to ask meanwhile.",
+    )
+
+
+class ReviewPointSerializer(serializers.ModelSerializer):
+    review = serializers.IntegerField(source="review_id", read_only=True)
+    raised_in = serializers.IntegerField(
+        source="review.iteration.number",
+        read_only=True,
+        help_text="The iteration whose review raised the point.",
+    )
+    raised_by = UserSummarySerializer(source="review.reviewer", read_only=True)
+    state = serializers.ChoiceField(
+        choices=ReviewPoint.State.choices,
+        read_only=True,
+        help_text="open: not answered yet; addressed: the learner answered it (`reply`); "
+        "waived: a mentor approved without it (`waive_reason`).",
+    )
+    deliverable = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Index (from 0) of the deliverable, or null."
+    )
+    deliverable_text = serializers.CharField(
+        read_only=True, help_text="The deliverable as the reviewed iteration listed it."
+    )
+    addressed_in = serializers.IntegerField(
+        source="addressed_in.number",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The iteration that handed in the answer; null until it is handed in.",
+    )
+    waived_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ReviewPoint
+        fields = [
+            "id",
+            "review",
+            "raised_in",
+            "raised_by",
+            "text",
+            "deliverable",
+            "deliverable_text",
+            "state",
+            "reply",
+            "addressed_at",
+            "addressed_in",
+            "waived_by",
+            "waived_at",
+            "waive_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReviewPointAddressSerializer(serializers.Serializer):
+    reply = serializers.CharField(
+        max_length=ReviewPoint.REPLY_MAX_LENGTH,
+        help_text=f"How the point was addressed, in a few words (1 to "
+        f"{ReviewPoint.REPLY_MAX_LENGTH} characters).",
+    )
+
+
+class SubmitSerializer(serializers.Serializer):
+    leave_points_open = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Hand in although review points are still open (they stay open). Without "
+        "it, a hand-in with open points is refused with 400 (`errors.points`).",
     )

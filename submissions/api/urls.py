@@ -9,6 +9,7 @@ router.register("submissions", views.SubmissionViewSet, basename="submission")
 _nested = "submissions/<id:submission_pk>"
 router.register(f"{_nested}/iterations", views.IterationViewSet, basename="submission-iteration")
 router.register(f"{_nested}/reviews", views.ReviewViewSet, basename="submission-review")
+router.register(f"{_nested}/points", views.ReviewPointViewSet, basename="submission-point")
 router.register(f"{_nested}/comments", views.CommentViewSet, basename="submission-comment")
 router.register("reviews", views.ReviewAcknowledgeViewSet, basename="review")
 router.register(f"{_nested}/attachments", views.AttachmentViewSet, basename="submission-attachment")

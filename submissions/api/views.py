@@ -30,7 +30,7 @@ from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.permissions import cohorts_visible_to, is_mentor_of
 from submissions import feedback, services
-from submissions.models import Attachment, Comment, Iteration, Review, Submission
+from submissions.models import Attachment, Comment, Iteration, Review, ReviewPoint, Submission
 from submissions.permissions import (
     can_acknowledge_review,
     can_comment_submission,
@@ -40,6 +40,7 @@ from submissions.permissions import (
     can_set_away,
     submissions_visible_to,
 )
+from submissions.review_points import points_of
 from submissions.selectors import cohort_progress_matrix, review_for_user
 from submissions.wait import waits_for
 
@@ -58,8 +59,11 @@ from .serializers import (
     ReviewAcknowledgementSerializer,
     ReviewAcknowledgeSerializer,
     ReviewCreateSerializer,
+    ReviewPointAddressSerializer,
+    ReviewPointSerializer,
     ReviewSerializer,
     SubmissionSerializer,
+    SubmitSerializer,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -206,7 +210,7 @@ class SubmissionViewSet(
 
     @extend_schema(
         summary="Hand in the draft: freezes a new iteration and sends it for review",
-        request=None,
+        request=SubmitSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses=SubmissionSerializer,
     )
@@ -216,7 +220,14 @@ class SubmissionViewSet(
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key.strip()) <= 100):
             raise ValidationError({"Idempotency-Key": ["Use 1 to 100 characters."]})
-        services.submission_submit(actor=request.user, submission=submission, idempotency_key=key)
+        serializer = SubmitSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        services.submission_submit(
+            actor=request.user,
+            submission=submission,
+            idempotency_key=key,
+            leave_points_open=serializer.validated_data["leave_points_open"],
+        )
         return Response(self._fresh(submission))
 
     @extend_schema(
@@ -327,6 +338,7 @@ class ReviewViewSet(
         return (
             Review.objects.filter(submission=self.get_submission())
             .select_related("reviewer", "iteration", "acknowledgement")
+            .prefetch_related("points")
             .order_by("created_at", "pk")
         )
 
@@ -339,10 +351,49 @@ class ReviewViewSet(
         review = services.review_create(
             actor=request.user, submission=submission, **serializer.validated_data
         )
-        review = Review.objects.select_related("reviewer", "iteration", "acknowledgement").get(
-            pk=review.pk
+        review = (
+            Review.objects.select_related("reviewer", "iteration", "acknowledgement")
+            .prefetch_related("points")
+            .get(pk=review.pk)
         )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Every review point of this submission, oldest first, with its state "
+        "(open, addressed, waived) and the learner's answer"
+    )
+)
+class ReviewPointViewSet(SubmissionScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Points are visible with their submission (the learner, the cohort's mentors, staff);
+    only the learner answers them."""
+
+    serializer_class = ReviewPointSerializer
+    queryset = ReviewPoint.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReviewPoint.objects.none()
+        return points_of(self.get_submission())
+
+    @extend_schema(
+        summary="Answer an open point with a short reply (the learner, while changes are "
+        "requested)",
+        request=ReviewPointAddressSerializer,
+        responses={200: ReviewPointSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def address(self, request, submission_pk=None, pk=None):
+        point = visible_or_404(self.get_queryset(), pk=pk)
+        if not can_edit_submission(request.user, point.submission):
+            raise PermissionDenied("Only the learner can answer the points raised on this work.")
+        serializer = ReviewPointAddressSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.point_address(
+            actor=request.user, point=point, reply=serializer.validated_data["reply"]
+        )
+        return Response(ReviewPointSerializer(points_of(point.submission).get(pk=point.pk)).data)
 
 
 @extend_schema_view(

@@ -10,7 +10,7 @@ Services that change a submission lock its row first (``select_for_update``), so
 click, a retried request or two mentors at once are serialised by the database.
 
 Split by sub-domain (``drafts``, ``attachments``, ``assignments``, ``reviews``, ``comments``,
-``sweeps``, ``away``); callers import from this package, which also re-exports the thread's edit and
+``sweeps``, ``away``, ``points``); callers import from this package, which also re-exports the thread's edit and
 delete services from ``submissions.comments``.
 """
 
@@ -43,6 +43,13 @@ from .drafts import (
     submission_submit,
     validate_draft_fields,
 )
+from .points import (
+    MAX_POINTS_PER_REVIEW,
+    clean_points,
+    open_points_count,
+    point_address,
+    points_address,
+)
 from .reviews import MARK_VALUES, VERDICTS, clean_marks, review_create
 from .sweeps import (
     assignments_escalate_overdue,
@@ -55,6 +62,7 @@ __all__ = [
     "COMMENT_EDIT_WINDOW",
     "CheckedFile",
     "MARK_VALUES",
+    "MAX_POINTS_PER_REVIEW",
     "MentorLoad",
     "S",
     "VERDICTS",
@@ -70,6 +78,7 @@ __all__ = [
     "can_change_comment",
     "claims_release_abandoned",
     "clean_marks",
+    "clean_points",
     "comment_create",
     "comment_delete",
     "comment_update",
@@ -78,7 +87,10 @@ __all__ = [
     "mentor_end_away",
     "mentor_loads",
     "mentor_set_away",
+    "open_points_count",
     "pick_mentor",
+    "point_address",
+    "points_address",
     "review_create",
     "submission_claim",
     "submission_get_or_create_draft",

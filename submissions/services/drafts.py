@@ -1,7 +1,7 @@
 """A learner's work: the draft (fields and files), hand-in and re-submission."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,6 +24,7 @@ from ..validation import (
     clean_repo_url,
     frozen_checklist,
 )
+from . import points as review_points
 from ._common import (
     S,
     _end_open_assignment,
@@ -208,7 +209,11 @@ def _save_draft_locked(
 
 @transaction.atomic
 def submission_submit(
-    *, actor, submission: Submission, idempotency_key: str | None = None
+    *,
+    actor,
+    submission: Submission,
+    idempotency_key: str | None = None,
+    leave_points_open: bool = False,
 ) -> Iteration:
     """Freeze the draft into a new ``Iteration`` and send it for review.
 
@@ -218,6 +223,10 @@ def submission_submit(
     time (with any extension), assigns a mentor (see ``pick_mentor``; a resubmission goes
     back to the mentor who requested changes while they are still an active mentor) and
     records ``submission.submitted`` and, when a mentor was found, ``assignment.created``.
+
+    Review points (``services/points.py``): refused (``invalid``, error on ``points``) while
+    a point is open, unless ``leave_points_open``; the answers given since the last hand-in
+    are recorded as addressed in the new iteration.
     """
     idempotency_key = (idempotency_key or "").strip()[:100] or None
     locked = _locked(submission)
@@ -247,6 +256,7 @@ def submission_submit(
         errors["repo_url"] = "Add the link to your repository before submitting."
     if errors:
         raise _invalid(errors)
+    review_points.check_points_before_submit(locked, leave_points_open=leave_points_open)
 
     now = timezone.now()
     number = locked.iteration_count + 1
@@ -268,6 +278,7 @@ def submission_submit(
         is_late=is_late,
         idempotency_key=idempotency_key,
     )
+    review_points.hand_in_answers(locked, iteration)
     handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
     Attachment.objects.filter(pk__in=[a.pk for a in handed_in]).update(iteration=iteration)
     # The next draft starts with the files just handed in (rows naming the same stored
@@ -352,6 +363,7 @@ def submission_save_and_submit(
     files: Sequence = (),
     remove_attachment_ids: Sequence[int] = (),
     idempotency_key: str | None = None,
+    leave_points_open: bool = False,
 ) -> Iteration:
     """Save the draft (fields, chosen ``files``, removals) and submit it, all or nothing
     (the lab page's Submit button): a refused field or file leaves no iteration, no row
@@ -382,7 +394,12 @@ def submission_save_and_submit(
             stored=stored,
             for_submit=True,
         )
-        iteration = submission_submit(actor=actor, submission=locked, idempotency_key=key)
+        iteration = submission_submit(
+            actor=actor,
+            submission=locked,
+            idempotency_key=key,
+            leave_points_open=leave_points_open,
+        )
     _refresh_caller(submission, locked)
     return iteration
 
@@ -401,11 +418,17 @@ def submission_save_work(
     files: Sequence = (),
     remove_attachment_ids: Sequence[int] = (),
     idempotency_key: str | None = None,
+    point_replies: Mapping[int, str] | None = None,
+    leave_points_open: bool = False,
 ) -> tuple[Submission, Iteration | None]:
     """The lab page's form: save the actor's draft for ``lab`` (made the first time) and,
     with ``submit``, hand it in. One transaction: a refusal creates no draft and changes
-    nothing. Returns the submission and the new iteration (None when only saved)."""
+    nothing. ``point_replies`` (``{point id: reply}``) answer review points first, on save
+    as on submit (``points_address``). Returns the submission and the new iteration (None
+    when only saved)."""
     submission = submission_get_or_create_draft(learner=actor, cohort=cohort, lab=lab)
+    if point_replies:
+        review_points.points_address(actor=actor, submission=submission, replies=point_replies)
     values = {
         "repo_url": repo_url,
         "commit_sha": commit_sha,
@@ -416,7 +439,11 @@ def submission_save_work(
     }
     if submit:
         iteration = submission_save_and_submit(
-            actor=actor, submission=submission, idempotency_key=idempotency_key, **values
+            actor=actor,
+            submission=submission,
+            idempotency_key=idempotency_key,
+            leave_points_open=leave_points_open,
+            **values,
         )
         return submission, iteration
     submission_save_draft(actor=actor, submission=submission, **values)

@@ -10,6 +10,7 @@ from .. import state as sm
 from ..models import Iteration, Review, Submission
 from ..permissions import can_review_submission
 from ..validation import MAX_BODY_CHARS
+from . import points as review_points
 from ._common import (
     S,
     _end_open_assignment,
@@ -64,6 +65,8 @@ def review_create(
     body: str = "",
     marks: dict | None = None,
     revise: bool = False,
+    points: list | None = None,
+    waive_reason: str = "",
 ) -> Review:
     """A mentor's review of the latest iteration.
 
@@ -72,8 +75,12 @@ def review_create(
     verdict: a second one (a double click, a stale page, another mentor at the same time)
     is refused with code ``conflict`` saying who gave the first, unless ``revise`` says the
     mentor means to change it; then both reviews are kept and the state follows the later
-    one (see ``state.py``). Ends the open assignment on a verdict. Records
-    ``review.posted`` (data: verdict).
+    one (see ``state.py``). Ends the open assignment on a verdict.
+
+    Review points (``services/points.py``): ``request_changes`` raises one per item of
+    ``points`` (``{"text", "deliverable"}``) and per deliverable marked ``not_met``;
+    ``approve`` while points are open is refused unless ``waive_reason`` says why, and then
+    waives them. Records ``review.posted`` (data: verdict, points raised, points open).
     """
     locked = _locked(submission)
     if not can_review_submission(actor, locked):
@@ -105,14 +112,34 @@ def review_create(
     except ValueError as exc:
         errors["marks"] = str(exc)
         cleaned_marks = {}
+    try:
+        cleaned_points = review_points.clean_points(points, len(deliverables))
+    except ValueError as exc:
+        errors["points"] = str(exc)
+        cleaned_points = []
+    if cleaned_points and verdict in Review.Verdict.values and verdict != "request_changes":
+        errors["points"] = "Points are raised when you request changes."
+    try:
+        waive_reason = review_points.clean_waive_reason(waive_reason)
+    except ValueError as exc:
+        errors["waive_reason"] = str(exc)
+    open_count = 0
+    if verdict == Review.Verdict.APPROVE:
+        open_count = review_points.open_points_count(locked)
+        if open_count and not waive_reason and "waive_reason" not in errors:
+            errors["waive_reason"] = review_points.approve_refusal(open_count)
     if verdict == Review.Verdict.COMMENT and not body and "body" not in errors:
         errors["body"] = "Write the comment."
     if (
         verdict == Review.Verdict.REQUEST_CHANGES
         and not body
         and "not_met" not in cleaned_marks.values()
+        and not cleaned_points
+        and "points" not in errors
     ):
-        errors["body"] = "Say what needs to change (or mark a deliverable as not met)."
+        errors["body"] = (
+            "Say what needs to change (raise a point, or mark a deliverable as not met)."
+        )
     if errors:
         raise _invalid(errors)
     if verdict in VERDICTS and not revise:
@@ -144,6 +171,15 @@ def review_create(
         marks=cleaned_marks,
         created_at=now,
     )
+    raised = []
+    if verdict == Review.Verdict.REQUEST_CHANGES:
+        raised = review_points.raise_points(
+            review=review, points=cleaned_points, marks=cleaned_marks, deliverables=deliverables
+        )
+    elif verdict == Review.Verdict.APPROVE and open_count:
+        review_points.waive_open_points(
+            submission=locked, actor=actor, reason=waive_reason, now=now
+        )
     locked.first_reviewed_at = locked.first_reviewed_at or now
     locked.last_activity_at = now
     if verdict != Review.Verdict.COMMENT:
@@ -166,6 +202,8 @@ def review_create(
             "cohort_id": locked.cohort_id,
             "lab_id": locked.lab_id,
             "learner_id": locked.learner_id,
+            "points": len(raised),
+            "open_points": review_points.open_points_count(locked),
         },
     )
     _refresh_caller(submission, locked)

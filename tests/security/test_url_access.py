@@ -442,6 +442,17 @@ API_ROUTES: dict[str, Case] = {
         why="a mentor's away mode: the mentor and staff only; a learner or another mentor "
         "gets a 404",
     ),
+    "/api/v1/submissions/{submission_pk}/points/": Case(
+        kwargs=_api_nested("reviewed"),
+        methods=ALL_METHODS,
+        why="the points are visible with their submission (learner, cohort mentors, staff)",
+    ),
+    "/api/v1/submissions/{submission_pk}/points/{id}/address/": Case(
+        kwargs=lambda w: {"submission_pk": w.reviewed.pk, "id": w.extra["point"].pk},
+        methods=ALL_METHODS,
+        why="only the submission's learner answers its open points (403 for its mentors, 404 "
+        "for work one cannot see; tests/api/test_review_points_api.py)",
+    ),
     "/api/v1/reviews/{id}/acknowledge/": Case(
         kwargs=lambda w: {"id": w.review.pk},
         methods=ALL_METHODS,

@@ -120,6 +120,7 @@ def build_world() -> World:
         verdict="request_changes",
         body=f"Review for the owner only {MARKER}",
         marks={},
+        points=[{"text": f"A point for the owner only {MARKER}", "deliverable": None}],
     )
     comment = sub.comment_create(actor=owner, submission=reviewed, body=f"Owner comment {MARKER}")
     reviewed.refresh_from_db()
@@ -193,6 +194,7 @@ def build_world() -> World:
             "enrollment": enrollment,
             "curriculum_import": curriculum_import,
             "saved_reply": saved_reply,
+            "point": review.points.get(),
         },
     )
 

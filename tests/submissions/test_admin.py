@@ -27,7 +27,9 @@ def reviewed(db):
     return submission, review
 
 
-@pytest.mark.parametrize("model", ["submission", "iteration", "review", "assignment", "comment"])
+@pytest.mark.parametrize(
+    "model", ["submission", "iteration", "review", "assignment", "comment", "reviewpoint"]
+)
 def test_admin_pages_show_history(client, reviewed, model):
     client.force_login(StaffFactory())
     assert client.get(reverse(f"admin:submissions_{model}_changelist")).status_code == 200

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('cohorts', '0003_cohort_updated_at'),
         ('curriculum', '0003_i13b_revision_editor'),
-        ('submissions', '0007_i16b_review_acknowledgement'),
+        ('submissions', '0008_h15a_assignment_note_overflow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
