@@ -5,6 +5,8 @@ footer and in the List-Unsubscribe headers (RFC 8058)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
@@ -44,16 +46,29 @@ def _render_pair(name: str, context: dict) -> tuple[str, str]:
     return text, html
 
 
-def _message(*, user, kind: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+def message_id(name: str) -> str:
+    """A Message-ID that is the same every time this e-mail is built ("notification-12"):
+    if a sender dies after the mail server took the message and before it recorded that,
+    the retry sends the same Message-ID, which mail servers and clients deduplicate on."""
+    host = urlsplit(settings.SITE_URL).hostname or "cohortlabs.local"
+    return f"<{name}@{host}>"
+
+
+def _message(
+    *, user, kind: str, subject: str, text: str, html: str, msgid: str | None = None
+) -> EmailMultiAlternatives:
     """Every notification e-mail is built here. Subjects name people and cohorts, whose
     names are typed by users: the subject is made one line whatever they contain, so no
     name can add a header or stop the e-mail from being sent."""
+    headers = unsubscribe.headers(user_id=user.pk, kind=kind)
+    if msgid:
+        headers["Message-ID"] = msgid
     message = EmailMultiAlternatives(
         subject=single_line(subject),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],
-        headers=unsubscribe.headers(user_id=user.pk, kind=kind),
+        headers=headers,
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -81,7 +96,12 @@ def notification_email(notification) -> EmailMultiAlternatives:
     if len(subject) > 150:
         subject = subject[:149] + "…"
     return _message(
-        user=notification.recipient, kind=notification.kind, subject=subject, text=text, html=html
+        user=notification.recipient,
+        kind=notification.kind,
+        subject=subject,
+        text=text,
+        html=html,
+        msgid=message_id(f"notification-{notification.pk}"),
     )
 
 

@@ -1,8 +1,9 @@
 """Record a domain event in the caller's transaction (the outbox).
 
 Imports no other app, so any app may call `record`. Delivery happens after commit:
-`transaction.on_commit` enqueues the processing task; the periodic sweeper picks up
-rows whose enqueue was lost (broker down, process killed).
+`transaction.on_commit` enqueues the delivery task (once per transaction; it takes every
+event waiting, in batches); the periodic sweeper picks up rows whose enqueue was lost
+(broker down, process killed).
 """
 
 from typing import Any
@@ -38,12 +39,28 @@ def record(
             return None
     else:
         event = Event.objects.create(**fields)
-    transaction.on_commit(lambda: _enqueue(event.pk))
+    _enqueue_after_commit()
     return event
 
 
-def _enqueue(event_id: int) -> None:
-    # Imported late: tasks import handlers, which read other apps.
-    from .tasks import enqueue_event
+def _enqueue_after_commit() -> None:
+    """Enqueue delivery once the transaction commits: once per atomic block, however many
+    events it records (a submit records two; the delivery task takes every event waiting).
+    A callback registered at the same savepoint level runs unless that level rolls back,
+    and then this event rolls back with it."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        level = set(connection.savepoint_ids)
+        if any(
+            callback is _enqueue and sids == level
+            for sids, callback, _robust in connection.run_on_commit
+        ):
+            return
+    transaction.on_commit(_enqueue)
 
-    enqueue_event(event_id)
+
+def _enqueue() -> None:
+    # Imported late: tasks import handlers, which read other apps.
+    from .tasks import enqueue_outbox
+
+    enqueue_outbox()
