@@ -61,6 +61,21 @@ def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by a server and its worker processes."""
+    import psutil
+
+    try:
+        root = psutil.Process(process.pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
 # --- A minimal SMTP server that notes when each message arrives ---------------------------
 
 
@@ -413,11 +428,14 @@ def run_burst(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
         worker = start_worker(env, tmp / "worker.log", args.concurrency)
         web = start_gunicorn(env, args.port, args.web_workers, tmp / "web.log")
         print(f"load average before         {loadavg()}", flush=True)
+        cpu_before = cpu_seconds(web), cpu_seconds(worker)
         burst = hand_in_burst(args.port, data, args.clients)
         load_after_burst = loadavg()
         accepted = burst["results"]
         wait_for_emails(sink, len(accepted), args.timeout)
         drained = (max((m[0] for m in sink.messages), default=burst["ended"])) - burst["began"]
+        cpu_web = cpu_seconds(web) - cpu_before[0]
+        cpu_worker = cpu_seconds(worker) - cpu_before[1]
     finally:
         stop(web)
         stop(worker)
@@ -448,7 +466,17 @@ def run_burst(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
         summary("submit request", [r["done"] - r["submit_started"] for r in accepted], "ms", 1000)
     )
     print(summary("submit -> e-mail received", latencies))
+    after_accept = [
+        checks["arrivals"][r["id"]][0] - r["done"]
+        for r in accepted
+        if r["id"] in checks["arrivals"]
+    ]
+    print(summary("accepted -> e-mail received", after_accept))
     print(f"last e-mail after           {drained:.2f} s from the first request")
+    print(
+        f"CPU per hand-in             web {cpu_web / max(n, 1) * 1000:.1f} ms, "
+        f"worker {cpu_worker / max(n, 1) * 1000:.1f} ms (all processes of each)"
+    )
     print(f"load average after burst    {load_after_burst}")
     return print_checks(checks, n, sink)
 
@@ -479,6 +507,7 @@ def run_drain(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
     try:
         worker = start_worker(env, tmp / "worker.log", args.concurrency)
         print(f"load average before         {loadavg()}", flush=True)
+        cpu_before = cpu_seconds(worker)
         with transaction.atomic():
             for draft in drafts:
                 submission_submit(actor=draft.learner, submission=draft)
@@ -487,6 +516,7 @@ def run_drain(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
         connection.close()
         wait_for_emails(sink, len(drafts), args.timeout)
         load_after = loadavg()
+        cpu_worker = cpu_seconds(worker) - cpu_before
     finally:
         stop(worker)
     n = len(drafts)
@@ -500,6 +530,7 @@ def run_drain(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
     print(
         f"drained after               {last - committing:.2f} s ({n / max(last - committing, 1e-9):.0f} e-mails/s)"
     )
+    print(f"worker CPU per event pair   {cpu_worker / max(n, 1) * 1000:.1f} ms")
     print(f"load average after          {load_after}")
     return print_checks(checks, n, sink)
 

@@ -44,23 +44,31 @@ def record(
 
 
 def _enqueue_after_commit() -> None:
-    """Enqueue delivery once the transaction commits: once per atomic block, however many
+    """Enqueue delivery once the transaction commits: once per transaction, however many
     events it records (a submit records two; the delivery task takes every event waiting).
-    A callback registered at the same savepoint level runs unless that level rolls back,
-    and then this event rolls back with it."""
+
+    A delivery callback already waiting in this transaction runs at commit unless one of
+    the savepoints it was registered in rolls back; those are this event's savepoints or
+    their ancestors, so this event would roll back with it.
+    """
     connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        level = set(connection.savepoint_ids)
-        if any(
-            callback is _enqueue and sids == level
-            for sids, callback, _robust in connection.run_on_commit
-        ):
-            return
-    transaction.on_commit(_enqueue)
+    if connection.in_atomic_block and any(
+        isinstance(callback, _Enqueue) and not callback.ran
+        for _sids, callback, _robust in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_Enqueue())
 
 
-def _enqueue() -> None:
-    # Imported late: tasks import handlers, which read other apps.
-    from .tasks import enqueue_outbox
+class _Enqueue:
+    """The after-commit callback (it notes that it ran: test harnesses that simulate a
+    commit run callbacks without removing them)."""
 
-    enqueue_outbox()
+    ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        # Imported late: tasks import handlers, which read other apps.
+        from .tasks import enqueue_outbox
+
+        enqueue_outbox()

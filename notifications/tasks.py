@@ -13,6 +13,7 @@ import smtplib
 import time
 
 from celery import shared_task
+from django.db import DatabaseError
 from django.utils import timezone
 
 from core import broker
@@ -61,7 +62,12 @@ def process_outbox() -> int:
     started = time.monotonic()
     handled = 0
     while True:
-        batch = services.events_process()
+        try:
+            batch = services.events_process()
+        except DatabaseError:
+            # One event's handler broke the batch's transaction: again, a savepoint each.
+            logger.exception("An outbox batch failed; processing it event by event")
+            batch = services.events_process(isolate=True)
         if not batch.claimed:
             break
         handled += batch.claimed

@@ -27,12 +27,13 @@ the mail server accepted the message. So:
 from __future__ import annotations
 
 import logging
+import traceback
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.mail import get_connection
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -146,13 +147,16 @@ class Batch:
 
 
 @transaction.atomic
-def events_process(*, limit: int = EVENT_BATCH) -> Batch:
+def events_process(*, limit: int = EVENT_BATCH, isolate: bool = False) -> Batch:
     """Claim up to `limit` of the oldest new events that nobody else holds and turn them
     into notifications; returns how many were claimed and the e-mails to send now.
 
     Events that failed before (attempts > 0) are left to the sweeper, which retries them
-    a minute apart. A handler that raises fails its own event only (a savepoint each):
-    its attempt and error are recorded, the rest of the batch goes on.
+    a minute apart. A handler that raises fails its own event only: its attempt and error
+    are recorded, the rest of the batch goes on. Handlers only read, so that needs no
+    savepoint, except for a database error, which breaks the transaction: that is raised
+    (nothing is written), and the caller runs the batch again with `isolate`, a savepoint
+    per event.
     Side effects: `Notification` rows; events marked processed or failed.
     """
     events = list(
@@ -168,11 +172,22 @@ def events_process(*, limit: int = EVENT_BATCH) -> Batch:
     done, rows = [], []
     for event in events:
         try:
-            with transaction.atomic():
+            if isolate:
+                with transaction.atomic():
+                    made = _notifications_for(event, targets.get(event.pk))
+            else:
                 made = _notifications_for(event, targets.get(event.pk))
+        except DatabaseError:
+            if not isolate:
+                raise
+            made = None
+            error = traceback.format_exc(limit=1)
         except Exception as exc:  # noqa: BLE001 - any handler bug fails its event only
-            logger.exception("Event %s (%s) failed", event.pk, event.kind)
-            batch.failed[event.pk] = f"{type(exc).__name__}: {exc}"[:2000]
+            made = None
+            error = f"{type(exc).__name__}: {exc}"
+        if made is None:
+            logger.error("Event %s (%s) failed: %s", event.pk, event.kind, error)
+            batch.failed[event.pk] = error[:2000]
             continue
         done.append(event)
         rows.extend(made)
