@@ -5,6 +5,7 @@ footer and in the List-Unsubscribe headers (RFC 8058)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -126,3 +127,19 @@ def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiA
     common = _common_context(user=user, kind=kind)
     text, html = _render_pair(name, {**common, "recipient": user, **context})
     return _message(user=user, kind=kind, subject=subject, text=text, html=html)
+
+
+def warm_up() -> int:
+    """Compile every e-mail template once (the Celery worker's main process calls this
+    before its pool forks, so that the first e-mail of each process is not the one that
+    pays for it; config/celery.py). Returns how many templates it compiled."""
+    from django.template import engines
+
+    compiled = 0
+    for engine in engines.all():
+        for directory in engine.template_dirs:
+            folder = Path(directory) / "notifications" / "email"
+            for path in sorted(folder.glob("*.*")) if folder.is_dir() else ():
+                engine.get_template(f"notifications/email/{path.name}")
+                compiled += 1
+    return compiled

@@ -184,3 +184,17 @@ def test_a_hand_in_through_the_api_enqueues_delivery_once(
     assert response.status_code == 200, response.content
     assert Event.objects.filter(target_id=submission.pk).count() == 2
     assert enqueued == [1]
+
+
+def test_the_worker_warms_up_urls_and_email_templates_before_forking(settings):
+    from pathlib import Path
+
+    from django.urls import get_resolver
+
+    from config.celery import _warm_up
+
+    _warm_up()
+    assert get_resolver()._populated
+    templates = list((Path(settings.BASE_DIR) / "templates/notifications/email").glob("*.*"))
+    assert len(templates) > 20
+    assert emails.warm_up() == len(templates)
