@@ -58,18 +58,24 @@ def process_outbox() -> int:
     claimed by its key (services/delivery.py). Returns how many events it handled.
 
     Events that failed before are left to the sweeper (retried a minute apart); a failed
-    e-mail is handed to `send_notification_email`, which retries it with backoff."""
+    e-mail is handed to `send_notification_email`, which retries it with backoff.
+    A full first batch means a backlog: it enqueues one helper task (see below)."""
     started = time.monotonic()
     handled = 0
     while True:
         try:
-            batch = services.events_process()
+            batch = services.events_process(limit=services.EVENT_BATCH)
         except DatabaseError:
             # One event's handler broke the batch's transaction: again, a savepoint each.
             logger.exception("An outbox batch failed; processing it event by event")
-            batch = services.events_process(isolate=True)
+            batch = services.events_process(limit=services.EVENT_BATCH, isolate=True)
         if not batch.claimed:
             break
+        if not handled and batch.claimed == services.EVENT_BATCH:
+            # A backlog: ask for a helper, so that the other worker processes share it (each
+            # claims its own batches). A helper that finds a backlog asks for one more; one
+            # that finds none returns at once.
+            broker.publish(process_outbox)
         handled += batch.claimed
         _send_emails(batch.pending)
         if time.monotonic() - started > DRAIN_SECONDS:

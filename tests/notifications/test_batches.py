@@ -198,3 +198,17 @@ def test_the_worker_warms_up_urls_and_email_templates_before_forking(settings):
     templates = list((Path(settings.BASE_DIR) / "templates/notifications/email").glob("*.*"))
     assert len(templates) > 20
     assert emails.warm_up() == len(templates)
+
+
+def test_a_backlog_asks_for_one_helper_so_that_worker_processes_share_it(world, monkeypatch):
+    roomy(world)
+    hand_in_at_once(world, 3)  # 6 events
+    monkeypatch.setattr(services, "EVENT_BATCH", 4)
+    published = []
+    monkeypatch.setattr(tasks.broker, "publish", lambda task, *args, **kw: published.append(task))
+    assert tasks.process_outbox.apply().get() == 6
+    assert published == [tasks.process_outbox]  # one helper, asked on the full first batch
+    published.clear()
+    hand_in_at_once(world, 1)  # 2 events: no backlog, no helper
+    assert tasks.process_outbox.apply().get() == 2
+    assert published == []
