@@ -8,6 +8,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -178,3 +179,16 @@ def _configure() -> None:
 
 _configure()
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _warm_up(**_kwargs) -> None:
+    """Import every URL module and compile the e-mail templates in the worker's main
+    process, before the pool forks: otherwise the first task of every pool process (the
+    first e-mails of a burst) waits for them, seconds on a busy machine."""
+    from django.urls import reverse
+
+    from notifications.emails import warm_up
+
+    reverse("notifications:list")  # imports every app's urls and builds the reverse map
+    warm_up()

@@ -7,7 +7,9 @@ hangs, and either log nothing or log every call. `FailFastRedis`, the Redis clie
 django-redis builds, adds a breaker per server: after a connection error or timeout, this
 process skips that Redis for `COOLDOWN_SECONDS` (each call is an immediate miss), then lets
 one call try again. The outage is logged once when it starts and once when Redis answers
-again.
+again, and every call answered without Redis (failed or skipped) is counted in the
+Prometheus counter `cohortlabs_cache_fail_opens_total` (core.metrics.cache_fail_open), which
+operators alert on (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.metrics import cache_fail_open
+
 logger = logging.getLogger(__name__)
 
 COOLDOWN_SECONDS = 5.0
+# The cache alias the counter names: this client is built for the default cache only
+# (settings.redis_cache), where django-redis's IGNORE_EXCEPTIONS turns each raise below
+# into a miss.
+CACHE_ALIAS = "default"
 
 
 class Breaker:
@@ -98,11 +106,13 @@ class FailFastRedis(Redis):
     def execute_command(self, *args, **options):
         breaker = self._breaker()
         if not breaker.allows():
+            cache_fail_open(CACHE_ALIAS)
             raise RedisConnectionError(f"skipped: Redis at {breaker.name} failed recently")
         try:
             result = super().execute_command(*args, **options)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             breaker.failed(exc)
+            cache_fail_open(CACHE_ALIAS)
             raise
         breaker.succeeded()
         return result

@@ -5,6 +5,9 @@ footer and in the List-Unsubscribe headers (RFC 8058)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
@@ -44,16 +47,29 @@ def _render_pair(name: str, context: dict) -> tuple[str, str]:
     return text, html
 
 
-def _message(*, user, kind: str, subject: str, text: str, html: str) -> EmailMultiAlternatives:
+def message_id(name: str) -> str:
+    """A Message-ID that is the same every time this e-mail is built ("notification-12"):
+    if a sender dies after the mail server took the message and before it recorded that,
+    the retry sends the same Message-ID, which mail servers and clients deduplicate on."""
+    host = urlsplit(settings.SITE_URL).hostname or "cohortlabs.local"
+    return f"<{name}@{host}>"
+
+
+def _message(
+    *, user, kind: str, subject: str, text: str, html: str, msgid: str | None = None
+) -> EmailMultiAlternatives:
     """Every notification e-mail is built here. Subjects name people and cohorts, whose
     names are typed by users: the subject is made one line whatever they contain, so no
     name can add a header or stop the e-mail from being sent."""
+    headers = unsubscribe.headers(user_id=user.pk, kind=kind)
+    if msgid:
+        headers["Message-ID"] = msgid
     message = EmailMultiAlternatives(
         subject=single_line(subject),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],
-        headers=unsubscribe.headers(user_id=user.pk, kind=kind),
+        headers=headers,
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -100,7 +116,12 @@ def notification_email(notification) -> EmailMultiAlternatives:
     if len(subject) > 150:
         subject = subject[:149] + "…"
     return _message(
-        user=notification.recipient, kind=notification.kind, subject=subject, text=text, html=html
+        user=notification.recipient,
+        kind=notification.kind,
+        subject=subject,
+        text=text,
+        html=html,
+        msgid=message_id(f"notification-{notification.pk}"),
     )
 
 
@@ -125,3 +146,19 @@ def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiA
     common = _common_context(user=user, kind=kind)
     text, html = _render_pair(name, {**common, "recipient": user, **context})
     return _message(user=user, kind=kind, subject=subject, text=text, html=html)
+
+
+def warm_up() -> int:
+    """Compile every e-mail template once (the Celery worker's main process calls this
+    before its pool forks, so that the first e-mail of each process is not the one that
+    pays for it; config/celery.py). Returns how many templates it compiled."""
+    from django.template import engines
+
+    compiled = 0
+    for engine in engines.all():
+        for directory in engine.template_dirs:
+            folder = Path(directory) / "notifications" / "email"
+            for path in sorted(folder.glob("*.*")) if folder.is_dir() else ():
+                engine.get_template(f"notifications/email/{path.name}")
+                compiled += 1
+    return compiled

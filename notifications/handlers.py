@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -150,6 +151,12 @@ def handles(*kinds: str, target: str | None) -> Callable[[Handler], Handler]:
 def load_target(event: Event) -> models.Model | None:
     """The event's target row, or None when it is gone or not of the kind's type (then
     nobody is told: a malformed event must not reach the wrong people)."""
+    return load_targets([event]).get(event.pk)
+
+
+def _target_queryset(event: Event):
+    """The queryset of the event's target model, or None when the event names no target
+    or one of the wrong type (logged)."""
     if not event.target_type or event.target_id is None:
         return None
     expected = TARGET_TYPES.get(event.kind)
@@ -169,9 +176,29 @@ def load_target(event: Event) -> models.Model | None:
         return None
     queryset = model._default_manager.all()
     related = _TARGET_RELATED.get(event.target_type)
-    if related:
-        queryset = queryset.select_related(*related)
-    return queryset.filter(pk=event.target_id).first()
+    return queryset.select_related(*related) if related else queryset
+
+
+def load_targets(events: Iterable[Event]) -> dict[int, models.Model]:
+    """`load_target` for many events: one query per target type. Events whose target is
+    gone or malformed are left out."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    querysets = {}
+    for event in events:
+        queryset = _target_queryset(event)
+        if queryset is not None:
+            querysets.setdefault(event.target_type, queryset)
+            wanted[event.target_type].add(event.target_id)
+    rows = {
+        (label, pk): row
+        for label, ids in wanted.items()
+        for pk, row in querysets[label].in_bulk(ids).items()
+    }
+    return {
+        event.pk: rows[(event.target_type, event.target_id)]
+        for event in events
+        if (event.target_type, event.target_id) in rows
+    }
 
 
 _TARGET_RELATED = {
@@ -199,11 +226,20 @@ def still_concerned(event: Event, target, user_ids: Iterable[int]) -> set[int]:
     the active accounts among them. Read when the event becomes notifications and again
     when an email or digest goes, so someone whose membership ended in between hears
     nothing more about the cohort (issue 14)."""
+    return _concerned_in(event_cohort_id(event, target), user_ids)
+
+
+def still_concerned_many(wanted: dict[int | None, Iterable[int]]) -> dict[int | None, set[int]]:
+    """`still_concerned` for many people at once, by cohort id (None: not about a cohort):
+    one query per cohort."""
+    return {cohort_id: _concerned_in(cohort_id, ids) for cohort_id, ids in wanted.items()}
+
+
+def _concerned_in(cohort_id: int | None, user_ids: Iterable[int]) -> set[int]:
     wanted = {pk for pk in user_ids if pk}
     if not wanted:
         return set()
     users = get_user_model().objects.filter(pk__in=wanted, is_active=True)
-    cohort_id = event_cohort_id(event, target)
     if cohort_id is None:
         return set(users.values_list("pk", flat=True))
     Membership = apps.get_model("cohorts", "Membership")

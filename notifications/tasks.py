@@ -10,8 +10,10 @@ import datetime as dt
 import logging
 import random
 import smtplib
+import time
 
 from celery import shared_task
+from django.db import DatabaseError
 from django.utils import timezone
 
 from core import broker
@@ -32,33 +34,78 @@ def email_backoff(retries: int) -> int:
     return min(EMAIL_BACKOFF_CAP, EMAIL_BACKOFF_BASE * 2**retries) + random.randint(0, 15)
 
 
-def enqueue_event(event_id: int) -> bool:
-    """Enqueue processing of one outbox row (called after commit); never raises."""
-    return broker.publish(process_event, event_id)
+def enqueue_outbox() -> bool:
+    """Enqueue delivery of what waits in the outbox (called after a commit that recorded
+    events); never raises. One `process_outbox` task handles every event waiting, so the
+    ids are not sent: a transaction that records several events enqueues once."""
+    return broker.publish(process_outbox)
 
 
 def enqueue_notification_email(notification_id: int) -> bool:
     return broker.publish(send_notification_email, notification_id)
 
 
+# A drain hands over to a fresh task after this long, so that other tasks on the queue
+# (retries, sweeps) get a turn during a long backlog. Well below task_soft_time_limit.
+DRAIN_SECONDS = 30
+
+
+@shared_task(name="notifications.process_outbox")
+def process_outbox() -> int:
+    """Deliver what waits in the outbox, in batches, until nothing new is left: claim a
+    batch of events (two workers split a burst: SKIP LOCKED), make their notifications in
+    one transaction, then send their immediate e-mails over one mail connection, each
+    claimed by its key (services/delivery.py). Returns how many events it handled.
+
+    Events that failed before are left to the sweeper (retried a minute apart); a failed
+    e-mail is handed to `send_notification_email`, which retries it with backoff.
+    A full first batch means a backlog: it enqueues one helper task (see below)."""
+    started = time.monotonic()
+    handled = 0
+    while True:
+        try:
+            batch = services.events_process(limit=services.EVENT_BATCH)
+        except DatabaseError:
+            # One event's handler broke the batch's transaction: again, a savepoint each.
+            logger.exception("An outbox batch failed; processing it event by event")
+            batch = services.events_process(limit=services.EVENT_BATCH, isolate=True)
+        if not batch.claimed:
+            break
+        if not handled and batch.claimed == services.EVENT_BATCH:
+            # A backlog: ask for a helper, so that the other worker processes share it (each
+            # claims its own batches). A helper that finds a backlog asks for one more; one
+            # that finds none returns at once.
+            broker.publish(process_outbox)
+        handled += batch.claimed
+        _send_emails(batch.pending)
+        if time.monotonic() - started > DRAIN_SECONDS:
+            broker.publish(process_outbox)
+            break
+    return handled
+
+
 @shared_task(name="notifications.process_event")
 def process_event(event_id: int) -> None:
-    """Make the event's notifications, then send its immediate emails in the same task
-    (each in its own transaction, claimed by its key): one broker round trip per event
-    rather than one per email. A failed email is handed to `send_notification_email`,
-    which retries it with backoff."""
+    """One event (the sweeper's retries of events whose enqueue was lost or whose handler
+    failed): its notifications, then its immediate e-mails over one connection."""
     try:
         pending = services.event_process(event_id=event_id)
     except Exception as exc:
         services.event_record_failure(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
         raise
-    for notification_id in pending:
-        try:
-            services.notification_email_send(notification_id=notification_id)
-        except EMAIL_ERRORS as exc:
-            countdown = _after_email_failure(notification_id, exc)
-            if countdown is not None:
-                broker.publish(send_notification_email, notification_id, countdown=countdown)
+    _send_emails(pending)
+
+
+def _send_emails(notification_ids: list[int]) -> None:
+    if not notification_ids:
+        return
+    result = services.notification_emails_send(notification_ids=notification_ids)
+    for notification_id, exc in result.failed.items():
+        if not isinstance(exc, EMAIL_ERRORS):
+            logger.error("Email for notification %s failed: %r", notification_id, exc, exc_info=exc)
+        countdown = _after_email_failure(notification_id, exc)
+        if countdown is not None:
+            broker.publish(send_notification_email, notification_id, countdown=countdown)
 
 
 def _after_email_failure(notification_id: int, exc: Exception) -> int | None:

@@ -24,6 +24,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from config.celery import app, redis_transport_options
@@ -138,6 +139,12 @@ def timed(call):
     started = time.perf_counter()
     response = call()
     return response, time.perf_counter() - started
+
+
+def fail_opens() -> float:
+    """The Prometheus counter of cache calls answered without Redis (core.metrics)."""
+    value = REGISTRY.get_sample_value("cohortlabs_cache_fail_opens_total", {"cache": "default"})
+    return value or 0.0
 
 
 def outage_logs(caplog, logger: str) -> list[str]:
@@ -260,6 +267,7 @@ def test_the_cache_fails_open_fast_and_logs_each_outage_once(
     from django.core.cache import cache
 
     cache.set("greeting", "hello")
+    fail_opens_before = fail_opens()
     caplog.set_level(logging.WARNING, logger="core.cache")
     redis_server.pause()
     try:
@@ -267,11 +275,14 @@ def test_the_cache_fails_open_fast_and_logs_each_outage_once(
         (misses, seconds) = timed(lambda: [cache.get("greeting") for _ in range(200)])
         assert misses == [None] * 200
         assert seconds < settings.REDIS_SOCKET_TIMEOUT + 0.5
+        # The operator's counter saw every one of them (one log line, 200 counted).
+        assert fail_opens() == fail_opens_before + 200
         cache.set("greeting", "changed")  # a write is dropped, not raised
         assert cache.get_or_set("other", "fallback") == "fallback"
     finally:
         redis_server.resume()
     assert [r.levelno for r in caplog.records] == [logging.ERROR]
+    assert fail_opens() > fail_opens_before + 200  # the write and get_or_set's calls too
 
     # A second outage, with a short cooldown so that the test need not wait for it.
     monkeypatch.setattr(fail_fast, "COOLDOWN_SECONDS", 0.2)

@@ -5,6 +5,7 @@ import smtplib
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,13 +22,8 @@ pytestmark = pytest.mark.django_db
 EmailStatus = Notification.EmailStatus
 
 
-class FailingBackend:
+class FailingBackend(BaseEmailBackend):
     """An email backend whose server refuses every message."""
-
-    sent = 0
-
-    def __init__(self, *args, **kwargs):
-        pass
 
     def send_messages(self, messages):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
@@ -42,12 +38,14 @@ def test_nothing_is_enqueued_before_commit_nor_after_rollback(
     world, django_capture_on_commit_callbacks, monkeypatch
 ):
     enqueued = []
-    monkeypatch.setattr(tasks, "enqueue_event", lambda pk: enqueued.append(pk))
+    monkeypatch.setattr(tasks, "enqueue_outbox", lambda: enqueued.append("outbox"))
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-        event = record("review.posted", actor=world.mentor, target=world.lab)
+        record("review.posted", actor=world.mentor, target=world.lab)
+        # A second event in the same transaction: the one delivery task takes both.
+        event = record("comment.added", actor=world.mentor, target=world.lab)
         assert enqueued == []  # still inside the transaction
     assert len(callbacks) == 1
-    assert enqueued == [event.pk]
+    assert enqueued == ["outbox"]
 
     enqueued.clear()
     with (
@@ -307,11 +305,11 @@ def test_enqueue_with_the_broker_down_returns_false_and_backs_off(monkeypatch):
         calls.append(1)
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(tasks.process_event, "apply_async", refuse)
+    monkeypatch.setattr(tasks.process_outbox, "apply_async", refuse)
     broker.reset_cooldown()
     try:
-        assert tasks.enqueue_event(1) is False
-        assert tasks.enqueue_event(2) is False  # within the cooldown: the broker is not tried
+        assert tasks.enqueue_outbox() is False
+        assert tasks.enqueue_outbox() is False  # within the cooldown: the broker is not tried
         assert len(calls) == 1
     finally:
         broker.reset_cooldown()

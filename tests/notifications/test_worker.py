@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from cohorts.models import Membership
 from config.celery import app
 from core import broker
 from notifications import tasks
@@ -208,6 +209,64 @@ def test_worker_killed_mid_delivery_then_restarted_sends_exactly_once(live):
     assert EmailDelivery.objects.filter(key=f"notification:{notification.pk}").count() == 1
     notification.refresh_from_db()
     assert notification.email_status == SENT
+
+
+def _message_ids(mail_dir: Path) -> list[str]:
+    return [
+        line.split(":", 1)[1].strip()
+        for path in mail_dir.glob("*.log")
+        for line in path.read_text().splitlines()
+        if line.startswith("Message-ID: ")
+    ]
+
+
+def test_worker_process_killed_mid_batch_each_email_goes_exactly_once(live):
+    """A burst is delivered in batches over one mail connection. SIGKILL the pool process
+    in the middle of a batch's e-mails: after the worker replaces it (and the sweep), every
+    notification has been e-mailed exactly once, the ones sent before the kill included."""
+    world = make_world()
+    Membership.objects.filter(cohort=world.cohort, role=Membership.Role.MENTOR).update(capacity=50)
+    learners = [world.add_learner() for _ in range(12)]
+    marker = live.tmp_path / "sending"
+    live.start(SLOW_EMAIL_MARKER=str(marker), SLOW_EMAIL_AFTER="5", SLOW_EMAIL_SECONDS="120")
+    # Twelve hand-ins committed at once: one batch of events, then their twelve e-mails.
+    with transaction.atomic():
+        for learner in learners:
+            world.submit(learner=learner)
+    wait_for(marker.exists, what="the worker to hang on the sixth e-mail")
+    sending_pid = int(wait_for(lambda: marker.read_text(), what="the marker's pid"))
+    assert sending_pid != live.process.pid  # a pool process, not the worker's main process
+    os.kill(sending_pid, signal.SIGKILL)
+
+    notifications = Notification.objects.filter(kind="submission.submitted")
+    assert notifications.count() == 12  # the batch's events were committed before the e-mails
+    sent_before = _message_ids(live.mail_dir)
+    assert len(sent_before) == 5
+    assert notifications.filter(email_status=SENT).count() == 5
+    # The sixth was claimed in the killed transaction: PostgreSQL rolled the claim back.
+    assert EmailDelivery.objects.count() == 5
+
+    # The worker replaces the killed process and the broker hands the task out again (it
+    # was never acknowledged); the sweeper sends the e-mails left pending.
+    _sweep_now()
+    wait_for(
+        lambda: notifications.filter(email_status=SENT).count() == 12,
+        what="every e-mail after the kill",
+    )
+    tasks.sweep_outbox.apply_async()  # a second sweep, and the same task again: nothing more
+    tasks.process_outbox.apply_async()
+    sentinel = world.add_learner()
+    world.submit(learner=sentinel)
+    wait_for(lambda: len(_message_ids(live.mail_dir)) >= 13, what="the sentinel's e-mail")
+    time.sleep(1)
+    sent = _message_ids(live.mail_dir)
+    expected = {
+        f"<notification-{pk}@127.0.0.1>" for pk in notifications.values_list("pk", flat=True)
+    }
+    assert sorted(sent) == sorted(expected), "every notification e-mailed exactly once"
+    assert set(sent_before) <= expected
+    assert EmailDelivery.objects.filter(key__startswith="notification:").count() == 13
+    assert live.process.poll() is None  # the worker itself lived on
 
 
 def _closed_port() -> int:

@@ -4,10 +4,12 @@ email exactly once, digests, the periodic reminders, marking read and preference
 Delivery guarantees, and where they come from:
 - An event becomes notifications once: the row is locked and `processed_at` is set in the
   same transaction as the notifications, which are unique per (event, recipient).
+  Events are processed in batches (`delivery.events_process`, SKIP LOCKED claims).
 - An email goes at most once per key: `EmailDelivery.key` is inserted in the transaction
   that sends and commits only after the backend accepted the message (see
-  `_claim_and_send`). Killed mid-send, the transaction (and the claim) rolls back, so the
-  retry sends it; run twice, the second sender waits on the key and then finds it taken.
+  `_claim_and_send`, and `delivery.py` for batches over one mail connection). Killed
+  mid-send, the transaction (and the claim) rolls back, so the retry sends it; run twice,
+  the second sender waits on the key and then finds it taken.
 - Periodic jobs record events with a `dedupe_key` or claim an `EmailDelivery` key: the
   unique constraint, not timing, makes a second run a no-op.
 """
@@ -17,23 +19,33 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
 
-from . import emails
-from .events import record
-from .handlers import HANDLERS, KINDS, load_target, still_concerned
-from .models import EmailDelivery, Event, Notification, Preference
-from .selectors import channels_for
+from .. import emails
+from ..events import record
+from ..handlers import KINDS, load_target, still_concerned
+from ..models import EmailDelivery, Event, Notification, Preference
+from ..selectors import channels_for
+from .delivery import (  # noqa: F401 - the package's public names
+    EVENT_BATCH,
+    Batch,
+    Sent,
+    _claim_and_send,
+    event_process,
+    event_record_failure,
+    events_process,
+    notification_email_send,
+    notification_emails_send,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +60,6 @@ MONDAY = 0
 
 Channel = Preference.Channel
 EmailStatus = Notification.EmailStatus
-_STATUS_FOR_CHANNEL = {
-    Channel.EMAIL: EmailStatus.PENDING,
-    Channel.DIGEST: EmailStatus.DIGEST,
-    Channel.IN_APP: EmailStatus.NONE,
-}
 
 
 def _enqueue_emails_after_commit(notification_ids: list[int]) -> None:
@@ -61,7 +68,7 @@ def _enqueue_emails_after_commit(notification_ids: list[int]) -> None:
         return
 
     def enqueue() -> None:
-        from .tasks import enqueue_notification_email
+        from ..tasks import enqueue_notification_email
 
         for pk in notification_ids:
             enqueue_notification_email(pk)
@@ -69,78 +76,7 @@ def _enqueue_emails_after_commit(notification_ids: list[int]) -> None:
     transaction.on_commit(enqueue)
 
 
-# --- Outbox processing ------------------------------------------------------------------
-
-
-@transaction.atomic
-def event_process(*, event_id: int) -> list[int]:
-    """Turn one outbox row into notifications; returns the ids to email now.
-
-    Idempotent: a processed row is skipped, and notifications are unique per recipient.
-    Side effects: creates `Notification` rows and marks the event processed. The caller
-    (the `process_event` task) sends the returned emails after commit; if it dies first,
-    the sweeper finds them pending.
-    """
-    event = (
-        Event.objects.select_for_update(of=("self",))
-        .select_related("actor")
-        .filter(pk=event_id, processed_at__isnull=True)
-        .first()
-    )
-    if event is None:
-        return []
-    handler = HANDLERS.get(event.kind)
-    pending: list[int] = []
-    if handler is None:
-        logger.warning("No handler for event kind %r (event %s)", event.kind, event.pk)
-    else:
-        target = load_target(event)
-        messages = handler(event, target)
-        by_recipient = {}
-        for message in messages:
-            # The actor is never told about their own action, whatever the handler says.
-            if message.recipient_id != event.actor_id:
-                by_recipient.setdefault(message.recipient_id, message)
-        # Nor is anyone who left the event's cohort, whatever the handler read.
-        concerned = still_concerned(event, target, by_recipient)
-        by_recipient = {pk: m for pk, m in by_recipient.items() if pk in concerned}
-        channels = channels_for(list(by_recipient), event.kind)
-        rows = [
-            Notification(
-                recipient_id=pk,
-                event=event,
-                kind=event.kind,
-                actor_id=event.actor_id,
-                text=message.text,
-                link=message.link,
-                created_at=event.created_at,
-                email_status=_STATUS_FOR_CHANNEL[channels[pk]],
-            )
-            for pk, message in by_recipient.items()
-            if channels[pk] != Channel.OFF
-        ]
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        pending = list(
-            Notification.objects.filter(event=event, email_status=EmailStatus.PENDING).values_list(
-                "pk", flat=True
-            )
-        )
-    event.processed_at = timezone.now()
-    event.attempts += 1
-    event.last_error = ""
-    event.save(update_fields=["processed_at", "attempts", "last_error"])
-    return pending
-
-
-@transaction.atomic
-def event_record_failure(*, event_id: int, error: str) -> None:
-    """Count a failed processing attempt; the sweeper stops after MAX_EVENT_ATTEMPTS."""
-    event = Event.objects.select_for_update().filter(pk=event_id).first()
-    if event is None or event.processed_at is not None:
-        return
-    event.attempts += 1
-    event.last_error = error[:2000]
-    event.save(update_fields=["attempts", "last_error"])
+# --- Outbox sweep (processing and sending: delivery.py) ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -179,84 +115,6 @@ def _still_concerned(event: Event | None, user_ids: list[int]) -> bool:
     if event is None:
         return True
     return still_concerned(event, load_target(event), user_ids) == set(user_ids)
-
-
-def _claim_and_send(
-    *, key: str, kind: str, user, build: Callable[[], object], on_sent: Callable[[], None]
-) -> bool:
-    """Insert the key, send, run `on_sent`, all in one transaction; False if already sent.
-
-    Must be called inside `transaction.atomic()`. If the backend raises, the exception
-    propagates and the whole transaction (claim included) rolls back.
-    """
-    try:
-        with transaction.atomic():
-            delivery = EmailDelivery.objects.create(key=key, kind=kind, recipient=user)
-    except IntegrityError:
-        return False
-    message = build()
-    delivery.subject = message.subject[:300]
-    message.send(fail_silently=False)
-    delivery.sent_at = timezone.now()
-    delivery.save(update_fields=["subject", "sent_at"])
-    on_sent()
-    return True
-
-
-def notification_email_send(*, notification_id: int) -> bool:
-    """Email one notification unless it has been emailed; True when this call sent it.
-
-    Side effects: sends one email through Django's backend, records an `EmailDelivery`,
-    marks the notification sent. Raises the backend's error (nothing is recorded then).
-    """
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("recipient", "actor", "event")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None or notification.email_status != EmailStatus.PENDING:
-            return False
-        recipient = notification.recipient
-        if (
-            not recipient.email
-            or not recipient.is_active
-            or not _still_concerned(notification.event, [recipient.pk])
-        ):
-            # Queued before the recipient left the cohort (or the account ended): not sent.
-            notification.email_status = EmailStatus.NONE
-            notification.save(update_fields=["email_status"])
-            return False
-
-        def mark_sent() -> None:
-            notification.email_status = EmailStatus.SENT
-            notification.emailed_at = timezone.now()
-            notification.email_attempts += 1
-            notification.email_retry_at = None
-            notification.email_error = ""
-            notification.save(
-                update_fields=[
-                    "email_status",
-                    "emailed_at",
-                    "email_attempts",
-                    "email_retry_at",
-                    "email_error",
-                ]
-            )
-
-        sent = _claim_and_send(
-            key=f"notification:{notification.pk}",
-            kind=EmailDelivery.Kind.NOTIFICATION,
-            user=recipient,
-            build=lambda: emails.notification_email(notification),
-            on_sent=mark_sent,
-        )
-        if not sent:
-            # Someone sent it and the status did not follow (e.g. edited by hand): align it.
-            notification.email_status = EmailStatus.SENT
-            notification.save(update_fields=["email_status"])
-        return sent
 
 
 def notification_email_attempts(*, notification_id: int) -> int:
@@ -736,7 +594,7 @@ def email_unsubscribe(*, user, kind: str) -> list[str]:
     Idempotent: returns the kinds that changed (none the second time).
     Side effects: writes the user's `Preference` rows and notifications' email status.
     """
-    from .unsubscribe import DIGEST
+    from ..unsubscribe import DIGEST
 
     if kind != DIGEST and kind not in KINDS:
         raise ApplicationError(f"Unknown notification kind {kind!r}.")
