@@ -73,4 +73,4 @@ def test_a_text_longer_than_the_memo_bound_is_still_rendered_and_sanitized():
 
     text = "<script>x</script> " + "word " * (module.MEMO_MAX_CHARS // 5 + 10)
     html = module.render_markdown(text)
-    assert "<script>" not in html and html.startswith("<p>")
+    assert "<script>" not in html and "word word" in html
