@@ -187,6 +187,21 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
 
 # --- stamps -------------------------------------------------------------------------------
 
+# What every signed-in page shows beyond its own content, from apps above the one drawing
+# the page: the bell's unread count (registered by notifications). A page cached by an app
+# that may not import those apps keys on `navigation_sources(user)`.
+_NAVIGATION_SOURCES: list[Callable] = []
+
+
+def register_navigation_source(source: Callable) -> None:
+    """`source(user)` -> the Rows of something the navigation shows (an AppConfig.ready)."""
+    if source not in _NAVIGATION_SOURCES:
+        _NAVIGATION_SOURCES.append(source)
+
+
+def navigation_sources(user) -> list:
+    return [source(user) for source in _NAVIGATION_SOURCES]
+
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
