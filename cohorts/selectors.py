@@ -82,6 +82,29 @@ def membership_roles_stamp(user) -> list:
     return [Rows(Membership, ("cohort_id", "role"), {"user_id": user.pk, "active": True})]
 
 
+def learner_schedule_stamp(*, cohort: Cohort, learner) -> list:
+    """Stamp sources for a learner's view of the cohort's schedule: the track's labs (what
+    the page lists and links), the cohort's date overrides and the learner's own
+    extensions. With the cohort's and track's change times (every save sets them), the
+    viewer's memberships and the bell, that is everything the page shows."""
+    from core.fragments import Rows
+
+    return [
+        Rows(Lab, SCHEDULE_LAB_COLUMNS, {"track_id": cohort.track_id}),
+        Rows(ScheduleOverride, ("id", "lab_id", "release_at", "due_at"), {"cohort_id": cohort.pk}),
+        Rows(
+            Extension,
+            ("id", "lab_id", "due_at", "reason"),
+            {"cohort_id": cohort.pk, "learner_id": learner.pk},
+        ),
+    ]
+
+
+# `updated_at` is set by every save, `active`, `week`, `title`, `slug` and `position` are
+# listed too because an import writes some of them with a queryset update.
+SCHEDULE_LAB_COLUMNS = ("id", "updated_at", "active", "week", "position", "title", "slug")
+
+
 def clear_role_cache(user) -> None:
     """Forget the per-request membership cache on this user object."""
     for attribute in ("_cohort_membership_roles", "_cohort_roles"):

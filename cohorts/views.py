@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.converters import parse_id
 from core.exceptions import ApplicationError
+from core.fragments import cached_page, change_stamp, navigation_sources, next_instant_after
 from curriculum.models import Lab
 
 from . import selectors, services
@@ -342,23 +343,61 @@ def enrollment(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
 @require_safe
 def schedule(request: HttpRequest, slug: str) -> HttpResponse:
     """The cohort's weekly schedule. Learners see their own extensions and future labs by
-    title only; mentors can grant extensions; staff can override dates."""
+    title only; mentors can grant extensions; staff can override dates.
+
+    A learner's view (most visits, with nothing to manage) is cached whole under
+    `learner_schedule_stamp`, the viewer's memberships and the bell, until the next release
+    or due time changes what it shows."""
     cohort = _visible_cohort(request, slug)
     user = request.user
+    now = timezone.now()
+    if (
+        is_learner_of(user, cohort)
+        and not can_grant_extension(user, cohort)
+        and not can_manage_cohort(user, cohort)
+    ):
+        stamp = change_stamp(
+            *selectors.learner_schedule_stamp(cohort=cohort, learner=user),
+            *selectors.membership_roles_stamp(user),
+            *navigation_sources(user),
+        )
+        facts = (cohort.pk, cohort.updated_at, cohort.track_id, cohort.track.updated_at)
+        return cached_page(
+            request,
+            name="cohort-schedule",
+            parts=(facts, stamp),
+            now=now,
+            max_age=SCHEDULE_MAX_AGE,
+            build=lambda: _schedule_page(request, cohort, now=now),
+        )
+    return _schedule_page(request, cohort, now=now)[0]
+
+
+# Everything the learner's schedule shows is in its key or its end of validity; this bounds
+# what neither can name (a deploy changing Python-side labels).
+SCHEDULE_MAX_AGE = 3600
+
+
+def _schedule_page(request: HttpRequest, cohort: Cohort, *, now) -> tuple:
+    """The page and the next instant it changes by itself (a release, a due time, the start)."""
+    user = request.user
     is_learner = is_learner_of(user, cohort)
-    entries = selectors.cohort_schedule(cohort=cohort, learner=user if is_learner else None)
+    entries = selectors.cohort_schedule(
+        cohort=cohort, learner=user if is_learner else None, now=now
+    )
     may_grant = can_grant_extension(user, cohort)
+    timing = selectors.cohort_timing(cohort, now)
     context = {
         "cohort": cohort,
         "entries": entries,
         "viewer_tz": viewer_zone(user),
         "cohort_tz": selectors.cohort_zone(cohort),
-        "timing": selectors.cohort_timing(cohort),
+        "timing": timing,
         "is_learner": is_learner,
         "may_manage": can_manage_cohort(user, cohort),
         "may_grant": may_grant,
         "full": can_view_full_schedule(user, cohort),
-        "now": timezone.now(),
+        "now": now,
         "announcements": list(selectors.cohort_announcements(cohort)[:LATEST_ANNOUNCEMENTS]),
     }
     # Labs kept on an older revision until the cohort ends (curriculum updates held back).
@@ -371,7 +410,11 @@ def schedule(request: HttpRequest, slug: str) -> HttpResponse:
         context["extensions"] = list(selectors.cohort_extensions(cohort))
         context["extension_form"] = _extension_form(cohort)
         context["shifts"] = list(selectors.cohort_schedule_shifts(cohort)[:5])
-    return render(request, "cohorts/schedule.html", context)
+    instants = [timing.starts_at]
+    for entry in entries:
+        instants += [entry.release_at, entry.due_at, entry.extension_due_at]
+    response = render(request, "cohorts/schedule.html", context)
+    return response, next_instant_after(now, instants)
 
 
 @login_required

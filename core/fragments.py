@@ -187,6 +187,21 @@ def _cached_fragment(*, name, parts, now, max_age, build) -> str:
 
 # --- stamps -------------------------------------------------------------------------------
 
+# What every signed-in page shows beyond its own content, from apps above the one drawing
+# the page: the bell's unread count (registered by notifications). A page cached by an app
+# that may not import those apps keys on `navigation_sources(user)`.
+_NAVIGATION_SOURCES: list[Callable] = []
+
+
+def register_navigation_source(source: Callable) -> None:
+    """`source(user)` -> the Rows of something the navigation shows (an AppConfig.ready)."""
+    if source not in _NAVIGATION_SOURCES:
+        _NAVIGATION_SOURCES.append(source)
+
+
+def navigation_sources(user) -> list:
+    return [source(user) for source in _NAVIGATION_SOURCES]
+
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
@@ -194,7 +209,8 @@ class Rows:
 
     `where` maps lookups to values: {"column": value, "column__in": [...], "column__gt":
     value, "column__lt": value, "column__ne": value, "column__isnull": True}. A column may
-    follow one foreign key ("user__is_active"), in `columns` and in `where`.
+    follow foreign keys ("user__is_active", "review__submission__cohort_id"), in `columns`
+    and in `where`.
 
     Aggregates:
     - "DIGEST" (the default): an md5 over every listed column of every matching row, in
@@ -257,20 +273,23 @@ def _split_lookup(lookup: str) -> tuple[str, str]:
 
 
 def _column_sql(model, name: str, joins: dict) -> str:
-    """`name` ("title", "cohort_id" or "user__is_active") as SQL on alias x, adding the join
-    a related column needs to `joins` (alias -> SQL)."""
+    """`name` ("title", "cohort_id", "user__is_active" or "review__submission__cohort_id")
+    as SQL on alias x, adding the joins the foreign keys it follows need to `joins` (alias
+    -> SQL, in order)."""
     quote = connection.ops.quote_name
-    if "__" not in name:
-        return f"x.{quote(model._meta.get_field(name).column)}"
-    relation, field = name.split("__")
-    foreign_key = model._meta.get_field(relation)
-    related = foreign_key.related_model
-    alias = f"j_{relation}"
-    joins[alias] = (
-        f"LEFT JOIN {quote(related._meta.db_table)} {alias} "
-        f"ON {alias}.{quote(related._meta.pk.column)} = x.{quote(foreign_key.column)}"
-    )
-    return f"{alias}.{quote(related._meta.get_field(field).column)}"
+    *relations, field = name.split("__")
+    alias, path = "x", "j"
+    for relation in relations:
+        foreign_key = model._meta.get_field(relation)
+        related = foreign_key.related_model
+        path = f"{path}_{relation}"
+        joins.setdefault(
+            path,
+            f"LEFT JOIN {quote(related._meta.db_table)} {path} "
+            f"ON {path}.{quote(related._meta.pk.column)} = {alias}.{quote(foreign_key.column)}",
+        )
+        alias, model = path, related
+    return f"{alias}.{quote(model._meta.get_field(field).column)}"
 
 
 def digest_sql(columns: list[tuple[str, bool]], order_by: str) -> str:
@@ -297,9 +316,9 @@ def digest_sql(columns: list[tuple[str, bool]], order_by: str) -> str:
 
 
 def is_text(model, name: str) -> bool:
-    """Whether column `name` of `model` (one foreign key may be followed) holds text."""
-    if "__" in name:
-        relation, name = name.split("__")
+    """Whether column `name` of `model` (foreign keys may be followed) holds text."""
+    *relations, name = name.split("__")
+    for relation in relations:
         model = model._meta.get_field(relation).related_model
     return isinstance(model._meta.get_field(name), models.CharField | models.TextField)
 

@@ -10,6 +10,7 @@ their ``href`` in the sanitizer, and bare e-mail addresses stay text. Every link
 ``rel="noopener noreferrer nofollow"``.
 """
 
+import functools
 import re
 from html import unescape
 
@@ -47,11 +48,31 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# Rendering is a pure function of the text, and the same texts (a lab's body and steps, a
+# thread's messages) are drawn on every visit to the lab and review pages: building the
+# Markdown renderer and sanitizing was a quarter to a third of those pages' time
+# (docs/performance.md). Each process keeps the latest renderings of texts up to
+# MEMO_MAX_CHARS (at most MEMO_ENTRIES x MEMO_MAX_CHARS characters of source).
+MEMO_ENTRIES = 2048
+MEMO_MAX_CHARS = 32_000
+
+
 def render_markdown(text: str | None) -> SafeString:
     """Render untrusted Markdown to sanitized HTML that is safe to insert in a page."""
     if not text:
         return mark_safe("")  # noqa: S308 - constant empty string
-    source = text[:MAX_SOURCE_CHARS]
+    source = str(text)[:MAX_SOURCE_CHARS]
+    if len(source) <= MEMO_MAX_CHARS:
+        return mark_safe(_render_memo(source))  # noqa: S308 - sanitized by _render
+    return mark_safe(_render(source))  # noqa: S308 - sanitized by _render
+
+
+@functools.lru_cache(maxsize=MEMO_ENTRIES)
+def _render_memo(source: str) -> str:
+    return _render(source)
+
+
+def _render(source: str) -> str:
     renderer = md.Markdown(extensions=_EXTENSIONS, output_format="html")
     # Bare e-mail addresses stay text: linking them only helps address harvesters.
     renderer.inlinePatterns.deregister("magic-mail")
@@ -65,7 +86,7 @@ def render_markdown(text: str | None) -> SafeString:
         attribute_filter=_filter_attribute,
         strip_comments=True,
     )
-    return mark_safe(clean)  # noqa: S308 - sanitized by nh3 above
+    return clean
 
 
 _PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.S)

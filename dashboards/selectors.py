@@ -30,7 +30,7 @@ from cohorts.selectors import (
 from core.fragments import Rows, change_stamp, digest_sql, is_text, next_instant_after
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
-from submissions.models import Iteration, Review, Submission
+from submissions.models import Iteration, Review, ReviewAcknowledgement, Submission
 
 S = Submission.State
 INACTIVE_AFTER = dt.timedelta(days=7)
@@ -716,6 +716,32 @@ class MentorFeedback:
     def helpful_percent(self) -> int | None:
         """Of the reviews the learner rated (helpful or not), the share rated helpful."""
         return round(100 * self.helpful / self.rated) if self.rated else None
+
+
+def mentor_feedback_stamp(cohort: Cohort) -> tuple:
+    """What the feedback table is computed from (one query): every review of the cohort
+    with its reviewer's name and address and the hand-in it answers, and every
+    acknowledgement of those reviews with its rating. Keys the cached table, which was one
+    row per review read on every visit of the mentor home and the staff cohort page."""
+    ours = {"submission__cohort_id": cohort.pk}
+    return change_stamp(
+        Rows(Review, REVIEW_COLUMNS, ours),
+        Rows(
+            ReviewAcknowledgement,
+            ("id", "review_id", "helpful"),
+            {"review__submission__cohort_id": cohort.pk},
+        ),
+    )
+
+
+REVIEW_COLUMNS = (
+    "id",
+    "reviewer_id",
+    "created_at",
+    "iteration__submitted_at",
+    "reviewer__name",
+    "reviewer__email",
+)
 
 
 def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:

@@ -212,8 +212,29 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
                 request, cohort=current, sort=sort, page_number=page_number, zone=zone, now=now
             ),
         )
-        context["mentor_feedback"] = selectors.mentor_feedback(cohort=current)
+        context["mentor_feedback_html"] = _mentor_feedback_html(cohort=current, now=now)
     return _render(request, MENTOR_HOME, context, "matrix-panel")
+
+
+# The feedback table changes only with the reviews and acknowledgements its stamp digests.
+FEEDBACK_MAX_AGE = 600
+
+
+def _mentor_feedback_html(*, cohort: Cohort, now) -> SafeString:
+    """The per-mentor feedback table of `cohort`, cached under `mentor_feedback_stamp`."""
+    return fragments.cached_fragment(
+        name="mentor-feedback",
+        parts=(cohort.pk, selectors.mentor_feedback_stamp(cohort)),
+        now=now,
+        max_age=FEEDBACK_MAX_AGE,
+        build=lambda: (
+            render_to_string(
+                "dashboards/_mentor_feedback.html",
+                {"mentor_feedback": selectors.mentor_feedback(cohort=cohort)},
+            ),
+            None,
+        ),
+    )
 
 
 MENTOR_HOME = "dashboards/mentor_home.html"
@@ -374,8 +395,8 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         # Not in the cached fragment: mentor capacities and dates change without submissions.
         "capacity": capacity_forecast(cohort=cohort, now=now),
         "export_kinds": exports.LINKS,
-        # Not cached either: an acknowledgement changes it without touching a submission.
-        "mentor_feedback": selectors.mentor_feedback(cohort=cohort),
+        # Its own fragment: an acknowledgement changes it without touching a submission.
+        "mentor_feedback_html": _mentor_feedback_html(cohort=cohort, now=now),
         # Not cached: away mode and open reviews per mentor, with the away form of each.
         "mentor_rows": _mentor_rows(request, cohort),
     }

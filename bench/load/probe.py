@@ -5,6 +5,10 @@
 `python bench/load/probe.py plan`    -> JSON: {page: {url, accounts: [[email, password]]}}
 `python bench/load/probe.py queries` -> JSON: {page: query count} for one request per page
 (each page requested once to warm caches, then counted on the second request).
+`python bench/load/probe.py mix N`    -> JSON: {"learner": [...], "mentor": [...]}: N accounts
+of each role, spread over the demo cohorts, each with a session and the URLs it works with.
+`python bench/load/probe.py mix-pages` -> JSON: the plan of the mix's six pages (one account
+each), for `queries` and the one-at-a-time timings.
 """
 
 import json
@@ -179,6 +183,77 @@ def queries(pages: dict) -> dict:
     return counts
 
 
+def mix_accounts(count: int) -> dict:
+    """`count` learners and `count` mentors, spread evenly over the demo cohorts, with the
+    pages each works with: a learner's lab page is the lab they touched last (and its thread
+    takes their comments); a mentor's review page is an open submission of their cohort,
+    assigned to them when they have one."""
+    from submissions.models import Submission
+
+    demo = Membership.objects.filter(cohort__slug__startswith=DEMO_COHORT_PREFIX, active=True)
+    result = {"learner": [], "mentor": []}
+    for role in result:
+        ids = list(
+            demo.filter(role=role)
+            .order_by("cohort_id", "user_id")
+            .values_list("user_id", "cohort_id", "cohort__slug")
+        )
+        picked = ids[:: max(1, len(ids) // count)][:count]
+        for user_id, cohort_id, slug in picked:
+            if role == "learner":
+                work = (
+                    Submission.objects.filter(learner_id=user_id, cohort_id=cohort_id)
+                    .order_by("-last_activity_at", "-pk")
+                    .first()
+                )
+                if work is None:
+                    continue
+                urls = {
+                    "home": reverse("dashboard:learner"),
+                    "lab": reverse(
+                        "submissions:lab", kwargs={"cohort_id": cohort_id, "lab_id": work.lab_id}
+                    ),
+                    "schedule": reverse("cohorts:schedule", kwargs={"slug": slug}),
+                    "comment_url": reverse("submissions:comment", kwargs={"pk": work.pk}),
+                }
+            else:
+                open_work = Submission.objects.filter(
+                    cohort_id=cohort_id, state__in=["submitted", "in_review"]
+                ).exclude(learner_id=user_id)
+                work = (
+                    open_work.filter(assigned_to_id=user_id).order_by("submitted_at").first()
+                    or open_work.order_by("submitted_at").first()
+                )
+                if work is None:
+                    continue
+                urls = {
+                    "home": reverse("dashboard:mentor") + f"?cohort={cohort_id}",
+                    "queue": reverse("submissions:queue"),
+                    "review": reverse("submissions:review", kwargs={"pk": work.pk}),
+                }
+            email = User.objects.get(pk=user_id).email
+            result[role].append({"email": email, **urls})
+    return result
+
+
+def mix_pages(accounts: dict) -> dict:
+    """The six pages of the mix as `plan()` entries, each for the first account of its role."""
+    pages = {}
+    for role, names in (
+        ("learner", ("home", "lab", "schedule")),
+        ("mentor", ("home", "queue", "review")),
+    ):
+        chosen = accounts[role][:20]
+        for name in names:
+            pages[f"{role} {name}"] = {
+                "url": chosen[0][name],
+                "urls": [a[name] for a in chosen],
+                "accounts": [[a["email"], PASSWORDS[role]] for a in chosen],
+                "as": f"{len(chosen)} {role}s",
+            }
+    return pages
+
+
 def rows() -> dict:
     from submissions.models import Submission
 
@@ -194,6 +269,22 @@ def rows() -> dict:
 if __name__ == "__main__":
     if sys.argv[1:] == ["rows"]:
         print(json.dumps(rows()))
+        sys.exit()
+    if sys.argv[1:2] == ["mix"]:
+        accounts = mix_accounts(int(sys.argv[2]))
+        for entries in accounts.values():
+            for entry in entries:
+                entry["session"] = signed_in_session(entry["email"])
+        print(json.dumps(accounts))
+        sys.exit()
+    if sys.argv[1:2] == ["mix-pages"]:
+        planned = mix_pages(mix_accounts(20))
+        if sys.argv[2:] == ["queries"]:
+            print(json.dumps(queries(planned)))
+        else:
+            for spec in planned.values():
+                spec["sessions"] = [signed_in_session(email) for email, _ in spec["accounts"]]
+            print(json.dumps(planned))
         sys.exit()
     planned = plan()
     if sys.argv[1:] == ["queries"]:

@@ -42,6 +42,18 @@ SIZES = {
         "1",
         "--bulk",
     ],
+    # Ten times the large size: 200 cohorts of 100 learners (~480,000 submissions).
+    "xlarge": [
+        "--cohorts",
+        "200",
+        "--learners",
+        "100",
+        "--mentors",
+        "5",
+        "--progress",
+        "1",
+        "--bulk",
+    ],
 }
 CURRICULUM = ROOT / "curriculum" / "data" / "000_534dd0f80d9aa631.txt"
 TARGETS = {  # page: (p95 limit ms at the large size, min throughput ratio to /healthz)
@@ -145,9 +157,17 @@ def warm(port: int, spec: dict) -> None:
     for i in range(8):
         sessions = spec["sessions"]
         cookies = {"sessionid": sessions[i % len(sessions)]} if sessions else {}
-        response = requests.get(base + spec["url"], cookies=cookies, allow_redirects=False)
+        url = base + _url(spec, i % max(1, len(sessions)))
+        response = requests.get(url, cookies=cookies, allow_redirects=False)
     if response.status_code != 200:
         raise RuntimeError(f"{spec['url']} answered {response.status_code} when warming up")
+
+
+def _url(spec: dict, i: int) -> str:
+    """The i-th request's URL: a page whose URL differs per account (a learner's lab page, a
+    mentor's review page) lists one per session."""
+    urls = spec.get("urls")
+    return urls[i % len(urls)] if urls else spec["url"]
 
 
 def service_time(port: int, spec: dict, redis_url: str, *, built: bool, count: int = 40) -> float:
@@ -160,7 +180,6 @@ def service_time(port: int, spec: dict, redis_url: str, *, built: bool, count: i
     import requests
 
     store = redis.Redis.from_url(redis_url)
-    url = f"http://127.0.0.1:{port}{spec['url']}"
     sessions = spec["sessions"]
     times = []
     with requests.Session() as client:
@@ -170,6 +189,7 @@ def service_time(port: int, spec: dict, redis_url: str, *, built: bool, count: i
                 if stale:
                     store.delete(*stale)
             cookies = {"sessionid": sessions[i % len(sessions)]} if sessions else {}
+            url = f"http://127.0.0.1:{port}{_url(spec, i % max(1, len(sessions)))}"
             started = time.perf_counter()
             client.get(url, cookies=cookies, allow_redirects=False)
             times.append((time.perf_counter() - started) * 1000)
@@ -308,6 +328,228 @@ def run_size(size: str, args) -> dict:
     return report
 
 
+# --- the mix: learners and mentors together, with comments ------------------------------------
+
+MIX_PAGES = [
+    "learner home",
+    "learner lab",
+    "learner schedule",
+    "mentor home",
+    "mentor queue",
+    "mentor review",
+    "comment (learner)",
+    "comment (mentor)",
+    "healthz",
+]
+MIX_P95_LIMIT = 150  # ms, every page and the write, at 200 users (issue 17)
+
+
+def probe(env: dict, *args: str):
+    out = sh([PY, "bench/load/probe.py", *args], env, capture_output=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def drive_mix(port: int, accounts: dict, users: int, args) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        result_file = Path(tmp) / "result.json"
+        env = dict(
+            os.environ,
+            BENCH_MIX=json.dumps(accounts),
+            BENCH_RESULT=str(result_file),
+            BENCH_THINK=args.think or "0.5,1.5",
+            BENCH_WRITE_SHARE=str(args.write_share),
+        )
+        before = load_average()
+        subprocess.run(
+            [
+                str(Path(PY).with_name("locust")),
+                "-f",
+                str(ROOT / "bench/load/locustfile.py"),
+                "--headless",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "-u",
+                str(users + 1),  # and the one HealthUser
+                "-r",
+                str(max(10, users // 4)),
+                "-t",
+                f"{args.seconds}s",
+                "--stop-timeout",
+                "5",
+                "--only-summary",
+                "--loglevel",
+                "ERROR",
+                "LearnerUser",
+                "MentorUser",
+                "HealthUser",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=args.seconds + 120,
+        )
+        result = json.loads(result_file.read_text())
+        result.update(users=users, load_before=before, load_after=load_average())
+        return result
+
+
+def warm_mix(port: int, accounts: dict) -> None:
+    """Every account's pages once, one at a time: the runs measure a site in use (pages
+    people visited before are cached until something they show changes), not a cold start."""
+    import requests
+
+    with requests.Session() as client:
+        for role, pages in (
+            ("learner", ("home", "lab", "schedule")),
+            ("mentor", ("home", "queue", "review")),
+        ):
+            for account in accounts[role]:
+                for page in pages:
+                    client.get(
+                        f"http://127.0.0.1:{port}{account[page]}",
+                        cookies={"sessionid": account["session"]},
+                        allow_redirects=False,
+                    )
+
+
+def run_mix(size: str, args) -> dict:
+    """The mix at `size`: each page alone (drawn and cached, with its query counts), then
+    learners and mentors together at each of --mix-users."""
+    import redis
+
+    db_name = f"{args.db_prefix}_{size}"
+    env = app_env(args, db_name)
+    redis.Redis.from_url(args.redis).flushdb()  # the bench's own Redis database only
+    if args.reuse and database_exists(db_name, args.pg + "/postgres"):
+        seeded = None
+        sh([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    else:
+        recreate_database(db_name, args.pg + "/postgres")
+        seeded = seed(size, env)
+    rows = counts(env)
+    pages = probe(env, "mix-pages")
+    queries = probe(env, "mix-pages", "queries")
+    accounts = probe(env, "mix", str(max(args.mix_users)))
+    server = start_gunicorn(env, args.port, args.workers, args.threads)
+    alone = {}
+    runs = []
+    try:
+        wait_ready(args.port)
+        for page, spec in pages.items():
+            warm(args.port, spec)
+            built_ms = service_time(args.port, spec, args.redis, built=True)
+            warm(args.port, spec)
+            alone[page] = dict(
+                queries.get(page, {}),
+                who=spec.get("as"),
+                built_ms=built_ms,
+                serial_ms=service_time(args.port, spec, args.redis, built=False),
+            )
+        alone["healthz"] = {
+            "built_ms": service_time(
+                args.port, {"url": "/healthz", "sessions": []}, args.redis, built=False
+            ),
+            "queries": 0,
+            "queries_built": 0,
+            "status": 200,
+        }
+        alone["healthz"]["serial_ms"] = alone["healthz"]["built_ms"]
+        warm_mix(args.port, accounts)
+        for users in args.mix_users:
+            runs.append(drive_mix(args.port, accounts, users, args))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    report = {
+        "size": size,
+        "seed_seconds": seeded,
+        "rows": rows,
+        "workers": args.workers,
+        "threads": args.threads,
+        "seconds": args.seconds,
+        "think": args.think or "0.5,1.5",
+        "write_share": args.write_share,
+        "alone": alone,
+        "runs": runs,
+    }
+    out = ROOT / "var" / "bench" / f"mix-{size}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def print_mix(report: dict) -> None:
+    rows = report["rows"]
+    print(
+        f"\n## mix, {report['size']}: {rows.get('cohorts')} cohorts, {rows.get('learners')} "
+        f"learners, {rows.get('submissions')} submissions; gunicorn {report['workers']} workers"
+        f" x {report['threads']} threads; think {report['think']} s; "
+        f"{report['write_share']:.0%} comments; {report['seconds']} s per run"
+    )
+    print("\nEach page alone (one request at a time, median of 40):\n")
+    print("| page | drawn ms | cached ms | queries: drawn | cached |")
+    print("|---|---:|---:|---:|---:|")
+    for page, r in report["alone"].items():
+        print(
+            f"| {page} | {r.get('built_ms')} | {r.get('serial_ms')} | "
+            f"{r.get('queries_built', '-')} | {r.get('queries', '-')} |"
+        )
+    for run in report["runs"]:
+        total = run.get("total", {})
+        print(
+            f"\n{run['users']} users: {total.get('rps', 0):.0f} requests/s in all, load average "
+            f"{run['load_before']} before, {run['load_after']} after\n"
+        )
+        print("| page | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for page in MIX_PAGES:
+            r = run["pages"].get(page)
+            if r:
+                print(
+                    f"| {page} | {r['requests']} | {r['failures']} | {r['rps']:.1f} | "
+                    f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']:.0f} |"
+                )
+        for error in run.get("errors", []):
+            print(f"- error: {error}")
+
+
+def print_mix_verdicts(reports: dict) -> None:
+    print("\n## Targets (mix)")
+    sizes = list(reports)
+    if len(sizes) == 2:
+        a, b = (reports[s]["alone"] for s in sizes)
+        for page in a:
+            for field in ("queries_built", "queries"):
+                x, y = a[page].get(field), b.get(page, {}).get(field)
+                print(
+                    f"- {page}: {field} {x} ({sizes[0]}) vs {y} ({sizes[1]}): "
+                    f"{'ok' if x == y else 'DIFFERS'}"
+                )
+    for size, report in reports.items():
+        for page, r in report["alone"].items():
+            ok = (r.get("built_ms") or 0) < 100
+            print(
+                f"- {size}: {page} alone drawn {r.get('built_ms')} ms (< 100): {'ok' if ok else 'MISSED'}"
+            )
+        for run in report["runs"]:
+            if run["users"] != 200:
+                continue
+            for page in MIX_PAGES[:-1]:
+                r = run["pages"].get(page)
+                if r:
+                    ok = r["p95_ms"] < MIX_P95_LIMIT and not r["failures"]
+                    print(
+                        f"- {size}, 200 users: {page} p95 {r['p95_ms']} ms "
+                        f"(< {MIX_P95_LIMIT}): {'ok' if ok else 'MISSED'}"
+                    )
+
+
 def print_report(report: dict) -> None:
     rows = report["rows"]
     print(
@@ -391,8 +633,26 @@ def main() -> None:
         "--pages", nargs="+", help='only these pages (and /healthz), e.g. "learner home"'
     )
     parser.add_argument("--reuse", action="store_true", help="reuse seeded databases if present")
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="the mix instead of one page at a time: learners (home, lab, schedule) and "
+        "mentors (home, queue, review) together, think time 0.5-1.5 s, some comments",
+    )
+    parser.add_argument(
+        "--mix-users", type=int, nargs="+", default=[50, 100, 200], help="users per mix run"
+    )
+    parser.add_argument(
+        "--write-share", type=float, default=0.05, help="share of the mix's requests that comment"
+    )
     args = parser.parse_args()
     reports = {}
+    if args.mix:
+        for size in args.sizes:
+            reports[size] = run_mix(size, args)
+            print_mix(reports[size])
+        print_mix_verdicts(reports)
+        return
     for size in args.sizes:
         reports[size] = run_size(size, args)
         print_report(reports[size])

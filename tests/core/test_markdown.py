@@ -55,3 +55,22 @@ def test_an_excerpt_is_the_text_a_reader_sees():
     assert markdown_excerpt(body) == "Add the measured figures for N=4096. one two &"
     assert markdown_excerpt("word " * 100, 20) == "word word word word…"
     assert markdown_excerpt("") == ""
+
+
+def test_repeated_text_is_rendered_once_per_process_with_the_same_safe_html():
+    from core import markdown as module
+
+    text = "Hello **there** <script>alert(1)</script> [x](javascript:alert(1)) memo-test-1"
+    first = module.render_markdown(text)
+    hits = module._render_memo.cache_info().hits
+    second = module.render_markdown(text)
+    assert second == first and "<script>" not in second and "javascript:" not in second
+    assert module._render_memo.cache_info().hits == hits + 1
+
+
+def test_a_text_longer_than_the_memo_bound_is_still_rendered_and_sanitized():
+    from core import markdown as module
+
+    text = "<script>x</script> " + "word " * (module.MEMO_MAX_CHARS // 5 + 10)
+    html = module.render_markdown(text)
+    assert "<script>" not in html and "word word" in html

@@ -114,3 +114,59 @@ def test_mentors_see_it_for_their_own_cohort_and_the_query_count_stays_put(clien
     with CaptureQueriesContext(connection) as large:
         client.get(url, {"cohort": scene.cohort.pk})
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# The table is a cached fragment keyed on `mentor_feedback_stamp`: each input it is computed
+# from changes the page at once, through the service that changes it (docs/architecture.md).
+
+
+def _mentor_table(client, scene) -> str:
+    client.force_login(scene.mentor)
+    response = client.get(reverse("dashboard:mentor"), {"cohort": scene.cohort.pk})
+    assert response.status_code == 200
+    return _table(response.content.decode())
+
+
+def _staff_table(client, scene, staff) -> str:
+    client.force_login(staff)
+    response = client.get(reverse("dashboard:staff-cohort", args=[scene.cohort.pk]))
+    return _table(response.content.decode())
+
+
+def _ada(table: str) -> str:
+    return table.split("Ada Mentor")[1].split("</tr>")[0]
+
+
+def test_cached_table_follows_a_rating_changed(client, scene):
+    staff = StaffFactory()
+    assert '>100 % <span class="muted small">of 1' in _ada(_mentor_table(client, scene))
+    assert '>100 % <span class="muted small">of 1' in _ada(_staff_table(client, scene, staff))
+    a1 = Review.objects.filter(reviewer=scene.mentor).order_by("pk").first()
+    # Ada's only rating turns to "not helpful": 0 % of 1 rated.
+    feedback.review_acknowledge(actor=scene.learner, review=a1, helpful=False)
+    assert '>0 % <span class="muted small">of 1' in _ada(_mentor_table(client, scene))
+    assert '>0 % <span class="muted small">of 1' in _ada(_staff_table(client, scene, staff))
+
+
+def test_cached_table_follows_an_acknowledgement(client, scene):
+    assert "67 %" in _mentor_table(client, scene)
+    a3 = Review.objects.filter(reviewer=scene.mentor).order_by("pk").last()
+    feedback.review_acknowledge(actor=scene.learner, review=a3)
+    row = _ada(_mentor_table(client, scene))
+    assert "67 %" not in row and ">100 %</td>" in row
+
+
+def test_cached_table_follows_a_new_review(client, scene):
+    assert '<td class="num">3</td>' in _ada(_mentor_table(client, scene))
+    _review(
+        scene, scene.mentor, scene.submitted(learner=scene.add_learner()), hours_after_hand_in=1
+    )
+    assert '<td class="num">4</td>' in _ada(_mentor_table(client, scene))
+
+
+def test_cached_table_follows_a_mentor_renamed(client, scene):
+    assert "Ada Mentor" in _mentor_table(client, scene)
+    scene.mentor.name = "Ada Reviewer"
+    scene.mentor.save(update_fields=["name"])
+    table = _mentor_table(client, scene)
+    assert "Ada Reviewer" in table and "Ada Mentor" not in table

@@ -307,6 +307,111 @@ def test_learner_home_follows_a_lab_edited_in_the_admin(client, cohort):
     assert "Retitled lab" in client.get(reverse("dashboard:learner")).content.decode()
 
 
+# --- the learner's schedule (cohorts.views.schedule, cached whole) --------------------------
+
+
+def schedule_page(client, user, cohort) -> str:
+    client.force_login(user)
+    response = client.get(reverse("cohorts:schedule", args=[cohort.slug]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_learner_schedule_follows_an_extension(client, cohort, mentor):
+    user = learner(cohort, "Someone").user
+    assert "Not sure yet" not in schedule_page(client, user, cohort)
+    cohort_services.extension_grant(
+        actor=mentor,
+        cohort=cohort,
+        lab=first_lab(cohort),
+        learner=user,
+        due_at=timezone.now() + dt.timedelta(days=3),
+        reason="Not sure yet",
+    )
+    assert "Not sure yet" in schedule_page(client, user, cohort)
+
+
+def test_learner_schedule_shows_only_the_learners_own_extension(client, cohort, mentor):
+    user = learner(cohort, "Someone").user
+    other = learner(cohort, "Other").user
+    assert "Your extension" in schedule_page(client, user, cohort)
+    cohort_services.extension_grant(
+        actor=mentor,
+        cohort=cohort,
+        lab=first_lab(cohort),
+        learner=other,
+        due_at=timezone.now() + dt.timedelta(days=3),
+        reason="Theirs only",
+    )
+    assert "Theirs only" not in schedule_page(client, user, cohort)
+    assert "Theirs only" in schedule_page(client, other, cohort)
+
+
+def test_learner_schedule_follows_a_schedule_override(client, cohort, staff):
+    user = learner(cohort, "Someone").user
+    assert "Changed" not in schedule_page(client, user, cohort)
+    cohort_services.schedule_override_set(
+        actor=staff,
+        cohort=cohort,
+        lab=first_lab(cohort),
+        release_at=None,
+        due_at=timezone.now() + dt.timedelta(days=9),
+    )
+    assert "Changed" in schedule_page(client, user, cohort)
+
+
+def test_learner_schedule_follows_a_lab_edited_in_the_admin(client, cohort):
+    user = learner(cohort, "Someone").user
+    assert "First lab" in schedule_page(client, user, cohort)
+    lab = first_lab(cohort)
+    lab.title = "Retitled lab"
+    lab.save()
+    assert "Retitled lab" in schedule_page(client, user, cohort)
+
+
+def test_learner_schedule_follows_the_bell(client, cohort):
+    from notifications.models import Notification
+
+    user = learner(cohort, "Someone").user
+    before = schedule_page(client, user, cohort)
+    Notification.objects.create(recipient=user, kind="comment.added", text="A message")
+    assert schedule_page(client, user, cohort) != before
+
+
+def test_learner_schedule_releases_a_lab_at_its_release_time(client, monkeypatch):
+    """Inside the page's max age, only its end of validity (the next release) redraws it."""
+    from cohorts.selectors import cohort_schedule
+
+    cohort = CohortFactory(start_date=timezone.localdate() - dt.timedelta(days=3))
+    LabFactory(track=cohort.track, week=1, title="First lab")
+    LabFactory(track=cohort.track, week=2, title="Second lab")
+    user = learner(cohort, "Someone").user
+    release = cohort_schedule(cohort=cohort)[1].release_at
+    monkeypatch.setattr(timezone, "now", lambda: release - dt.timedelta(seconds=10))
+    assert "Not released yet" in schedule_page(client, user, cohort)
+    monkeypatch.setattr(timezone, "now", lambda: release + dt.timedelta(seconds=10))
+    assert "Not released yet" not in schedule_page(client, user, cohort)
+
+
+def test_learner_schedule_queries_stay_put_and_the_cached_page_is_cheaper(
+    client, cohort, django_assert_max_num_queries
+):
+    user = learner(cohort, "Someone").user
+    for week in range(3, 30):
+        LabFactory(track=cohort.track, week=week)
+    client.force_login(user)
+    url = reverse("cohorts:schedule", args=[cohort.slug])
+    with django_assert_max_num_queries(SCHEDULE_DRAWN):
+        assert client.get(url).status_code == 200
+    # Cached: session, user, memberships, the cohort, the stamp.
+    with django_assert_max_num_queries(SCHEDULE_CACHED):
+        assert client.get(url).status_code == 200
+
+
+SCHEDULE_DRAWN = 9
+SCHEDULE_CACHED = 5
+
+
 # --- keys hold only what a page understands -------------------------------------------------
 
 
