@@ -24,7 +24,15 @@ from django.utils import timezone
 
 from curriculum.models import Lab, LabRevision
 
-from .models import Cohort, CohortLabPin, Extension, JoinLink, Membership, ScheduleOverride
+from .models import (
+    Announcement,
+    Cohort,
+    CohortLabPin,
+    Extension,
+    JoinLink,
+    Membership,
+    ScheduleOverride,
+)
 
 DUE_AFTER_RELEASE_DAYS = 7
 DUE_LOCAL_TIME = dt.time(23, 59)
@@ -84,8 +92,8 @@ def membership_roles_stamp(user) -> list:
 
 def learner_schedule_stamp(*, cohort: Cohort, learner) -> list:
     """Stamp sources for a learner's view of the cohort's schedule: the track's labs (what
-    the page lists and links), the cohort's date overrides and the learner's own
-    extensions. With the cohort's and track's change times (every save sets them), the
+    the page lists and links), the cohort's date overrides, the learner's own extensions,
+    the cohort's announcements and its pinned labs. With the cohort's and track's change times (every save sets them), the
     viewer's memberships and the bell, that is everything the page shows."""
     from core.fragments import Rows
 
@@ -96,6 +104,18 @@ def learner_schedule_stamp(*, cohort: Cohort, learner) -> list:
             Extension,
             ("id", "lab_id", "due_at", "reason"),
             {"cohort_id": cohort.pk, "learner_id": learner.pk},
+        ),
+        # The "Latest announcements" list: titles, times and the authors' names.
+        Rows(
+            Announcement,
+            ("id", "title", "created_at", "author_id", "author__name", "author__email"),
+            {"cohort_id": cohort.pk},
+        ),
+        # "Kept on revision N" chips: the pins and the revision each lab has now.
+        Rows(
+            CohortLabPin,
+            ("id", "revision_id", "ended_at", "lab__current_revision_id"),
+            {"cohort_id": cohort.pk},
         ),
     ]
 
@@ -412,8 +432,6 @@ def cohort_extensions(cohort: Cohort) -> QuerySet[Extension]:
 
 def cohort_announcements(cohort: Cohort) -> QuerySet:
     """The cohort's announcements, newest first, with their authors (one query a page)."""
-    from .models import Announcement
-
     return Announcement.objects.filter(cohort=cohort).select_related("author")
 
 
