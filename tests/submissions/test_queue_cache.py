@@ -153,3 +153,20 @@ def test_the_queue_drops_work_of_a_cohort_the_mentor_left(client):
     membership = Membership.objects.get(cohort=other.cohort, user=world.mentor)
     membership_deactivate(actor=StaffFactory(), membership=membership)
     assert f'id="queue-row-{theirs.pk}"' not in queue(client, world.mentor, tab="all")
+
+
+def test_a_mentor_filtered_queue_follows_a_reassignment(client):
+    """The staff home links to the queue filtered on one mentor's work (?mentor=): work
+    reassigned to or away from them shows at once, though the page is cached."""
+    from tests.factories import StaffFactory
+
+    world = make_world(mentors=2, capacity=0)
+    staff = StaffFactory()
+    work = world.submitted()
+    services.submission_claim(actor=world.mentor, submission=work)
+    params = {"tab": "all", "mentor": world.mentor.pk}
+    assert f"queue-row-{work.pk}" in queue(client, staff, **params)
+    services.submission_reassign(actor=staff, submission=work, mentor=world.other_mentor)
+    assert f"queue-row-{work.pk}" not in queue(client, staff, **params)
+    other = {"tab": "all", "mentor": world.other_mentor.pk}
+    assert f"queue-row-{work.pk}" in queue(client, staff, **other)
