@@ -74,13 +74,10 @@ def run(runs: int, sizes: list[int]) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
-    from cohorts import services
     from cohorts.models import Cohort
     from cohorts.selectors import cohort_labs, schedule_entry
     from curriculum.services import DEFAULT_CURRICULUM
     from demo.seeding import seed_demo
-    from notifications.models import Event
-    from notifications.services import event_process
 
     call_command("migrate", verbosity=0)
     call_command("import_curriculum", str(DEFAULT_CURRICULUM), verbosity=0, stdout=io.StringIO())
@@ -95,26 +92,7 @@ def run(runs: int, sizes: list[int]) -> None:
         lab = list(cohort_labs(cohort))[3]
         due = schedule_entry(cohort=cohort, lab=lab).due_at + dt.timedelta(days=3)
 
-        def announce():
-            announcement = services.announcement_send(
-                actor=admin, cohort=cohort, title="Holiday", body="No labs **next week**."
-            )
-            event = Event.objects.get(target_type="cohorts.announcement", target_id=announcement.pk)
-            event_process(event_id=event.pk)
-
-        actions = {
-            "extension preview": lambda: services.extension_grant_all_preview(
-                actor=admin, cohort=cohort, lab=lab, due_at=due, reason="Holiday"
-            ),
-            "extension apply": lambda: services.extension_grant_all(
-                actor=admin, cohort=cohort, lab=lab, due_at=due, reason="Holiday"
-            ),
-            "shift preview": lambda: services.schedule_shift_preview(
-                actor=admin, cohort=cohort, days=7
-            ),
-            "shift apply": lambda: services.schedule_shift(actor=admin, cohort=cohort, days=7),
-            "announce + notify": announce,
-        }
+        actions = _actions(admin=admin, cohort=cohort, lab=lab, due=due)
         for name, action in actions.items():
             times, queries = [], set()
             for _ in range(runs):
@@ -132,6 +110,33 @@ def run(runs: int, sizes: list[int]) -> None:
                 f"{size:>5} learners  {name:<18} median {statistics.median(times) * 1000:7.1f} ms"
                 f"  min {min(times) * 1000:7.1f} ms  queries {','.join(map(str, sorted(queries)))}"
             )
+
+
+def _actions(*, admin, cohort, lab, due) -> dict:
+    from cohorts import services
+    from notifications.models import Event
+    from notifications.services import event_process
+
+    def announce():
+        announcement = services.announcement_send(
+            actor=admin, cohort=cohort, title="Holiday", body="No labs **next week**."
+        )
+        event = Event.objects.get(target_type="cohorts.announcement", target_id=announcement.pk)
+        event_process(event_id=event.pk)
+
+    return {
+        "extension preview": lambda: services.extension_grant_all_preview(
+            actor=admin, cohort=cohort, lab=lab, due_at=due, reason="Holiday"
+        ),
+        "extension apply": lambda: services.extension_grant_all(
+            actor=admin, cohort=cohort, lab=lab, due_at=due, reason="Holiday"
+        ),
+        "shift preview": lambda: services.schedule_shift_preview(
+            actor=admin, cohort=cohort, days=7
+        ),
+        "shift apply": lambda: services.schedule_shift(actor=admin, cohort=cohort, days=7),
+        "announce + notify": announce,
+    }
 
 
 if __name__ == "__main__":
