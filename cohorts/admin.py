@@ -2,8 +2,9 @@
 
 Cohorts are created and edited through ``cohort_create``/``cohort_update`` (the same
 validation as the pages); memberships change through admin actions that call the
-membership services. Schedule overrides, extensions, invitations and enrollment uploads
-are shown read-only: their pages (schedule, members) are where they are changed.
+membership services. Schedule overrides, extensions, invitations, enrollment uploads,
+schedule shifts and announcements are shown read-only: their pages (schedule, members,
+announcements) are where they are made.
 """
 
 from django import forms
@@ -14,6 +15,7 @@ from core.exceptions import ApplicationError
 
 from . import services
 from .models import (
+    Announcement,
     Cohort,
     EnrollmentUpload,
     Extension,
@@ -21,6 +23,7 @@ from .models import (
     JoinLink,
     Membership,
     ScheduleOverride,
+    ScheduleShift,
 )
 
 
@@ -183,3 +186,18 @@ class EnrollmentUploadAdmin(ViewOnlyAdmin):
     list_filter = ("cohort",)
     list_select_related = ("cohort", "created_by")
     exclude = ("source",)
+
+
+@admin.register(ScheduleShift)
+class ScheduleShiftAdmin(ViewOnlyAdmin):
+    list_display = ("cohort", "days", "shifted_by", "created_at", "labs_moved", "extensions_moved")
+    list_filter = ("cohort",)
+    list_select_related = ("cohort", "shifted_by")
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(ViewOnlyAdmin):
+    list_display = ("title", "cohort", "author", "created_at")
+    list_filter = ("cohort",)
+    search_fields = ("title",)
+    list_select_related = ("cohort", "author")
