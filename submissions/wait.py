@@ -1,8 +1,8 @@
 """Predicted wait for a first review, and whether a cohort's mentors can keep up.
 
 Formula (docs/architecture.md, "Predicted wait"), per cohort:
-- capacity C = sum over active mentors of their capacity (``Membership.capacity``, else the
-  cohort's ``mentor_capacity``): the open reviews the mentors hold at once, as the
+- capacity C = sum over active mentors not away of their capacity (``Membership.capacity``,
+  else the cohort's ``mentor_capacity``): the open reviews the mentors hold at once, as the
   assignment service (``pick_mentor``) counts them.
 - throughput R = C / SLA hours (reviews per hour): each held review is finished within the SLA.
 - recent turnaround T = median of submit -> first verdict over the cohort's last
@@ -84,13 +84,14 @@ def expected_review_by(
     return min(deadline, max(candidates))
 
 
-def mentor_capacities(cohort_ids) -> dict[int, tuple[int, dt.timedelta]]:
-    """(capacity C, SLA) of each cohort: one query whatever the number of cohorts."""
+def mentor_capacities(cohort_ids, *, now: dt.datetime) -> dict[int, tuple[int, dt.timedelta]]:
+    """(capacity C, SLA) of each cohort: one query whatever the number of cohorts. A mentor
+    away at `now` holds no reviews (``pick_mentor`` gives them none), so adds nothing."""
     mentor = Q(
         memberships__role=Membership.Role.MENTOR,
         memberships__active=True,
         memberships__user__is_active=True,
-    )
+    ) & (Q(memberships__user__away_until__isnull=True) | Q(memberships__user__away_until__lte=now))
     rows = (
         Cohort.objects.filter(pk__in=set(cohort_ids))
         .annotate(
@@ -130,7 +131,7 @@ def cohort_paces(cohort_ids, *, now: dt.datetime) -> dict[int, CohortPace]:
     turnarounds = recent_turnarounds(cohort_ids, now=now)
     return {
         pk: CohortPace(sla=sla, capacity=capacity, turnaround=turnarounds.get(pk))
-        for pk, (capacity, sla) in mentor_capacities(cohort_ids).items()
+        for pk, (capacity, sla) in mentor_capacities(cohort_ids, now=now).items()
     }
 
 
@@ -186,7 +187,7 @@ def capacity_forecast(*, cohort: Cohort, now: dt.datetime | None = None) -> Capa
     """Reviews the coming 7 days need against what the mentors can do (module docstring)."""
     now = now or timezone.now()
     end = now + WEEK
-    capacity, sla = mentor_capacities([cohort.pk])[cohort.pk]
+    capacity, sla = mentor_capacities([cohort.pk], now=now)[cohort.pk]
     due_dates = {entry.lab.pk: entry.due_at for entry in cohort_schedule(cohort=cohort, now=now)}
     extensions = {
         (e.learner_id, e.lab_id): e.due_at

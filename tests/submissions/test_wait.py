@@ -224,3 +224,17 @@ def test_staff_see_the_capacity_warning_on_the_cohort_page(client):
     mentor_membership.save()
     page = client.get(url).content.decode()
     assert "This week needs about" not in page
+
+
+def test_a_mentor_away_adds_no_capacity_until_back():
+    cohort, staff, mentor_membership = _capacity_world()
+    other = MentorMembershipFactory(cohort=cohort, capacity=3).user
+    assert capacity_forecast(cohort=cohort).reviews_possible == 4
+
+    services.mentor_set_away(
+        actor=staff, user=other, until=timezone.localdate() + dt.timedelta(days=6), note="Leave"
+    )
+    assert capacity_forecast(cohort=cohort).reviews_possible == 1
+
+    back = timezone.now() + dt.timedelta(days=8)
+    assert capacity_forecast(cohort=cohort, now=back).reviews_possible == 4
