@@ -27,13 +27,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cohorts.models import Cohort, Membership
 from cohorts.permissions import can_view_cohort, can_view_cohort_members
-from cohorts.selectors import cohort_list, cohort_timing
+from cohorts.selectors import cohort_list, cohort_timing, user_roles
 from core import fragments
 from core.converters import parse_id
 from core.exceptions import ApplicationError
 from submissions.away_views import away_context
 from submissions.forms import AwayForm
-from submissions.permissions import mentors_anywhere
 from submissions.services import mentor_loads
 from submissions.wait import capacity_forecast
 
@@ -186,7 +185,7 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         "queue_url": links.queue_url(),
         "export_kinds": exports.LINKS,
     }
-    if mentors_anywhere(request.user):
+    if user_roles(request.user).is_mentor:
         # Away mode for oneself (submissions/away.html#away-card); not part of the cache.
         context.update(
             away_context(

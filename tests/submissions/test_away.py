@@ -317,3 +317,19 @@ def test_the_assign_task_takes_an_id():
     services.review_create(actor=world.mentor, submission=held[0], verdict="approve", body="ok")
     assert assign_waiting_work.delay(world.cohort.pk).get() == 1
     assert assign_waiting_work.delay(world.cohort.pk).get() == 0
+
+
+def test_a_capacity_raised_in_the_admin_assigns_waiting_work(
+    client, django_capture_on_commit_callbacks
+):
+    world, held, queued = _overflowing(capacity=1, waiting=1)
+    membership = Membership.objects.get(user=world.mentor, cohort=world.cohort)
+    client.force_login(StaffFactory(is_superuser=True))
+    url = f"/admin/cohorts/membership/{membership.pk}/change/"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"capacity": "2"})
+    assert response.status_code == 302, response.content[:2000]
+    membership.refresh_from_db()
+    assert membership.capacity == 2
+    queued[0].refresh_from_db()
+    assert queued[0].assigned_to_id == world.mentor.pk
