@@ -115,7 +115,7 @@ def counts(env: dict) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def wait_ready(port: int, timeout: float = 30) -> None:
+def wait_ready(port: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
