@@ -115,7 +115,7 @@ def counts(env: dict) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def wait_ready(port: int, timeout: float = 30) -> None:
+def wait_ready(port: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -399,7 +399,7 @@ def drive_mix(port: int, accounts: dict, users: int, args) -> dict:
         return result
 
 
-def warm_mix(port: int, accounts: dict) -> None:
+def warm_mix(port: int, accounts: dict, users: int) -> None:
     """Every account's pages once, one at a time: the runs measure a site in use (pages
     people visited before are cached until something they show changes), not a cold start."""
     import requests
@@ -409,7 +409,9 @@ def warm_mix(port: int, accounts: dict) -> None:
             ("learner", ("home", "lab", "schedule")),
             ("mentor", ("home", "queue", "review")),
         ):
-            for account in accounts[role]:
+            # Only the accounts the runs use (users are learners and mentors 3:1).
+            share = 3 * users // 4 + 1 if role == "learner" else users // 4 + 1
+            for account in accounts[role][:share]:
                 for page in pages:
                     client.get(
                         f"http://127.0.0.1:{port}{account[page]}",
@@ -460,7 +462,7 @@ def run_mix(size: str, args) -> dict:
             "status": 200,
         }
         alone["healthz"]["serial_ms"] = alone["healthz"]["built_ms"]
-        warm_mix(args.port, accounts)
+        warm_mix(args.port, accounts, max(args.mix_users))
         for users in args.mix_users:
             runs.append(drive_mix(args.port, accounts, users, args))
     finally:
