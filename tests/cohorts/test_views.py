@@ -140,7 +140,9 @@ def test_schedule_page_query_count_does_not_grow_with_labs(
     learner = MembershipFactory(cohort=cohort).user
     client.force_login(learner)
     url = reverse("cohorts:schedule", args=[cohort.slug])
-    with django_assert_max_num_queries(9) as small:
+    # The learner's page drawn: 11 (the latest announcements and the pinned labs are one
+    # query each); what matters is that it stays put as labs are added.
+    with django_assert_max_num_queries(11) as small:
         client.get(url)
     for week in range(5, 40):
         LabFactory(track=cohort.track, week=week)
