@@ -128,16 +128,7 @@ def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) 
 
 
 def _lab_context(
-    request,
-    *,
-    cohort,
-    lab,
-    entry,
-    submission,
-    form=None,
-    draft_files=None,
-    chosen_files=(),
-    point_input=None,
+    request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
 ):
     # The text this cohort reads: a pinned cohort's older revision (the one reader).
     revision = services.lab_revision_of(lab, cohort=cohort)
@@ -183,7 +174,7 @@ def _lab_context(
         "wait": waits_for([submission]).get(submission.pk) if submission else None,
         **history,
         **points_context(submission, history),
-        "point_input": point_input or point_views.PointInput(),
+        "point_input": point_views.PointInput(),
     }
 
 
@@ -283,8 +274,8 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
         form=form,
         draft_files=draft_files,
         chosen_files=[f.name for f in request.FILES.getlist("files")],
-        point_input=point_input or point_views.PointInput(data=request.POST),
     )
+    context["point_input"] = point_input or point_views.PointInput(data=request.POST)
     return _render(request, "submissions/lab.html", context, partial="draft-form", status=400)
 
 

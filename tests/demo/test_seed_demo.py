@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import User
 from cohorts.models import Cohort, Membership
 from notifications.models import Event
-from submissions.models import Assignment, Comment, Iteration, Review, Submission
+from submissions.models import Assignment, Comment, Iteration, Review, ReviewPoint, Submission
 from tests.factories import CohortFactory, LabFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_running_twice_adds_nothing(track):
 
 
 def _forget_submissions():
-    for model in (Comment, Review, Assignment, Iteration, Submission):
+    for model in (Comment, ReviewPoint, Review, Assignment, Iteration, Submission):
         model.objects.all().delete()
 
 

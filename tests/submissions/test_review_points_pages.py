@@ -104,7 +104,7 @@ def test_a_mentor_and_a_learner_go_through_three_iterations_of_one_lab_by_pages(
 
     # The mentor's page opens on what changed and what the learner answered.
     client.force_login(mentor)
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(16):
         response = client.get(_review_url(submission))
     page = _text(response)
     since = page.index("Since your last review")
@@ -295,3 +295,25 @@ def test_points_are_not_shown_to_mentors_of_other_cohorts(client, world):
     response = client.get(_review_url(submission))
     assert response.status_code == 404
     assert "Private advice" not in response.content.decode()
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_pages_read_points_in_constant_queries(
+    client, world, count, django_assert_max_num_queries
+):
+    submission = world.submitted()
+    services.review_create(
+        actor=world.mentor,
+        submission=submission,
+        verdict="request_changes",
+        points=[{"text": f"Point {i}", "deliverable": None} for i in range(count)],
+    )
+    services.submission_submit(actor=world.learner, submission=submission, leave_points_open=True)
+    client.force_login(world.mentor)
+    with django_assert_max_num_queries(16):
+        page = client.get(_review_url(submission)).content.decode()
+    assert page.count('class="pt-item pt-open"') == count
+    client.force_login(world.learner)
+    with django_assert_max_num_queries(24):
+        page = client.get(_lab_url(world)).content.decode()
+    assert page.count('class="pt-item pt-open"') == count
