@@ -82,21 +82,21 @@ def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True, now=N
     A mentor who is away (`User.away_until` still ahead) is never picked."""
     now = now or timezone.now()
     excluded = set(exclude_user_ids)
-    loads = mentor_loads(cohort, lock=lock)
+    with_room = [
+        load
+        for load in mentor_loads(cohort, lock=lock)
+        if load.open_count < load.capacity and load.membership.user_id not in excluded
+    ]
+    if not with_room:
+        return None
     # Read after the lock, in a statement of its own: a mentor who went away while we waited
     # for the lock (`mentor_set_away` holds the same rows) is seen as away.
     away = set(
         User.objects.filter(
-            pk__in=[load.membership.user_id for load in loads], away_until__gt=now
+            pk__in=[load.membership.user_id for load in with_room], away_until__gt=now
         ).values_list("pk", flat=True)
     )
-    candidates = [
-        load
-        for load in loads
-        if load.open_count < load.capacity
-        and load.membership.user_id not in excluded
-        and load.membership.user_id not in away
-    ]
+    candidates = [load for load in with_room if load.membership.user_id not in away]
     if not candidates:
         return None
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)

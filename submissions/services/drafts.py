@@ -87,8 +87,10 @@ def validate_draft_fields(
     commit_sha: str | None,
     notes: str | None,
     checklist,
+    deliverables: list | None = None,
 ) -> tuple[dict, dict[str, str]]:
-    """Cleaned draft fields and per-field errors (used for inline validation too)."""
+    """Cleaned draft fields and per-field errors (used for inline validation too).
+    `deliverables`: the ones the cohort ticks, when the caller has them already."""
     errors: dict[str, str] = {}
     cleaned: dict = {}
     for name, cleaner, value in (
@@ -104,7 +106,9 @@ def validate_draft_fields(
         errors["notes"] = f"Notes are limited to {MAX_NOTES_CHARS:,} characters."
     cleaned["notes"] = notes
     try:
-        cleaned["checklist"] = clean_checklist(checklist, deliverables_of(lab, cohort=cohort))
+        if deliverables is None:
+            deliverables = deliverables_of(lab, cohort=cohort)
+        cleaned["checklist"] = clean_checklist(checklist, deliverables)
     except ValueError as exc:
         errors["checklist"] = str(exc)
     return cleaned, errors
@@ -244,6 +248,11 @@ def submission_submit(
     entry = schedule_entry(cohort=cohort, lab=lab, learner=locked.learner)
     if not entry.is_released:
         raise _forbidden("This lab is not released yet.")
+    revision = lab_revision_of(lab, cohort=cohort)
+    # A lab without revisions (never imported) answers its own text.
+    revision_deliverables = list(
+        (lab.deliverables or []) if revision is None else revision.deliverables
+    )
     cleaned, errors = validate_draft_fields(
         lab=lab,
         cohort=cohort,
@@ -251,18 +260,19 @@ def submission_submit(
         commit_sha=locked.commit_sha,
         notes=locked.notes,
         checklist=locked.checklist,
+        deliverables=revision_deliverables,
     )
     if not cleaned.get("repo_url") and "repo_url" not in errors:
         errors["repo_url"] = "Add the link to your repository before submitting."
     if errors:
         raise _invalid(errors)
-    review_points.check_points_before_submit(locked, leave_points_open=leave_points_open)
+    # Points are raised by reviews, so a first hand-in has none to check or file.
+    reviewed_before = locked.iteration_count > 0
+    if reviewed_before:
+        review_points.check_points_before_submit(locked, leave_points_open=leave_points_open)
 
     now = timezone.now()
     number = locked.iteration_count + 1
-    revision = lab_revision_of(lab, cohort=cohort)
-    # A lab without revisions (never imported) answers its own text.
-    revision_deliverables = deliverables_of(lab) if revision is None else revision.deliverables
     is_late = now > entry.effective_due_at
     iteration = Iteration.objects.create(
         submission=locked,
@@ -278,7 +288,8 @@ def submission_submit(
         is_late=is_late,
         idempotency_key=idempotency_key,
     )
-    review_points.hand_in_answers(locked, iteration)
+    if reviewed_before:
+        review_points.hand_in_answers(locked, iteration)
     handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
     Attachment.objects.filter(pk__in=[a.pk for a in handed_in]).update(iteration=iteration)
     # The next draft starts with the files just handed in (rows naming the same stored

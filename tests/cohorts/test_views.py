@@ -164,7 +164,9 @@ def test_staff_schedule_page_query_count(client, cohort, staff, django_assert_ma
             due_at=timezone.now() + dt.timedelta(days=60),
             reason="r",
         )
-    with django_assert_max_num_queries(12) as few:
+    # 13: the page also lists the latest announcements, the schedule shifts and the pinned
+    # labs (one query each); it must stay put as labs and extensions are added.
+    with django_assert_max_num_queries(13) as few:
         client.get(url)
     for week in range(5, 30):
         LabFactory(track=cohort.track, week=week)

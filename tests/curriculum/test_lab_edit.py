@@ -92,11 +92,13 @@ def test_only_staff_may_edit():
 
 
 def test_learners_working_on_the_lab_are_told_after_commit(django_capture_on_commit_callbacks):
-    world = make_world()
-    world.submit()
-    finished = world.add_learner()
-    world.draft(learner=finished)
-    bystander = world.add_learner()
+    # The set-up's own transactions "commit" (their callbacks run), as between requests.
+    with django_capture_on_commit_callbacks(execute=True):
+        world = make_world()
+        world.submit()
+        finished = world.add_learner()
+        world.draft(learner=finished)
+        bystander = world.add_learner()
     Notification.objects.all().delete()
     with django_capture_on_commit_callbacks() as callbacks:
         revision = lab_edit(

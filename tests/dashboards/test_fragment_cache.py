@@ -252,7 +252,8 @@ def test_the_key_changes_with_any_template(tmp_path, monkeypatch, settings):
 
 
 def test_the_bell_follows_notifications(client, world, django_capture_on_commit_callbacks):
-    submission = world.submitted()
+    with django_capture_on_commit_callbacks(execute=True):
+        submission = world.submitted()
     with django_capture_on_commit_callbacks(execute=True):
         submission_services.review_create(
             actor=world.mentor, submission=submission, verdict="approve", body="Good."
