@@ -1,11 +1,11 @@
 from django.urls import path
 
-from . import away_views, comment_views, saved_reply_views, views
+from . import away_views, comment_views, queue_views, saved_reply_views, views
 
 app_name = "submissions"
 
 urlpatterns = [
-    path("queue/", views.queue, name="queue"),
+    path("queue/", queue_views.queue, name="queue"),
     path("cohort/<id:cohort_id>/lab/<id:lab_id>/", views.lab_page, name="lab"),
     path("cohort/<id:cohort_id>/lab/<id:lab_id>/validate/", views.lab_validate, name="validate"),
     path("<id:pk>/", views.submission_detail, name="detail"),
