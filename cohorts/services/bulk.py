@@ -20,9 +20,8 @@ from curriculum.models import Lab
 
 from ..models import Cohort, Extension, Membership, ScheduleOverride, ScheduleShift
 from ..permissions import can_grant_extension_to_all, can_shift_schedule
-from ..selectors import cohort_labs, cohort_schedule, cohort_zone, schedule_entry
-from ._common import _require_aware
-from .schedule import _record_granted, _require_lab_of_cohort
+from ..selectors import cohort_labs, cohort_schedule, cohort_zone
+from .schedule import _clean_extension_terms, _record_granted, _require_lab_of_cohort
 
 MAX_SHIFT_DAYS = 60
 
@@ -88,25 +87,7 @@ def extension_grant_all_preview(
         raise ApplicationError(
             "That lab has been archived.", code="invalid", extra={"field": "lab"}
         )
-    if due_at is None:
-        raise ApplicationError("Give the new due time.", code="invalid", extra={"field": "due_at"})
-    _require_aware(due_at, "The new due time")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError(
-            "Say why the extension is granted.", code="invalid", extra={"field": "reason"}
-        )
-    if len(reason) > 500:
-        raise ApplicationError(
-            "The reason is longer than 500 characters.", code="invalid", extra={"field": "reason"}
-        )
-    entry = schedule_entry(cohort=cohort, lab=lab)
-    if due_at <= entry.due_at:
-        raise ApplicationError(
-            "An extension must be later than the lab's due time.",
-            code="invalid",
-            extra={"field": "due_at"},
-        )
+    reason = _clean_extension_terms(cohort=cohort, lab=lab, due_at=due_at, reason=reason)
     learners = list(
         User.objects.filter(
             memberships__cohort=cohort,

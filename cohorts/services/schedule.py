@@ -70,6 +70,32 @@ def schedule_override_clear(*, actor, cohort: Cohort, lab: Lab) -> bool:
 
 
 @transaction.atomic
+def _clean_extension_terms(*, cohort: Cohort, lab: Lab, due_at, reason) -> str:
+    """The checks every extension passes (one learner's or the whole cohort's): a due time
+    (aware) after the lab's own, and a reason of at most 500 characters. Returns the reason
+    stripped; raises ``invalid`` naming the field."""
+    if due_at is None:
+        raise ApplicationError("Give the new due time.", code="invalid", extra={"field": "due_at"})
+    _require_aware(due_at, "The new due time")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            "Say why the extension is granted.", code="invalid", extra={"field": "reason"}
+        )
+    if len(reason) > 500:
+        raise ApplicationError(
+            "The reason is longer than 500 characters.", code="invalid", extra={"field": "reason"}
+        )
+    entry = schedule_entry(cohort=cohort, lab=lab)
+    if due_at <= entry.due_at:
+        raise ApplicationError(
+            "An extension must be later than the lab's due time.",
+            code="invalid",
+            extra={"field": "due_at"},
+        )
+    return reason
+
+
 def extension_grant(
     *, actor, cohort: Cohort, lab: Lab, learner: User, due_at: dt.datetime, reason: str
 ) -> Extension:
@@ -94,25 +120,7 @@ def extension_grant(
             code="invalid",
             extra={"field": "learner"},
         )
-    if due_at is None:
-        raise ApplicationError("Give the new due time.", code="invalid", extra={"field": "due_at"})
-    _require_aware(due_at, "The new due time")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError(
-            "Say why the extension is granted.", code="invalid", extra={"field": "reason"}
-        )
-    if len(reason) > 500:
-        raise ApplicationError(
-            "The reason is longer than 500 characters.", code="invalid", extra={"field": "reason"}
-        )
-    entry = schedule_entry(cohort=cohort, lab=lab)
-    if due_at <= entry.due_at:
-        raise ApplicationError(
-            "An extension must be later than the lab's due time.",
-            code="invalid",
-            extra={"field": "due_at"},
-        )
+    reason = _clean_extension_terms(cohort=cohort, lab=lab, due_at=due_at, reason=reason)
     extension, _ = Extension.objects.update_or_create(
         cohort=cohort,
         lab=lab,
