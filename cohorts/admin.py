@@ -4,7 +4,9 @@ Cohorts are created and edited through ``cohort_create``/``cohort_update`` (the 
 validation as the pages); memberships change through admin actions that call the
 membership services. Schedule overrides, extensions, invitations, enrollment uploads,
 schedule shifts and announcements are shown read-only: their pages (schedule, members,
-announcements) are where they are made.
+announcements) are where they are made. Lab pins (a cohort kept on older lab revisions)
+are read-only too; the one change here, ending pins, goes through ``cohort_pins_end``
+(the import preview and the cohort page make them).
 """
 
 from django import forms
@@ -17,6 +19,7 @@ from . import services
 from .models import (
     Announcement,
     Cohort,
+    CohortLabPin,
     EnrollmentUpload,
     Extension,
     Invitation,
@@ -25,6 +28,7 @@ from .models import (
     ScheduleOverride,
     ScheduleShift,
 )
+from .selectors import cohort_has_ended
 
 
 class CohortAdminForm(forms.ModelForm):
@@ -201,3 +205,66 @@ class AnnouncementAdmin(ViewOnlyAdmin):
     list_filter = ("cohort",)
     search_fields = ("title",)
     list_select_related = ("cohort", "author")
+
+
+class PinStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("open", "Not ended"), ("ended", "Ended by staff"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(ended_at__isnull=True)
+        if self.value() == "ended":
+            return queryset.filter(ended_at__isnull=False)
+        return queryset
+
+
+@admin.register(CohortLabPin)
+class CohortLabPinAdmin(ViewOnlyAdmin):
+    list_display = (
+        "cohort",
+        "lab",
+        "revision_number",
+        "holding",
+        "source_import",
+        "created_by",
+        "created_at",
+        "ended_at",
+        "ended_by",
+    )
+    list_filter = (PinStateFilter, "cohort__status", "lab__track", "cohort")
+    search_fields = ("cohort__name", "cohort__slug", "lab__title")
+    list_select_related = (
+        "cohort",
+        "lab__track",
+        "revision",
+        "source_import",
+        "created_by",
+        "ended_by",
+    )
+    date_hierarchy = "created_at"
+    actions = ["end_pins"]
+
+    @admin.display(description="revision", ordering="revision__number")
+    def revision_number(self, pin):
+        return pin.revision.number
+
+    @admin.display(description="holding back", boolean=True)
+    def holding(self, pin):
+        # A finished cohort's pins stop counting without being ended (cohorts.services.pins).
+        return pin.ended_at is None and not cohort_has_ended(pin.cohort)
+
+    @admin.action(description="End the chosen pins (their learners read the latest text)")
+    def end_pins(self, request, queryset):
+        ended = 0
+        for pin in queryset.filter(ended_at__isnull=True).select_related("cohort", "lab"):
+            try:
+                ended += services.cohort_pins_end(
+                    actor=request.user, cohort=pin.cohort, lab=pin.lab
+                )
+            except ApplicationError as error:
+                self.message_user(request, f"{pin.cohort}: {error.message}", messages.ERROR)
+        self.message_user(request, f"{ended} pin(s) ended.")
