@@ -11,7 +11,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -189,12 +196,35 @@ def saved_reply_usage(request: HttpRequest) -> HttpResponse:
     return _render(request, "submissions/saved_reply_usage.html", context)
 
 
+# The no-JavaScript insert keeps what the mentor typed here between its POST and the GET it
+# redirects to (one per submission, replaced by the next insert).
+_TYPED = "saved-reply-insert:{pk}"
+_NOT_TYPED = ("csrfmiddlewaretoken", "action", "saved_reply")
+
+
+def _draw_review(request, submission, data, *, inserted=None, error=None, status=200):
+    latest = submission.iterations.order_by("-number").select_related("lab_revision").first()
+    deliverables = (
+        latest.lab_revision.deliverables
+        if latest and latest.lab_revision_id
+        else services.deliverables_of(submission.lab)
+    )
+    form = ReviewForm(data, deliverables=deliverables)
+    form.is_valid()  # draws what was typed; nothing here is an error of the review's
+    context = _review_context(request, submission, review_form=form)
+    context["saved_reply_error"] = error
+    context["saved_reply_inserted"] = inserted
+    return _render(request, "submissions/review.html", context, status=status)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def saved_reply_insert(request: HttpRequest, pk: int) -> HttpResponse:
-    """The review page's "Insert" button: counts one use of the chosen reply and draws the
-    review page again with the reply added to the end of the review box, keeping
-    everything else typed (the whole review form is posted here by ``formaction``).
+    """The review page's "Insert" button: counts one use of the chosen reply, then
+    redirects (303) to a GET of this address, which draws the review page again with the
+    reply added to the end of the review box, keeping everything else typed (the whole
+    review form is posted here by ``formaction``; it waits in the session between the two).
+    Reloading that page draws it again without counting a second use.
 
     The ``/`` picker and the menu with JavaScript insert the text at the cursor themselves
     and post here with ``Accept: application/json`` only to count the use (a JSON answer).
@@ -202,6 +232,16 @@ def saved_reply_insert(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
     if not can_review_submission(request.user, submission):
         raise Http404("No such submission.")
+    key = _TYPED.format(pk=submission.pk)
+    if request.method == "GET":
+        typed = request.session.get(key)
+        if typed is None:
+            return redirect("submissions:review", pk=submission.pk)
+        data = QueryDict(mutable=True)
+        for name, values in typed["data"].items():
+            data.setlist(name, values)
+        inserted = saved_replies.saved_replies_for(request.user).filter(pk=typed["reply"]).first()
+        return _draw_review(request, submission, data, inserted=inserted)
     wants_json = "application/json" in request.headers.get("Accept", "")
     reply_id = parse_id(request.POST.get("saved_reply"))
     reply = (
@@ -223,19 +263,16 @@ def saved_reply_insert(request: HttpRequest, pk: int) -> HttpResponse:
         if error:
             return JsonResponse({"detail": error}, status=400)
         return JsonResponse({"id": reply.pk, "usage_count": reply.usage_count})
-    latest = submission.iterations.order_by("-number").select_related("lab_revision").first()
-    deliverables = (
-        latest.lab_revision.deliverables
-        if latest and latest.lab_revision_id
-        else services.deliverables_of(submission.lab)
-    )
     data = request.POST.copy()
-    if error is None:
-        body = data.get("body", "").rstrip()
-        data["body"] = f"{body}\n\n{reply.body}" if body else reply.body
-    form = ReviewForm(data, deliverables=deliverables)
-    form.is_valid()  # draws what was typed; nothing here is an error of the review's
-    context = _review_context(request, submission, review_form=form)
-    context["saved_reply_error"] = error
-    context["saved_reply_inserted"] = None if error else reply
-    return _render(request, "submissions/review.html", context, status=400 if error else 200)
+    if error is not None:
+        # Nothing was counted: drawing the page in answer to the POST is safe to repeat.
+        return _draw_review(request, submission, data, error=error, status=400)
+    body = data.get("body", "").rstrip()
+    data["body"] = f"{body}\n\n{reply.body}" if body else reply.body
+    request.session[key] = {
+        "data": {name: data.getlist(name) for name in data if name not in _NOT_TYPED},
+        "reply": reply.pk,
+    }
+    return HttpResponseRedirect(
+        reverse("submissions:saved-reply-insert", args=[submission.pk]), status=303
+    )

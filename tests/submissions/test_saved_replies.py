@@ -392,7 +392,9 @@ def test_review_page_offers_the_menu_and_insert_appends_and_counts(client, world
             "message": "A message not sent yet",
             "mark_0": "met",
         },
+        follow=True,
     )
+    assert response.redirect_chain == [(insert, 303)]
     assert response.status_code == 200
     form = response.context["review_form"]
     assert form["body"].value() == "Good start.\n\nPlease add a test."
@@ -417,12 +419,46 @@ def test_review_page_offers_the_menu_and_insert_appends_and_counts(client, world
     assert not world.submission.reviews.exists()
 
 
+def test_reloading_the_page_after_an_insert_counts_no_second_use(client, world):
+    """Without JavaScript, Insert is a POST answered by a redirect (303) to a page drawn by
+    GET: reloading it, or coming back to it, redraws the same review box and counts
+    nothing; a second Insert (a new POST) counts again."""
+    reply = _reply(world, title="Add tests", body="Please add a test.")
+    client.force_login(world.fellow)
+    insert = reverse("submissions:saved-reply-insert", args=[world.submission.pk])
+    typed = {"saved_reply": reply.pk, "body": "Good start.", "mark_0": "met"}
+    response = client.post(insert, typed)
+    assert response.status_code == 303 and response["Location"] == insert
+    for _ in range(3):  # the redirect, then two reloads
+        page = client.get(insert)
+        assert page.status_code == 200
+        assert page.context["review_form"]["body"].value() == "Good start.\n\nPlease add a test."
+        assert page.context["review_form"]["mark_0"].value() == "met"
+        assert "Inserted “Add tests”" in page.content.decode()
+    reply.refresh_from_db()
+    assert reply.usage_count == 1 and SavedReplyUse.objects.count() == 1
+    # Inserting again from the redrawn page is a second use, appended once more.
+    again = client.post(insert, {**typed, "body": page.context["review_form"]["body"].value()})
+    assert again.status_code == 303
+    body = client.get(insert).context["review_form"]["body"].value()
+    assert body == "Good start.\n\nPlease add a test.\n\nPlease add a test."
+    reply.refresh_from_db()
+    assert reply.usage_count == 2
+    # Without an insert in this session, the address leads to the review page.
+    client.force_login(world.mentor)
+    response = client.get(insert)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("submissions:review", args=[world.submission.pk])
+    assert not world.submission.reviews.exists()
+
+
 def test_insert_is_refused_to_those_who_cannot_review(client, world):
     reply = _reply(world)
     insert = reverse("submissions:saved-reply-insert", args=[world.submission.pk])
     for user in (world.learner, world.other_mentor):
         client.force_login(user)
         assert client.post(insert, {"saved_reply": reply.pk}).status_code == 404
+        assert client.get(insert).status_code == 404
     reply.refresh_from_db()
     assert reply.usage_count == 0
 
