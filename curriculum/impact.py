@@ -13,7 +13,10 @@ submissions, which this app may not import. They **register hooks** here in thei
   keep_cohorts)` runs inside the apply's transaction, after the labs are written and before
   the `lab.updated` events are recorded. `previous_revisions` is `{lab_id: revision_id}` of
   the changed labs before the import; `keep_cohorts` the cohort ids staff chose to keep on
-  their current revisions. A hook that raises rolls the whole import back.
+  their current revisions. A hook that raises rolls the whole import back. Registered:
+  cohorts' `pins_for_import` (keeps the chosen cohorts on their revisions) and
+  submissions' `saved_replies_for_import` (moves saved replies' deliverable indexes to
+  where the same deliverable text is in the new revision, or to the whole lab).
 
 With nothing registered (this app alone), the impact lists no one and `keep_cohorts` must
 be empty.

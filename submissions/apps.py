@@ -16,11 +16,13 @@ class SubmissionsConfig(AppConfig):
         on_role_ended(assignments_hand_over)
 
         # An import's preview lists the work on the labs it changes (curriculum.impact).
-        from curriculum.impact import register_impact_provider
+        # ... and its apply keeps saved replies on their deliverables, in its transaction.
+        from curriculum.impact import register_apply_hook, register_impact_provider
 
-        from .impact import impact_work
+        from .impact import impact_work, saved_replies_for_import
 
         register_impact_provider(impact_work)
+        register_apply_hook(saved_replies_for_import)
 
         # A mentor joined or came back, or a capacity rose: waiting work is assigned after
         # commit (submissions.assign_waiting_work).

@@ -1,5 +1,10 @@
-"""The work a curriculum update lands on: the curriculum impact provider for submissions
-(registered in `submissions.apps`; `curriculum.impact` defines the hook).
+"""The work a curriculum update lands on: the curriculum impact provider for submissions,
+and its apply hook (both registered in `submissions.apps`; `curriculum.impact` defines the
+hooks).
+
+The apply hook (`saved_replies_for_import`) keeps saved replies on their deliverable when
+an update removes or reorders a lab's deliverables (by text; the whole lab when it is
+gone), in the import's transaction.
 
 Per changed lab: the learners with a draft or open work on it (counts, and the most recently
 active ones by name with a link), and the reviews claimed (in review, by whom). Only work
@@ -100,3 +105,13 @@ def impact_work(labs: list[dict]) -> dict[int, dict]:
         learners["more"] = learners["drafts"] + learners["open"] - len(learners["listed"])
         reviews["more"] = reviews["claimed"] - len(reviews["listed"])
     return out
+
+
+def saved_replies_for_import(
+    *, actor, curriculum_import, previous_revisions: dict[int, int | None], keep_cohorts
+) -> None:
+    """The curriculum apply hook: remap the saved replies of the changed labs to their
+    deliverables' new places (`saved_replies.saved_replies_remap_deliverables`)."""
+    from .saved_replies import saved_replies_remap_deliverables
+
+    saved_replies_remap_deliverables(previous_revisions=previous_revisions)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from cohorts.models import Cohort, Membership
 from cohorts.selectors import active_membership_roles
 from core.exceptions import ApplicationError
-from curriculum.models import Lab
+from curriculum.models import Lab, LabRevision
 
 from .models import SavedReply, SavedReplyUse, Submission
 from .permissions import (
@@ -197,6 +197,70 @@ def saved_reply_use(
         used_at=now,
     )
     return SavedReply.objects.select_related("lab", "cohort", "author").get(pk=reply.pk)
+
+
+def _same_text(item) -> str:
+    return " ".join(deliverable_text(item).split())
+
+
+def _remapped(index: int, old: list, new: list[str]) -> int | None:
+    """Where deliverable ``index`` of ``old`` is in ``new`` (texts): the same text, the
+    n-th of its repeats to the n-th; None (the whole lab) when it is gone."""
+    if not 0 <= index < len(old):
+        return None
+    text = _same_text(old[index])
+    repeat = sum(1 for item in old[:index] if _same_text(item) == text)
+    places = [j for j, other in enumerate(new) if other == text]
+    return places[min(repeat, len(places) - 1)] if places else None
+
+
+@transaction.atomic
+def saved_replies_remap_deliverables(*, previous_revisions: dict[int, int | None]) -> int:
+    """After a curriculum update wrote new revisions of the labs in ``previous_revisions``
+    (``{lab_id: revision id before}``): move each reply's deliverable index to where the
+    same deliverable text is in the lab's current revision, or clear it (the whole lab)
+    when that text is gone. Runs inside the import's transaction (the apply hook
+    ``submissions.impact.saved_replies_for_import``).
+
+    Side effects: updates ``SavedReply.deliverable`` (not ``updated_at``: the reply's own
+    text did not change). Returns how many replies changed. Four queries at most, whatever
+    the number of labs and replies.
+    """
+    if not previous_revisions:
+        return 0
+    replies = list(
+        SavedReply.objects.select_for_update()
+        .filter(lab_id__in=list(previous_revisions), deliverable__isnull=False)
+        .only("pk", "lab_id", "deliverable")
+    )
+    if not replies:
+        return 0
+    labs = {
+        lab.pk: lab
+        for lab in Lab.objects.filter(pk__in={r.lab_id for r in replies}).select_related(
+            "current_revision"
+        )
+    }
+    before = dict(
+        LabRevision.objects.filter(
+            pk__in=[pk for pk in previous_revisions.values() if pk is not None]
+        ).values_list("pk", "deliverables")
+    )
+    changed = []
+    for reply in replies:
+        lab = labs[reply.lab_id]
+        new = [_same_text(item) for item in _deliverables(lab)]
+        old_revision = previous_revisions.get(reply.lab_id)
+        if old_revision is None or old_revision not in before:
+            # Nothing to compare with: keep an index the new deliverables still have.
+            index = reply.deliverable if reply.deliverable < len(new) else None
+        else:
+            index = _remapped(reply.deliverable, list(before[old_revision] or []), new)
+        if index != reply.deliverable:
+            reply.deliverable = index
+            changed.append(reply)
+    SavedReply.objects.bulk_update(changed, ["deliverable"])
+    return len(changed)
 
 
 # --- reads --------------------------------------------------------------------------------
