@@ -15,48 +15,21 @@ Creates its own database (BENCH_DATABASE, default cl_bulk_bench) on BENCH_POSTGR
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DB_NAME = os.environ.get("BENCH_DATABASE", "cl_bulk_bench")
-
-
-def admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(statement)
+from _database import add_keep_argument, bench_database
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--learners", type=int, nargs="+", default=[100, 400])
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    add_keep_argument(parser)
     args = parser.parse_args()
 
-    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    admin_sql(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB_NAME}"
-    os.environ.setdefault("SECRET_KEY", "bench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    try:
+    with bench_database("cl_bulk_bench", keep=args.keep, curriculum=True):
         run(args.runs, args.learners)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 class Rollback(Exception):
@@ -64,23 +37,16 @@ class Rollback(Exception):
 
 
 def run(runs: int, sizes: list[int]) -> None:
-    import django
-
-    django.setup()
     import datetime as dt
 
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
     from cohorts.models import Cohort
     from cohorts.selectors import cohort_labs, schedule_entry
-    from curriculum.services import DEFAULT_CURRICULUM
     from demo.seeding import seed_demo
 
-    call_command("migrate", verbosity=0)
-    call_command("import_curriculum", str(DEFAULT_CURRICULUM), verbosity=0, stdout=io.StringIO())
     for size in sorted(sizes):
         seed_demo(learners=size, mentors=5, use_services=False)
         cohort = Cohort.objects.select_related("track").get(slug="demo-1")

@@ -13,60 +13,29 @@ BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432) and drops it afterwa
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DB_NAME = os.environ.get("BENCH_DATABASE", "cl_curriculum_bench")
-
-
-def admin_sql(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(statement)
+from _database import add_keep_argument, bench_database
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    add_keep_argument(parser)
     args = parser.parse_args()
 
-    admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    admin_sql(f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB_NAME}"
-    os.environ.setdefault("SECRET_KEY", "bench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    try:
-        run(args.runs)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    with bench_database("cl_curriculum_bench", keep=args.keep) as name:
+        run(args.runs, name)
 
 
-def run(runs: int) -> None:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+def run(runs: int, db_name: str) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from curriculum.parsers import parse_curriculum
     from curriculum.services import DEFAULT_CURRICULUM, import_curriculum_file
 
-    call_command("migrate", verbosity=0)
     seed = DEFAULT_CURRICULUM.read_bytes()
     # The seed twice over (every path under a second name): twice the labs, same shape.
     doubled = _doubled(seed)
@@ -119,7 +88,7 @@ def run(runs: int) -> None:
             f"queries {','.join(map(str, queries))}{verdict}"
         )
 
-    print(f"PostgreSQL database {DB_NAME}; {runs} runs each; seed {len(seed):,} bytes")
+    print(f"PostgreSQL database {db_name}; {runs} runs each; seed {len(seed):,} bytes")
     print(
         f"{'parse only (187 labs, no database)':<42} median {statistics.median(parse_times) * 1000:7.1f} ms"
     )
