@@ -237,8 +237,15 @@ else:
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+    # The same, plus a breaker: while the mail server is down or hangs, one send per
+    # process waits EMAIL_TIMEOUT and the rest fail at once for EMAIL_FAILURE_COOLDOWN
+    # seconds (they are retried with backoff); logged once per outage (core/mail.py).
+    EMAIL_BACKEND = "core.mail.SMTPBackend"
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Seconds an SMTP connect, and then each reply, may take.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_FAILURE_COOLDOWN = env.float("EMAIL_FAILURE_COOLDOWN", default=30.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cohort Labs <noreply@cohortlabs.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
