@@ -1,6 +1,8 @@
 """The answers a request gets when the server fails: 503 while the database is away, 500
 otherwise; never a traceback or a driver's message.
 
+A full disk under an upload (ENOSPC, EDQUOT, EFBIG) is a 507 that says nothing was saved.
+
 Django calls `server_error` (config/urls.py `handler500`) from inside its handler of an
 uncaught exception, in a view or in a middleware alike, so the exception is the one being
 handled (`sys.exc_info()`). A database that refuses connections, restarts, or drops the
@@ -13,6 +15,7 @@ processors); the API gets its usual error body. The exception itself still goes 
 
 from __future__ import annotations
 
+import errno
 import sys
 
 from django.db import InterfaceError, OperationalError
@@ -33,6 +36,18 @@ def database_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
+# The disk (or the quota) is full: storing an upload failed, nothing was kept (core.storage).
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_full(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
@@ -40,9 +55,17 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if database_unavailable(sys.exc_info()[1]):
+    exc = sys.exc_info()[1]
+    title = "Briefly unavailable"
+    if database_unavailable(exc):
         status, code = 503, "unavailable"
         detail = "The service is briefly unavailable. Please try again in a minute."
+    elif storage_full(exc):
+        status, code, title = 507, "insufficient_storage", "No room for the file"
+        detail = (
+            "The server has no room to store this file right now, so nothing was saved. "
+            "Please try again later."
+        )
     else:
         status, code = 500, "server_error"
         detail = "Something went wrong on our side. It has been logged; please try again."
@@ -50,10 +73,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response = JsonResponse({"detail": detail, "code": code, "errors": {}}, status=status)
     else:
         # A plain render: no RequestContext, so no context processor touches the database.
+        template = "500.html" if status == 500 else "503.html"
         response = HttpResponse(
-            loader.get_template(f"{status}.html").render({"detail": detail}), status=status
+            loader.get_template(template).render({"title": title, "detail": detail}),
+            status=status,
         )
-    if status == 503:
+    if status != 500:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
