@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -38,10 +39,19 @@ def postgres():
 def web(tmp_path):
     servers = []
 
-    def start(**env) -> WebServer:
+    def start(*, meanwhile=None, **env) -> WebServer:
+        """Start gunicorn; `meanwhile()` runs while it boots (e.g. a worker's start)."""
         server = WebServer(tmp_path, **env)
         servers.append(server)
-        server.start()
+        booting = threading.Thread(target=server.start)
+        booting.start()
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            booting.join()
+        assert server.process is not None and server.process.poll() is None
+        assert Client(server.base).get("/healthz").status == 200
         return server
 
     yield start
@@ -82,8 +92,13 @@ def test_pages_and_api_answer_503_while_postgresql_is_down_and_recover_without_r
     world = make_world()
     learners = [world.add_learner() for _ in range(2)]
     database_url = postgres.copy_of_test_database()
-    live_worker.start(REDIS_URL=private_redis.url, DATABASE_URL=database_url, CONN_MAX_AGE="60")
-    app = web(DATABASE_URL=database_url, REDIS_URL=private_redis.url)
+    app = web(
+        DATABASE_URL=database_url,
+        REDIS_URL=private_redis.url,
+        meanwhile=lambda: live_worker.start(
+            REDIS_URL=private_redis.url, DATABASE_URL=database_url, CONN_MAX_AGE="60"
+        ),
+    )
     home = reverse("dashboard:learner")
 
     pages = Client(app.base)

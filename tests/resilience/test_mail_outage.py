@@ -63,6 +63,9 @@ def test_a_burst_while_the_mail_server_is_down_is_sent_once_when_it_is_back(
         what="the burst's failures to be recorded",
     )
     failing_seconds = time.monotonic() - started
+    print(
+        f"\nmail server {outage}: {BURST} e-mails failed and rescheduled in {failing_seconds:.1f}s"
+    )
     assert failing_seconds < EMAIL_TIMEOUT + 6, failing_seconds
     assert not burst.filter(email_retry_at__isnull=True).exists()
     assert len(smtp.message_ids) == 1
