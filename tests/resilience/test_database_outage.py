@@ -23,6 +23,9 @@ from tests.notifications.test_worker import wait_for
 
 from .servers import Client, PostgresServer, WebServer
 
+# Private PostgreSQL and Redis servers, gunicorn and a real worker (CI runs them).
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
 # What no error answer may show: the exception, the driver, the server's address.
 LEAKS = ("Traceback", "OperationalError", "psycopg", "connection to server", "5432")
 

@@ -20,6 +20,9 @@ from tests.notifications.test_worker import _sweep_now, wait_for
 
 from .smtp import SMTPServer
 
+# A real worker on a private Redis, on the PostgreSQL test database (CI runs them).
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
 EMAIL_TIMEOUT = 2
 BURST = 12
 

@@ -17,6 +17,9 @@ from notifications.models import EmailDelivery, Event, Notification
 from tests.notifications.conftest import make_world
 from tests.notifications.test_worker import _message_ids, _sweep_now, wait_for
 
+# A real worker on a private Redis, on the PostgreSQL test database (CI runs them).
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
 # Longer than the old single retry (2 s), short enough for a fast test.
 OUTAGE_SECONDS = 5
 
