@@ -112,11 +112,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database host that accepts no connection (a frozen server, a dropped route) fails a
+    # request after this many seconds with a 503 (core.errors) instead of holding it until
+    # gunicorn's worker timeout. A stopped server refuses at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DB_CONNECT_TIMEOUT", default=5
+    )
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # PostgreSQL's default random_page_cost (4) models spinning disks; on SSDs or a
         # cached working set it makes the planner scan whole tables (e.g. every iteration
         # for one cohort's stats: 100 ms vs 22 ms at 60,000 rows). See docs/performance.md.
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        DATABASES["default"]["OPTIONS"]["options"] = (
             f"-c random_page_cost={env.float('PG_RANDOM_PAGE_COST', default=1.1)}"
         )
         if env.bool("PG_PREPARED_STATEMENTS", default=True):
@@ -158,7 +164,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Django's, minus the half-written file a full disk leaves behind (core/storage.py).
+    "default": {"BACKEND": "core.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_STORAGE", default="django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -231,8 +238,15 @@ else:
     EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+    # The same, plus a breaker: while the mail server is down or hangs, one send per
+    # process waits EMAIL_TIMEOUT and the rest fail at once for EMAIL_FAILURE_COOLDOWN
+    # seconds (they are retried with backoff); logged once per outage (core/mail.py).
+    EMAIL_BACKEND = "core.mail.SMTPBackend"
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Seconds an SMTP connect, and then each reply, may take.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_FAILURE_COOLDOWN = env.float("EMAIL_FAILURE_COOLDOWN", default=30.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cohort Labs <noreply@cohortlabs.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

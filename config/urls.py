@@ -43,3 +43,6 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# 503 (with Retry-After) while the database is away, 500 otherwise; no traceback either way.
+handler500 = "core.errors.server_error"
