@@ -58,14 +58,18 @@ def publish(task, *args, countdown: int | None = None) -> bool:
 
 def reset_cooldown() -> None:
     """Try the broker on the next publish (the sweepers, which run in a worker; tests)."""
-    global _down_until, _down_since
+    global _down_until, _down_since, _flags_down_until
     _down_until = 0.0
     _down_since = None
+    _flags_down_until = 0.0
 
 
 # --- Coalescing: at most one pending task per flag ------------------------------------------
 
 _flag_clients: dict[str, object] = {}
+# After a flag call fails, this process publishes without the flag for a cooldown, so that
+# a hung Redis costs one socket timeout, not one per commit.
+_flags_down_until = 0.0
 
 
 def _flag_client():
@@ -98,9 +102,10 @@ def publish_once(task, *, flag: str, ttl: float) -> bool:
     task's look, and the task takes their work too. True when a task is (or already was)
     on its way. Never raises: when Redis cannot tell, it publishes anyway; when the publish
     fails, the flag is dropped so that the next caller tries again."""
+    global _flags_down_until
     if time.monotonic() < _down_until:
         return False
-    client = _flag_client()
+    client = _flag_client() if time.monotonic() >= _flags_down_until else None
     flagged = False
     if client is not None:
         try:
@@ -108,6 +113,7 @@ def publish_once(task, *, flag: str, ttl: float) -> bool:
                 return True
             flagged = True
         except Exception:  # noqa: BLE001 - no answer from Redis: publish as if unflagged
+            _flags_down_until = time.monotonic() + COOLDOWN_SECONDS
             logger.debug("Could not set the flag %s; publishing anyway", flag, exc_info=True)
     published = publish(task)
     if flagged and not published:
