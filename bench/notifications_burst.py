@@ -440,6 +440,17 @@ def print_checks(checks: dict, n: int, sink: SmtpSink) -> bool:
     return ok
 
 
+def pg_sessions() -> int:
+    """Sessions PostgreSQL has opened to this database so far (each a backend process)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
 def outbox_tasks(log: Path) -> str:
     """How many process_outbox tasks the worker ran, from its log (INFO lines)."""
     text = log.read_text(errors="replace")
@@ -625,6 +636,7 @@ def run_trickle(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
         worker = start_worker(env, tmp / "worker.log", args.concurrency)
         print(f"load average before         {loadavg()}", flush=True)
         cpu_before = cpu_seconds(worker)
+        sessions_before = pg_sessions()
         numbered = list(enumerate(drafts))
         begin = time.time() + 0.5
         threads = [
@@ -639,6 +651,7 @@ def run_trickle(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
         wait_for_emails(sink, len(drafts), args.timeout)
         load_after = loadavg()
         cpu_worker = cpu_seconds(worker) - cpu_before
+        sessions = pg_sessions() - sessions_before - 1
     finally:
         stop(worker)
     n = len(drafts)
@@ -656,6 +669,7 @@ def run_trickle(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
     print(
         f"worker tasks                {outbox_tasks(tmp / 'worker.log')} ({len(published)} commits)"
     )
+    print(f"PostgreSQL sessions opened  {sessions} (the bench's {args.clients} clients included)")
     print(f"load average after          {load_after}")
     return print_checks(checks, n, sink)
 

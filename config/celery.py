@@ -185,11 +185,13 @@ def _configure() -> None:
 # request, closes one that is older than CONN_MAX_AGE or broken, and CONN_HEALTH_CHECKS
 # checks a reused one before the task's first query. The fixup still recycles them every
 # 2 x this many tasks.
-DB_REUSE_MAX = 500
+# CELERY_DB_REUSE_MAX=0 restores the reconnect per task (the benchmark compares).
+DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "500"))
 
 
 def _keep_connections() -> None:
-    app.conf["CELERY_DB_REUSE_MAX"] = DB_REUSE_MAX
+    if DB_REUSE_MAX:
+        app.conf["CELERY_DB_REUSE_MAX"] = DB_REUSE_MAX
 
 
 @task_prerun.connect
