@@ -49,7 +49,7 @@ OUTBOX_FLAG_TTL = 10  # seconds
 # under 2 s from submit to e-mail) and saves a task, a transaction and a mail connection
 # per hand-in joining; docs/performance.md "Bursts" has the figures. OUTBOX_LINGER_MS=0
 # turns it off (the benchmark compares).
-LINGER_SECONDS = float(os.environ.get("OUTBOX_LINGER_MS", "50")) / 1000
+LINGER_SECONDS = float(os.environ.get("OUTBOX_LINGER_MS", "150")) / 1000
 
 
 def enqueue_outbox() -> bool:
