@@ -184,7 +184,7 @@ def _configure() -> None:
 # process instead: `close_old_connections` around each task, like Django around each
 # request, closes one that is older than CONN_MAX_AGE or broken, and CONN_HEALTH_CHECKS
 # checks a reused one before the task's first query. The fixup still recycles them every
-# 2 x this many tasks.
+# this many tasks (it counts before and after each task, and closes at twice this).
 # CELERY_DB_REUSE_MAX=0 restores the reconnect per task (the benchmark compares).
 DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "500"))
 
