@@ -363,7 +363,8 @@ def notification_emails_send(
     """
     result = Sent()
     if loaded is not None:
-        notifications = [n for n in loaded if n.pk in set(notification_ids)]
+        wanted = set(notification_ids)
+        notifications = [n for n in loaded if n.pk in wanted]
         concerned = {n.pk for n in notifications if n.recipient.email}
     else:
         notifications = list(
