@@ -16,7 +16,14 @@ Modes:
   start of the submit request to the SMTP server's receipt) and the exactly-once checks.
 - `drain`: N hand-ins recorded in ONE transaction while the worker runs (N events queued
   at once); prints commit->e-mail latency and how long the worker took to drain them.
+- `trickle`: N hand-ins submitted from this process (no web server), one transaction each,
+  at `--rate` per second (default 60, the goal's rate) from `--clients` threads: the
+  delivery side alone at the goal's arrival rate, whatever the web side manages today.
 - `queries`: the queries of one draft, one submit and one delivery (no servers).
+
+Every mode with a worker prints the worker's CPU time per hand-in (all its processes; CPU
+time holds on a shared machine where wall-clock time does not) and how many
+`process_outbox` tasks it ran (from its log).
 
 Load average is printed with every run: the machine may be shared.
 """
@@ -433,6 +440,24 @@ def print_checks(checks: dict, n: int, sink: SmtpSink) -> bool:
     return ok
 
 
+def pg_sessions() -> int:
+    """Sessions PostgreSQL has opened to this database so far (each a backend process)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
+def outbox_tasks(log: Path) -> str:
+    """How many process_outbox tasks the worker ran, from its log (INFO lines)."""
+    text = log.read_text(errors="replace")
+    ran = len(re.findall(r"process_outbox\[[^\]]+\] succeeded", text))
+    return f"{ran} process_outbox tasks"
+
+
 def summary(label: str, values: list[float], unit: str = "s", scale: float = 1.0) -> str:
     if not values:
         return f"{label:<28}none"
@@ -502,6 +527,7 @@ def run_burst(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
         f"CPU per hand-in             web {cpu_web / max(n, 1) * 1000:.1f} ms, "
         f"worker {cpu_worker / max(n, 1) * 1000:.1f} ms (all processes of each)"
     )
+    print(f"worker tasks                {outbox_tasks(tmp / 'worker.log')}")
     print(f"load average after burst    {load_after_burst}")
     return print_checks(checks, n, sink)
 
@@ -555,7 +581,95 @@ def run_drain(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
     print(
         f"drained after               {last - committing:.2f} s ({n / max(last - committing, 1e-9):.0f} e-mails/s)"
     )
-    print(f"worker CPU per event pair   {cpu_worker / max(n, 1) * 1000:.1f} ms")
+    print(f"worker CPU per hand-in      {cpu_worker / max(n, 1) * 1000:.1f} ms (2 events each)")
+    print(f"worker tasks                {outbox_tasks(tmp / 'worker.log')}")
+    print(f"load average after          {load_after}")
+    return print_checks(checks, n, sink)
+
+
+def run_trickle(args, sink: SmtpSink, data: dict, tmp: Path) -> bool:
+    """Hand-ins committed one at a time at a steady rate, as the web side would at 60/s."""
+    from django.db import connection
+
+    from submissions.models import Submission
+    from submissions.services import submission_submit
+
+    env = server_env(sink.port, args.port)
+    from config.celery import app
+
+    app.conf.broker_url = os.environ["REDIS_URL"]
+    # One publish at a time, as in a gunicorn worker (one request at a time): Kombu's
+    # producer is not meant to be shared by threads publishing at once.
+    from notifications import tasks
+
+    publish, publishing = tasks.enqueue_outbox, threading.Lock()
+    published = []
+
+    def enqueue_outbox() -> bool:
+        with publishing:
+            published.append(1)
+            return publish()
+
+    tasks.enqueue_outbox = enqueue_outbox
+    pks = list(make_drafts(data).values())
+    drafts = list(Submission.objects.select_related("learner").filter(pk__in=pks).order_by("pk"))
+    connection.close()
+    started: dict[int, float] = {}
+    lag: list[float] = []
+    lock = threading.Lock()
+
+    def client(share: list, begin: float) -> None:
+        for index, draft in share:
+            due = begin + index / args.rate
+            delay = due - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            now = time.time()
+            submission_submit(actor=draft.learner, submission=draft)
+            with lock:
+                started[draft.pk] = now
+                lag.append(now - due)
+        connection.close()
+
+    worker = None
+    try:
+        worker = start_worker(env, tmp / "worker.log", args.concurrency)
+        print(f"load average before         {loadavg()}", flush=True)
+        cpu_before = cpu_seconds(worker)
+        sessions_before = pg_sessions()
+        numbered = list(enumerate(drafts))
+        begin = time.time() + 0.5
+        threads = [
+            threading.Thread(target=client, args=(numbered[i :: args.clients], begin))
+            for i in range(args.clients)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ended = time.time()
+        wait_for_emails(sink, len(drafts), args.timeout)
+        load_after = loadavg()
+        cpu_worker = cpu_seconds(worker) - cpu_before
+        sessions = pg_sessions() - sessions_before - 1
+    finally:
+        stop(worker)
+    n = len(drafts)
+    checks = email_checks(sink, set(started))
+    latencies = [
+        times[0] - started[pk] for pk, times in checks["arrivals"].items() if pk in started
+    ]
+    print()
+    print(
+        f"hand-ins committed          {n} in {ended - begin:.2f} s: {n / (ended - begin):.1f}/s "
+        f"(asked {args.rate:g}/s from {args.clients} threads; p95 lag {percentile(lag, 0.95):.2f} s)"
+    )
+    print(summary("submit -> e-mail received", latencies))
+    print(f"worker CPU per hand-in      {cpu_worker / max(n, 1) * 1000:.1f} ms (2 events each)")
+    print(
+        f"worker tasks                {outbox_tasks(tmp / 'worker.log')} ({len(published)} commits)"
+    )
+    print(f"PostgreSQL sessions opened  {sessions} (the bench's {args.clients} clients included)")
     print(f"load average after          {load_after}")
     return print_checks(checks, n, sink)
 
@@ -607,7 +721,9 @@ def run_queries(data: dict) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", nargs="?", choices=["burst", "drain", "queries"], default="burst")
+    parser.add_argument(
+        "mode", nargs="?", choices=["burst", "drain", "trickle", "queries"], default="burst"
+    )
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--mentors", type=int, default=10)
@@ -620,6 +736,7 @@ def main() -> int:
         action="store_true",
         help="drafts made beforehand: each hand-in is only POST .../submit/",
     )
+    parser.add_argument("--rate", type=float, default=60, help="trickle: hand-ins per second")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8811")))
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
@@ -648,11 +765,8 @@ def main() -> int:
     sink = SmtpSink()
     tmp = Path(tempfile.mkdtemp(prefix="notifications-bench-"))
     print(f"mode {args.mode}; logs in {tmp}; SMTP sink on port {sink.port}", flush=True)
-    ok = (
-        run_burst(args, sink, data, tmp)
-        if args.mode == "burst"
-        else run_drain(args, sink, data, tmp)
-    )
+    run = {"burst": run_burst, "drain": run_drain, "trickle": run_trickle}[args.mode]
+    ok = run(args, sink, data, tmp)
     return 0 if ok else 1
 
 

@@ -8,7 +8,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_init
+from celery.signals import task_postrun, task_prerun, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -177,7 +177,36 @@ def _configure() -> None:
     )
 
 
+# Celery's Django fixup closes every database connection before and after each task unless
+# told to keep them: then each task (a delivery batch: a few milliseconds of work while
+# hand-ins trickle in) paid for a new PostgreSQL connection (a backend process on the
+# server, and psycopg's prepared statements lost). Connections are kept as in a web
+# process instead: `close_old_connections` around each task, like Django around each
+# request, closes one that is older than CONN_MAX_AGE or broken, and CONN_HEALTH_CHECKS
+# checks a reused one before the task's first query. The fixup still recycles them every
+# this many tasks (it counts before and after each task, and closes at twice this).
+# CELERY_DB_REUSE_MAX=0 restores the reconnect per task (the benchmark compares).
+DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "500"))
+
+
+def _keep_connections() -> None:
+    if DB_REUSE_MAX:
+        app.conf["CELERY_DB_REUSE_MAX"] = DB_REUSE_MAX
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **_kwargs) -> None:
+    if task is None or getattr(task.request, "is_eager", False):
+        # Run in the caller's process (tests, `apply()`), maybe inside its transaction.
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 _configure()
+_keep_connections()
 app.autodiscover_tasks()
 
 

@@ -352,7 +352,9 @@ def on_submission_submitted(event: Event, submission) -> list[Message]:
     if submission.assigned_to_id:
         text += " It is assigned to you."
     link = submission_link(submission)
-    return [Message(pk, _clip(text), link) for pk in _active_user_ids(recipients)]
+    # Not filtered to active accounts here: delivery keeps only people still concerned
+    # (active, and staff or a current member of the cohort), one query for a whole batch.
+    return [Message(pk, _clip(text), link) for pk in recipients]
 
 
 def _latest_assignment(submission):
@@ -371,12 +373,16 @@ def on_assignment_created(event: Event, submission) -> list[Message]:
     if submission is None:
         return []
     data = event.data or {}
-    assignment = _latest_assignment(submission)
-    reason = data.get("reason") or (assignment.reason if assignment else "")
+    reason, mentor_id = data.get("reason"), data.get("mentor_id")
+    if not reason or not mentor_id:
+        # Older events did not say: the assignment does (the event's data now always does,
+        # which saves this read for every hand-in).
+        assignment = _latest_assignment(submission)
+        reason = reason or (assignment.reason if assignment else "")
+        mentor_id = mentor_id or (assignment.mentor_id if assignment else None)
     if reason in ("auto", "resubmit"):
         # Assigned as part of a submit: `submission.submitted` tells the same mentor.
         return []
-    mentor_id = data.get("mentor_id") or (assignment.mentor_id if assignment else None)
     mentor_id = mentor_id or submission.assigned_to_id
     text = f"You now review {submission.learner.display_name}'s {_lab_title(submission)}."
     return [

@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 
 from django.core.mail import get_connection
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
 from .. import emails
 from ..handlers import (
     HANDLERS,
+    KINDS,
     event_cohort_id,
     load_target,
     load_targets,
@@ -67,42 +69,101 @@ _STATUS_FOR_CHANNEL = {
 # --- Outbox processing ------------------------------------------------------------------
 
 
-def _notifications_for(event: Event, target) -> list[Notification]:
-    """The rows an event makes: the handler's recipients, without the actor, without anyone
-    no longer concerned, with each one's channel for the kind ("off": no row)."""
+def _messages_for(event: Event, target) -> dict[int, object]:
+    """The handler's messages by recipient, without the actor (whatever the handler says,
+    the actor is never told about their own action)."""
     handler = HANDLERS.get(event.kind)
     if handler is None:
         logger.warning("No handler for event kind %r (event %s)", event.kind, event.pk)
-        return []
+        return {}
     by_recipient = {}
     for message in handler(event, target):
-        # The actor is never told about their own action, whatever the handler says.
         if message.recipient_id != event.actor_id:
             by_recipient.setdefault(message.recipient_id, message)
+    return by_recipient
+
+
+def _rows(event: Event, by_recipient: dict, concerned: set[int], channels: dict) -> list:
+    """The rows an event makes: its messages to those still concerned, each with the
+    recipient's channel for the kind ("off": no row)."""
+    rows = []
+    for pk, message in by_recipient.items():
+        channel = channels.get((pk, event.kind), _default_channel(event.kind))
+        if pk not in concerned or channel == Channel.OFF:
+            continue
+        rows.append(
+            Notification(
+                recipient_id=pk,
+                event=event,
+                kind=event.kind,
+                actor_id=event.actor_id,
+                text=message.text,
+                link=message.link,
+                created_at=event.created_at,
+                email_status=_STATUS_FOR_CHANNEL[channel],
+            )
+        )
+    return rows
+
+
+def _default_channel(kind: str) -> str:
+    info = KINDS.get(kind)
+    return info.default if info else Channel.IN_APP
+
+
+def _channels(wanted: dict[str, set[int]]) -> dict[tuple[int, str], str]:
+    """The channels people chose, by (user id, kind), for every kind of a batch in one
+    query; a pair that is missing takes the kind's default."""
+    user_ids = set().union(*wanted.values()) if wanted else set()
+    if not user_ids:
+        return {}
+    return {
+        (user_id, kind): channel
+        for user_id, kind, channel in Preference.objects.filter(
+            user_id__in=user_ids, kind__in=list(wanted)
+        ).values_list("user_id", "kind", "channel")
+        if user_id in wanted[kind]
+    }
+
+
+def _notifications_for(event: Event, target) -> list[Notification]:
+    """The rows an event makes: the handler's recipients, without the actor, without anyone
+    no longer concerned, with each one's channel for the kind ("off": no row)."""
+    by_recipient = _messages_for(event, target)
     if not by_recipient:
         return []
     # Nor is anyone who left the event's cohort, whatever the handler read.
     concerned = still_concerned(event, target, by_recipient)
-    by_recipient = {pk: m for pk, m in by_recipient.items() if pk in concerned}
-    channels = channels_for(list(by_recipient), event.kind)
-    return [
-        Notification(
-            recipient_id=pk,
-            event=event,
-            kind=event.kind,
-            actor_id=event.actor_id,
-            text=message.text,
-            link=message.link,
-            created_at=event.created_at,
-            email_status=_STATUS_FOR_CHANNEL[channels[pk]],
-        )
-        for pk, message in by_recipient.items()
-        if channels[pk] != Channel.OFF
-    ]
+    channels = channels_for([pk for pk in by_recipient if pk in concerned], event.kind)
+    return _rows(
+        event, by_recipient, concerned, {(pk, event.kind): c for pk, c in channels.items()}
+    )
 
 
-def _finish(events: list[Event], rows: list[Notification]) -> list[int]:
-    """Write the rows, mark the events processed; the ids of the e-mails to send now."""
+def _notifications_for_many(events: list[Event], targets: dict) -> list[Notification]:
+    """`_notifications_for` for a batch: the handlers run per event, then who is still
+    concerned is asked once per cohort and the preferences once for the whole batch (a
+    handler that raises is raised, as from `_notifications_for`)."""
+    messages = [(event, _messages_for(event, targets.get(event.pk))) for event in events]
+    wanted: dict[int | None, set[int]] = defaultdict(set)
+    for event, by_recipient in messages:
+        wanted[event_cohort_id(event, targets.get(event.pk))].update(by_recipient)
+    concerned = still_concerned_many(wanted)
+    kinds: dict[str, set[int]] = defaultdict(set)
+    for event, by_recipient in messages:
+        allowed = concerned[event_cohort_id(event, targets.get(event.pk))]
+        kinds[event.kind].update(pk for pk in by_recipient if pk in allowed)
+    channels = _channels(kinds)
+    rows = []
+    for event, by_recipient in messages:
+        allowed = concerned[event_cohort_id(event, targets.get(event.pk))]
+        rows.extend(_rows(event, by_recipient, allowed, channels))
+    return rows
+
+
+def _finish(events: list[Event], rows: list[Notification]) -> list[Notification]:
+    """Write the rows, mark the events processed; the notifications to e-mail now, each
+    with its recipient, event (and so its actor and target) loaded for the e-mail."""
     if rows:
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
     ids = [event.pk for event in events]
@@ -111,11 +172,16 @@ def _finish(events: list[Event], rows: list[Notification]) -> list[int]:
     )
     if not any(row.email_status == EmailStatus.PENDING for row in rows):
         return []
-    return list(
+    by_pk = {event.pk: event for event in events}
+    pending = list(
         Notification.objects.filter(event_id__in=ids, email_status=EmailStatus.PENDING)
+        .select_related("recipient")
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
+    for notification in pending:
+        notification.event = by_pk[notification.event_id]
+        notification.actor = notification.event.actor
+    return pending
 
 
 @transaction.atomic
@@ -134,7 +200,7 @@ def event_process(*, event_id: int) -> list[int]:
     )
     if event is None:
         return []
-    return _finish([event], _notifications_for(event, load_target(event)))
+    return [n.pk for n in _finish([event], _notifications_for(event, load_target(event)))]
 
 
 @dataclass
@@ -144,6 +210,9 @@ class Batch:
     claimed: int = 0
     pending: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    # The pending e-mails' notifications, loaded for sending (`notification_emails_send`'s
+    # `loaded`): the send then reads nothing more about them.
+    notifications: list[Notification] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -170,30 +239,41 @@ def events_process(*, limit: int = EVENT_BATCH, isolate: bool = False) -> Batch:
         return batch
     targets = load_targets(events)
     done, rows = [], []
-    for event in events:
+    if not isolate:
         try:
-            if isolate:
-                with transaction.atomic():
-                    made = _notifications_for(event, targets.get(event.pk))
-            else:
-                made = _notifications_for(event, targets.get(event.pk))
+            rows = _notifications_for_many(events, targets)
+            done = events
         except DatabaseError:
-            if not isolate:
-                raise
-            made = None
-            error = traceback.format_exc(limit=1)
-        except Exception as exc:  # noqa: BLE001 - any handler bug fails its event only
-            made = None
-            error = f"{type(exc).__name__}: {exc}"
-        if made is None:
-            logger.error("Event %s (%s) failed: %s", event.pk, event.kind, error)
-            batch.failed[event.pk] = error[:2000]
-            continue
-        done.append(event)
-        rows.extend(made)
+            raise
+        except Exception:  # noqa: BLE001 - a handler bug: find whose, event by event below
+            logger.info("A handler failed in a batch; processing it event by event")
+            rows = []
+    if not done:
+        for event in events:
+            try:
+                if isolate:
+                    with transaction.atomic():
+                        made = _notifications_for(event, targets.get(event.pk))
+                else:
+                    made = _notifications_for(event, targets.get(event.pk))
+            except DatabaseError:
+                if not isolate:
+                    raise
+                made = None
+                error = traceback.format_exc(limit=1)
+            except Exception as exc:  # noqa: BLE001 - any handler bug fails its event only
+                made = None
+                error = f"{type(exc).__name__}: {exc}"
+            if made is None:
+                logger.error("Event %s (%s) failed: %s", event.pk, event.kind, error)
+                batch.failed[event.pk] = error[:2000]
+                continue
+            done.append(event)
+            rows.extend(made)
     for pk, error in batch.failed.items():
         Event.objects.filter(pk=pk).update(attempts=F("attempts") + 1, last_error=error)
-    batch.pending = _finish(done, rows) if done else []
+    batch.notifications = _finish(done, rows) if done else []
+    batch.pending = [n.pk for n in batch.notifications]
     return batch
 
 
@@ -261,26 +341,41 @@ def _concerned(notifications: list[Notification]) -> set[int]:
     return {pk for pk, (cohort_id, user_id) in asks.items() if user_id in allowed[cohort_id]}
 
 
-def notification_emails_send(*, notification_ids: list[int], raise_errors: bool = False) -> Sent:
+def notification_emails_send(
+    *,
+    notification_ids: list[int],
+    raise_errors: bool = False,
+    loaded: list[Notification] | None = None,
+) -> Sent:
     """E-mail each of these notifications that is still pending, over one mail connection,
     each at most once (see the module docstring). Returns which were sent, skipped (sent
     already, no longer pending, recipient gone or no longer concerned: marked not
     e-mailed) and failed (the backend's error; nothing recorded for those, the caller
     schedules the retry). With `raise_errors`, the first failure is raised instead.
 
+    `loaded`: these notifications as `events_process` returned them, made and checked
+    (recipient active, still concerned) by the transaction that committed a moment ago;
+    they are not read or checked again (each is still claimed by its row and key, so a
+    stale one is skipped, never sent twice). Otherwise they are read and checked here.
+
     Side effects: e-mails; per sent e-mail an `EmailDelivery` row and the notification
     marked sent.
     """
     result = Sent()
-    notifications = list(
-        Notification.objects.filter(pk__in=notification_ids, email_status=EmailStatus.PENDING)
-        .select_related("recipient", "actor", "event")
-        .order_by("pk")
-    )
+    if loaded is not None:
+        wanted = set(notification_ids)
+        notifications = [n for n in loaded if n.pk in wanted]
+        concerned = {n.pk for n in notifications if n.recipient.email}
+    else:
+        notifications = list(
+            Notification.objects.filter(pk__in=notification_ids, email_status=EmailStatus.PENDING)
+            .select_related("recipient", "actor", "event")
+            .order_by("pk")
+        )
+        concerned = _concerned(notifications) if notifications else set()
     result.skipped = sorted(set(notification_ids) - {n.pk for n in notifications})
     if not notifications:
         return result
-    concerned = _concerned(notifications)
     gone = [n.pk for n in notifications if n.pk not in concerned]
     if gone:
         # Queued before the recipient left the cohort (or the account ended): not sent.
@@ -323,38 +418,81 @@ def _close(connection) -> None:
         logger.debug("Closing the mail connection failed", exc_info=True)
 
 
-def _send_one(notification: Notification, connection) -> bool:
-    """One e-mail in one transaction: pending -> sent and the key claimed, then the send;
-    the commit follows the server's acceptance (a raise rolls all of it back)."""
-    now = timezone.now()
-    with transaction.atomic():
-        # Takes the row's lock: a concurrent sender of the same notification waits here,
-        # then finds it no longer pending.
-        moved = Notification.objects.filter(
-            pk=notification.pk, email_status=EmailStatus.PENDING
-        ).update(
-            email_status=EmailStatus.SENT,
-            emailed_at=now,
-            email_attempts=F("email_attempts") + 1,
-            email_retry_at=None,
-            email_error="",
+# Moves the notification from pending to sent and inserts its delivery key, in ONE
+# statement: a row comes back only when both happened (it was pending, and the key was new).
+# A key that exists already (sent before, the status did not follow, e.g. edited by hand)
+# leaves it marked sent and sends nothing, as before. The UPDATE takes the row's lock, so a
+# concurrent sender of the same notification waits, then finds it no longer pending.
+_CLAIM_SQL = """
+WITH moved AS (
+    UPDATE {notification} SET email_status = %(sent)s, emailed_at = %(now)s,
+        email_attempts = email_attempts + 1, email_retry_at = NULL, email_error = ''
+    WHERE id = %(pk)s AND email_status = %(pending)s
+    RETURNING recipient_id
+)
+INSERT INTO {delivery} (key, kind, recipient_id, subject, claimed_at, sent_at)
+SELECT %(key)s, %(kind)s, recipient_id, %(subject)s, %(now)s, %(now)s FROM moved
+ON CONFLICT (key) DO NOTHING
+RETURNING id
+"""
+
+
+def _claim(notification: Notification, *, subject: str, now) -> bool:
+    """Pending -> sent and the key inserted, in the caller's transaction; False when it was
+    not pending or its key exists (then it stays marked sent)."""
+    key = f"notification:{notification.pk}"
+    if db_connection.vendor == "postgresql":
+        sql = _CLAIM_SQL.format(
+            notification=Notification._meta.db_table, delivery=EmailDelivery._meta.db_table
         )
-        if not moved:
-            return False
-        message = emails.notification_email(notification)
-        try:
-            with transaction.atomic():
-                EmailDelivery.objects.create(
-                    key=f"notification:{notification.pk}",
-                    kind=EmailDelivery.Kind.NOTIFICATION,
-                    recipient_id=notification.recipient_id,
-                    subject=message.subject[:300],
-                    claimed_at=now,
-                    sent_at=now,
-                )
-        except IntegrityError:
-            # Sent before and the status did not follow (e.g. edited by hand): it stays
-            # marked sent and goes no second time.
+        params = {
+            "pk": notification.pk,
+            "sent": EmailStatus.SENT,
+            "pending": EmailStatus.PENDING,
+            "now": now,
+            "key": key,
+            "kind": EmailDelivery.Kind.NOTIFICATION,
+            "subject": subject,
+        }
+        with db_connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() is not None
+    # Other databases (SQLite in development): the same in two statements.
+    moved = Notification.objects.filter(
+        pk=notification.pk, email_status=EmailStatus.PENDING
+    ).update(
+        email_status=EmailStatus.SENT,
+        emailed_at=now,
+        email_attempts=F("email_attempts") + 1,
+        email_retry_at=None,
+        email_error="",
+    )
+    if not moved:
+        return False
+    try:
+        with transaction.atomic():
+            EmailDelivery.objects.create(
+                key=key,
+                kind=EmailDelivery.Kind.NOTIFICATION,
+                recipient_id=notification.recipient_id,
+                subject=subject,
+                claimed_at=now,
+                sent_at=now,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _send_one(notification: Notification, connection) -> bool:
+    """One e-mail in one transaction: pending -> sent and the key claimed (one statement),
+    then the send; the commit follows the server's acceptance (a raise rolls all of it
+    back). Three round trips: the statement, the commit, and BEGIN."""
+    now = timezone.now()
+    message = emails.notification_email(notification)
+    with transaction.atomic():
+        claimed = _claim(notification, subject=message.subject[:300], now=now)
+        if not claimed:
             return False
         message.connection = connection
         message.send(fail_silently=False)
