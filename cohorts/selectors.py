@@ -16,6 +16,7 @@ daylight-saving change still releases at local midnight; everything returned is 
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -428,7 +429,23 @@ def schedule_entry(
 # the pinned revision's row when a cohort is kept on an older revision).
 
 
-def schedule_context_annotations(
+def schedule_context_annotations(**refs) -> dict:
+    """Annotations for a queryset whose rows name a cohort, a lab and a learner (by field
+    paths, default ``cohort_id``, ``lab_id``, ``learner_id``, or as ids): the override's
+    times, the learner's extension, whether the learner is an active learner of the
+    cohort, and the pinned revision's id. The field-path form is built once (annotate
+    copies the expressions it is given)."""
+    if all(isinstance(value, str) for value in refs.values()):
+        return _schedule_context_by_field(**refs)
+    return _schedule_context(**refs)
+
+
+@functools.cache
+def _schedule_context_by_field(**refs) -> dict:
+    return _schedule_context(**refs)
+
+
+def _schedule_context(
     *, cohort: str | int = "cohort_id", lab: str | int = "lab_id", learner: str | int = "learner_id"
 ) -> dict:
     """Annotations for a queryset whose rows name a cohort, a lab and a learner (by the

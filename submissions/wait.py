@@ -28,6 +28,7 @@ import statistics
 from collections import defaultdict
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -152,18 +153,34 @@ def _capacities_and_queues(cohort_ids, *, now: dt.datetime) -> dict[int, tuple]:
         .annotate(total=Sum(Coalesce("capacity", "cohort__mentor_capacity")))
         .values("total")
     )
-    queue = (
-        Submission.objects.filter(cohort_id=OuterRef("pk"), state__in=WAITING_STATES)
-        .order_by()
-        .values("cohort_id")
-        .annotate(ids=ArrayAgg("pk", order_by=("submitted_at", "pk")))
-        .values("ids")
-    )
-    rows = (
-        Cohort.objects.filter(pk__in=set(cohort_ids))
-        .annotate(capacity_sum=Subquery(mentors), queue=Subquery(queue))
-        .values_list("pk", "capacity_sum", "review_sla_hours", "queue")
-    )
+    waiting = Submission.objects.filter(state__in=WAITING_STATES)
+    if connection.vendor != "postgresql":  # SQLite (a dev database): the queue on its own
+        queues = defaultdict(list)
+        for pk, cohort_id in (
+            waiting.filter(cohort_id__in=set(cohort_ids))
+            .order_by("submitted_at", "pk")
+            .values_list("pk", "cohort_id")
+        ):
+            queues[cohort_id].append(pk)
+        rows = [
+            (pk, capacity, sla, queues.get(pk))
+            for pk, capacity, sla in Cohort.objects.filter(pk__in=set(cohort_ids))
+            .annotate(capacity_sum=Subquery(mentors))
+            .values_list("pk", "capacity_sum", "review_sla_hours")
+        ]
+    else:
+        queue = (
+            waiting.filter(cohort_id=OuterRef("pk"))
+            .order_by()
+            .values("cohort_id")
+            .annotate(ids=ArrayAgg("pk", order_by=("submitted_at", "pk")))
+            .values("ids")
+        )
+        rows = (
+            Cohort.objects.filter(pk__in=set(cohort_ids))
+            .annotate(capacity_sum=Subquery(mentors), queue=Subquery(queue))
+            .values_list("pk", "capacity_sum", "review_sla_hours", "queue")
+        )
     return {
         pk: (capacity or 0, dt.timedelta(hours=sla), queue or [])
         for pk, capacity, sla, queue in rows
