@@ -457,10 +457,8 @@ def _schedule_context(
     override = ScheduleOverride.objects.filter(cohort_id=cohort, lab_id=lab)
     extension = Extension.objects.filter(cohort_id=cohort, lab_id=lab, learner_id=learner)
     return {
-        "ctx_override_id": Subquery(override.values("pk")[:1]),
         "ctx_override_release_at": Subquery(override.values("release_at")[:1]),
         "ctx_override_due_at": Subquery(override.values("due_at")[:1]),
-        "ctx_extension_id": Subquery(extension.values("pk")[:1]),
         "ctx_extension_due_at": Subquery(extension.values("due_at")[:1]),
         "ctx_learner_active": Exists(
             Membership.objects.filter(
@@ -477,10 +475,8 @@ def _schedule_context(
 
 
 SCHEDULE_CONTEXT_FIELDS = (
-    "ctx_override_id",
     "ctx_override_release_at",
     "ctx_override_due_at",
-    "ctx_extension_id",
     "ctx_extension_due_at",
     "ctx_learner_active",
     "ctx_pinned_revision_id",
@@ -495,21 +491,21 @@ def schedule_entry_from(
     row, *, cohort: Cohort, lab: Lab, learner=None, now: dt.datetime | None = None
 ) -> ScheduleEntry:
     """`schedule_entry` from a row carrying `schedule_context_annotations` (same dates).
-    The entry's `extension` is the extension row's id, cohort, lab, learner and due time
-    only (the hot paths read its due time)."""
+    The entry's `extension` is an unsaved copy with cohort, lab, learner and due time only
+    (the hot paths read its due time)."""
+    # An override's times and an extension's due time are what the schedule reads (an
+    # override with neither time changes nothing; an extension always has one).
     override = None
-    if row.ctx_override_id is not None:
+    if row.ctx_override_release_at is not None or row.ctx_override_due_at is not None:
         override = ScheduleOverride(
-            pk=row.ctx_override_id,
             cohort=cohort,
             lab=lab,
             release_at=row.ctx_override_release_at,
             due_at=row.ctx_override_due_at,
         )
     extension = None
-    if learner is not None and row.ctx_extension_id is not None:
+    if learner is not None and row.ctx_extension_due_at is not None:
         extension = Extension(
-            pk=row.ctx_extension_id,
             cohort=cohort,
             lab=lab,
             learner=learner,
