@@ -16,10 +16,11 @@ daylight-saving change still releases at local midnight; everything returned is 
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from curriculum.models import Lab, LabRevision
@@ -419,6 +420,111 @@ def schedule_entry(
         extension=extension,
         now=now or timezone.now(),
     )
+
+
+# Hot paths (a hand-in, a draft) read a lab's dates, the learner's extension, their
+# membership and the cohort's pin inside the statement that locks or reads the submission:
+# these annotations give them, `schedule_entry_from` and `lab_revision_from` turn them into
+# the same answers as `schedule_entry` and `lab_revision_for` (no further query, except
+# the pinned revision's row when a cohort is kept on an older revision).
+
+
+def schedule_context_annotations(**refs) -> dict:
+    """Annotations for a queryset whose rows name a cohort, a lab and a learner (by field
+    paths, default ``cohort_id``, ``lab_id``, ``learner_id``, or as ids): the override's
+    times, the learner's extension, whether the learner is an active learner of the
+    cohort, and the pinned revision's id. The field-path form is built once (annotate
+    copies the expressions it is given)."""
+    if all(isinstance(value, str) for value in refs.values()):
+        return _schedule_context_by_field(**refs)
+    return _schedule_context(**refs)
+
+
+@functools.cache
+def _schedule_context_by_field(**refs) -> dict:
+    return _schedule_context(**refs)
+
+
+def _schedule_context(
+    *, cohort: str | int = "cohort_id", lab: str | int = "lab_id", learner: str | int = "learner_id"
+) -> dict:
+    """Annotations for a queryset whose rows name a cohort, a lab and a learner (by the
+    given field paths, or as ids): the override's times, the learner's extension, whether
+    the learner is an active learner of the cohort, and the pinned revision's id."""
+    cohort, lab, learner = (
+        OuterRef(v) if isinstance(v, str) else v for v in (cohort, lab, learner)
+    )
+    override = ScheduleOverride.objects.filter(cohort_id=cohort, lab_id=lab)
+    extension = Extension.objects.filter(cohort_id=cohort, lab_id=lab, learner_id=learner)
+    return {
+        "ctx_override_release_at": Subquery(override.values("release_at")[:1]),
+        "ctx_override_due_at": Subquery(override.values("due_at")[:1]),
+        "ctx_extension_due_at": Subquery(extension.values("due_at")[:1]),
+        "ctx_learner_active": Exists(
+            Membership.objects.filter(
+                user_id=learner,
+                cohort_id=cohort,
+                role=Membership.Role.LEARNER,
+                active=True,
+            )
+        ),
+        "ctx_pinned_revision_id": Subquery(
+            open_pins().filter(cohort_id=cohort, lab_id=lab).values("revision_id")[:1]
+        ),
+    }
+
+
+SCHEDULE_CONTEXT_FIELDS = (
+    "ctx_override_release_at",
+    "ctx_override_due_at",
+    "ctx_extension_due_at",
+    "ctx_learner_active",
+    "ctx_pinned_revision_id",
+)
+
+
+def has_schedule_context(row) -> bool:
+    return hasattr(row, "ctx_learner_active")
+
+
+def schedule_entry_from(
+    row, *, cohort: Cohort, lab: Lab, learner=None, now: dt.datetime | None = None
+) -> ScheduleEntry:
+    """`schedule_entry` from a row carrying `schedule_context_annotations` (same dates).
+    The entry's `extension` is an unsaved copy with cohort, lab, learner and due time only
+    (the hot paths read its due time)."""
+    # An override's times and an extension's due time are what the schedule reads (an
+    # override with neither time changes nothing; an extension always has one).
+    override = None
+    if row.ctx_override_release_at is not None or row.ctx_override_due_at is not None:
+        override = ScheduleOverride(
+            cohort=cohort,
+            lab=lab,
+            release_at=row.ctx_override_release_at,
+            due_at=row.ctx_override_due_at,
+        )
+    extension = None
+    if learner is not None and row.ctx_extension_due_at is not None:
+        extension = Extension(
+            cohort=cohort,
+            lab=lab,
+            learner=learner,
+            due_at=row.ctx_extension_due_at,
+        )
+    return _entry(
+        cohort=cohort, lab=lab, override=override, extension=extension, now=now or timezone.now()
+    )
+
+
+def lab_revision_from(row, *, cohort: Cohort, lab: Lab) -> LabRevision | None:
+    """`lab_revision_for` from a row carrying `schedule_context_annotations`: one query only
+    when the cohort is pinned to a revision other than the lab's current one."""
+    pinned_id = row.ctx_pinned_revision_id
+    if cohort_has_ended(cohort) or pinned_id is None:
+        return lab.current_revision
+    if pinned_id == lab.current_revision_id:
+        return lab.current_revision
+    return LabRevision.objects.get(pk=pinned_id)
 
 
 def cohort_extensions(cohort: Cohort) -> QuerySet[Extension]:

@@ -22,14 +22,7 @@ def record(
     dedupe_key: str | None = None,
 ) -> Event | None:
     """Insert an outbox row; returns None when `dedupe_key` was already recorded."""
-    fields = {
-        "kind": kind,
-        "actor": actor if getattr(actor, "pk", None) else None,
-        "target_type": target._meta.label_lower if target is not None else "",
-        "target_id": target.pk if target is not None else None,
-        "data": data or {},
-        "dedupe_key": dedupe_key,
-    }
+    fields = _fields(kind, actor=actor, target=target, data=data, dedupe_key=dedupe_key)
     if dedupe_key:
         # A savepoint, so that a duplicate does not break the caller's transaction.
         try:
@@ -41,6 +34,31 @@ def record(
         event = Event.objects.create(**fields)
     _enqueue_after_commit()
     return event
+
+
+def record_many(events: list[dict[str, Any]]) -> list[Event]:
+    """Insert several outbox rows in one statement (each item: the keyword arguments of
+    `record` with `kind`, without `dedupe_key`); delivery is enqueued once after commit, as
+    for `record`. For a service that records more than one event in a transaction."""
+    rows = [Event(**_fields(**item)) for item in events]
+    if not rows:
+        return []
+    if any(row.dedupe_key for row in rows):
+        raise ValueError("record_many takes no dedupe_key (use record).")
+    created = Event.objects.bulk_create(rows)
+    _enqueue_after_commit()
+    return created
+
+
+def _fields(kind: str, *, actor=None, target=None, data=None, dedupe_key=None) -> dict:
+    return {
+        "kind": kind,
+        "actor": actor if getattr(actor, "pk", None) else None,
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": target.pk if target is not None else None,
+        "data": data or {},
+        "dedupe_key": dedupe_key,
+    }
 
 
 def _enqueue_after_commit() -> None:

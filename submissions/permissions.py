@@ -41,6 +41,20 @@ def submissions_visible_to(user) -> Q:
     return Q(learner=user) | Q(cohort_id__in=sorted(mentored))
 
 
+def submission_visible_to_filter(user) -> Q:
+    """``submissions_visible_to`` with the mentored cohorts as a subquery rather than a list:
+    for a lookup by id (an index probe, then this filter on one row), so the request need
+    not read the user's memberships first. Not for scans (see ``submissions_visible_to``)."""
+    if _staff(user):
+        return Q()
+    if not _signed_in(user):
+        return Q(pk__in=[])
+    mentored = Membership.objects.filter(
+        user=user, role=Membership.Role.MENTOR, active=True
+    ).values("cohort_id")
+    return Q(learner=user) | Q(cohort_id__in=mentored)
+
+
 def is_cohort_mentor(user, cohort) -> bool:
     return has_active_membership(user, cohort, Membership.Role.MENTOR)
 
@@ -50,12 +64,17 @@ def is_cohort_learner(user, cohort) -> bool:
 
 
 def can_edit_submission(user, submission: Submission) -> bool:
-    """The learner themself, while their learner membership in the cohort is active."""
-    return (
-        _signed_in(user)
-        and submission.learner_id == user.pk
-        and is_cohort_learner(user, submission.cohort_id)
-    )
+    """The learner themself, while their learner membership in the cohort is active.
+
+    A row locked with its schedule context (``services._common.lock_query``) carries the
+    learner's membership as read by the locking statement itself, so it is not read again.
+    """
+    if not (_signed_in(user) and submission.learner_id == user.pk):
+        return False
+    active = getattr(submission, "ctx_learner_active", None)
+    if active is not None:
+        return bool(active)
+    return is_cohort_learner(user, submission.cohort_id)
 
 
 def can_review_submission(user, submission: Submission) -> bool:

@@ -27,7 +27,9 @@ import math
 import statistics
 from collections import defaultdict
 
-from django.db.models import Min, Q, Sum
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
+from django.db.models import Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -135,26 +137,75 @@ def cohort_paces(cohort_ids, *, now: dt.datetime) -> dict[int, CohortPace]:
     }
 
 
+def _capacities_and_queues(cohort_ids, *, now: dt.datetime) -> dict[int, tuple]:
+    """Each cohort's (capacity C, SLA, waiting submission ids in queue order): one query,
+    the sums of ``mentor_capacities`` and the queue as subqueries of the cohort row."""
+    mentors = (
+        Membership.objects.filter(
+            cohort_id=OuterRef("pk"),
+            role=Membership.Role.MENTOR,
+            active=True,
+            user__is_active=True,
+        )
+        .filter(Q(user__away_until__isnull=True) | Q(user__away_until__lte=now))
+        .order_by()
+        .values("cohort_id")
+        .annotate(total=Sum(Coalesce("capacity", "cohort__mentor_capacity")))
+        .values("total")
+    )
+    waiting = Submission.objects.filter(state__in=WAITING_STATES)
+    if connection.vendor != "postgresql":  # SQLite (a dev database): the queue on its own
+        queues = defaultdict(list)
+        for pk, cohort_id in (
+            waiting.filter(cohort_id__in=set(cohort_ids))
+            .order_by("submitted_at", "pk")
+            .values_list("pk", "cohort_id")
+        ):
+            queues[cohort_id].append(pk)
+        rows = [
+            (pk, capacity, sla, queues.get(pk))
+            for pk, capacity, sla in Cohort.objects.filter(pk__in=set(cohort_ids))
+            .annotate(capacity_sum=Subquery(mentors))
+            .values_list("pk", "capacity_sum", "review_sla_hours")
+        ]
+    else:
+        queue = (
+            waiting.filter(cohort_id=OuterRef("pk"))
+            .order_by()
+            .values("cohort_id")
+            .annotate(ids=ArrayAgg("pk", order_by=("submitted_at", "pk")))
+            .values("ids")
+        )
+        rows = (
+            Cohort.objects.filter(pk__in=set(cohort_ids))
+            .annotate(capacity_sum=Subquery(mentors), queue=Subquery(queue))
+            .values_list("pk", "capacity_sum", "review_sla_hours", "queue")
+        )
+    return {
+        pk: (capacity or 0, dt.timedelta(hours=sla), queue or [])
+        for pk, capacity, sla, queue in rows
+    }
+
+
 def waits_for(submissions, *, now: dt.datetime | None = None) -> dict[int, Wait]:
     """Queue position and expected first review of each waiting submission in
-    ``submissions`` (others are left out). Three queries for any number of rows and
-    cohorts, none when nothing is waiting."""
+    ``submissions`` (others are left out). Two queries for any number of rows and
+    cohorts (capacities with the queues, then the recent turnarounds), none when nothing
+    is waiting."""
     now = now or timezone.now()
     waiting = [s for s in submissions if s.state in WAITING_STATES and s.submitted_at]
     if not waiting:
         return {}
     cohort_ids = {s.cohort_id for s in waiting}
     positions: dict[int, int] = {}
-    rank: dict[int, int] = defaultdict(int)
-    queue = (
-        Submission.objects.filter(cohort_id__in=cohort_ids, state__in=WAITING_STATES)
-        .order_by("submitted_at", "pk")
-        .values_list("pk", "cohort_id")
-    )
-    for pk, cohort_id in queue:
-        rank[cohort_id] += 1
-        positions[pk] = rank[cohort_id]
-    paces = cohort_paces(cohort_ids, now=now)
+    paces: dict[int, CohortPace] = {}
+    turnarounds = recent_turnarounds(cohort_ids, now=now)
+    for cohort_id, (capacity, sla, queue) in _capacities_and_queues(cohort_ids, now=now).items():
+        paces[cohort_id] = CohortPace(
+            sla=sla, capacity=capacity, turnaround=turnarounds.get(cohort_id)
+        )
+        for rank, pk in enumerate(queue, start=1):
+            positions[pk] = rank
     result = {}
     for submission in waiting:
         position = positions.get(submission.pk)

@@ -148,7 +148,10 @@ class DraftCreateSerializer(DraftFieldsSerializer):
             raise serializers.ValidationError(
                 {"cohort": ["None of your cohorts has this id or slug."]}
             )
-        lab = _by_id_or_slug(Lab.objects.filter(track_id=cohort.track_id), attrs["lab"])
+        lab = _by_id_or_slug(
+            Lab.objects.filter(track_id=cohort.track_id).select_related("current_revision"),
+            attrs["lab"],
+        )
         if lab is None:
             raise serializers.ValidationError(
                 {"lab": ["The cohort's track has no lab with this id or slug."]}

@@ -8,7 +8,6 @@ what a visible caller may do is decided by the services, which refuse with
 import datetime as dt
 
 import django_filters
-from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +26,7 @@ from rest_framework.views import APIView
 
 from accounts.api.common import IdFilter, visible_or_404
 from accounts.models import User
-from cohorts.models import Cohort
+from cohorts.models import Cohort, Membership
 from cohorts.permissions import cohorts_visible_to, is_mentor_of
 from submissions import feedback, services
 from submissions.models import Attachment, Comment, Iteration, Review, ReviewPoint, Submission
@@ -38,6 +37,7 @@ from submissions.permissions import (
     can_reassign_submission,
     can_review_submission,
     can_set_away,
+    submission_visible_to_filter,
     submissions_visible_to,
 )
 from submissions.review_points import points_of
@@ -81,6 +81,21 @@ def visible_submissions(user):
     )
 
 
+def _one_visible(user):
+    """Submissions the user may see, for a lookup of one row by id (no membership map)."""
+    return Submission.objects.filter(submission_visible_to_filter(user))
+
+
+def _visible_cohorts(user):
+    """Cohorts the user may see (``cohorts_visible_to``) as a subquery: one query with the
+    lookup instead of reading the user's memberships first."""
+    if user.is_staff:
+        return Cohort.objects.all()
+    return Cohort.objects.filter(
+        pk__in=Membership.objects.filter(user=user, active=True).values("cohort_id")
+    )
+
+
 class SubmissionFilter(django_filters.FilterSet):
     cohort = IdFilter(field_name="cohort_id")
     lab = IdFilter(field_name="lab_id")
@@ -104,6 +119,10 @@ class SubmissionFilter(django_filters.FilterSet):
         if value.isdigit():
             return queryset.filter(assigned_to_id=int(value))
         raise ValidationError({"assigned_to": ['Use "me", "none" or a user id.']})
+
+
+_DRAFT_INPUT = ("repo_url", "commit", "notes", "checklist")
+_SERVICE_NAMES = {"commit": "commit_sha"}
 
 
 def _draft_values(submission: Submission, data: dict) -> dict:
@@ -172,24 +191,23 @@ class SubmissionViewSet(
         # else's cohort is the same 400 as one that does not exist; the service then lets
         # only the cohort's learners hand in (403 for its mentors and staff).
         serializer = DraftCreateSerializer(
-            data=request.data, cohorts=Cohort.objects.filter(cohorts_visible_to(request.user))
+            data=request.data, cohorts=_visible_cohorts(request.user)
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         # One transaction: a draft made for input that is then refused is not left behind.
-        with transaction.atomic():
-            existed = Submission.objects.filter(
-                learner=request.user, cohort=data["cohort"], lab=data["lab"]
-            ).exists()
-            submission = services.submission_get_or_create_draft(
-                learner=request.user, cohort=data["cohort"], lab=data["lab"]
-            )
-            services.submission_save_draft(
-                actor=request.user, submission=submission, **_draft_values(submission, data)
-            )
+        submission, created = services.submission_put_draft(
+            actor=request.user,
+            cohort=data["cohort"],
+            lab=data["lab"],
+            fields={
+                _SERVICE_NAMES.get(name, name): data[name] for name in _DRAFT_INPUT if name in data
+            },
+        )
+        # The saved row, with its learner, lab and assignee, answers (no second read).
         return Response(
-            self._fresh(submission),
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            self.get_serializer(submission).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     def partial_update(self, request, *args, **kwargs):
@@ -216,19 +234,23 @@ class SubmissionViewSet(
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        submission = self.get_object()
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not (1 <= len(key.strip()) <= 100):
-            raise ValidationError({"Idempotency-Key": ["Use 1 to 100 characters."]})
-        serializer = SubmitSerializer(data=request.data or {})
-        serializer.is_valid(raise_exception=True)
-        services.submission_submit(
-            actor=request.user,
-            submission=submission,
-            idempotency_key=key,
-            leave_points_open=serializer.validated_data["leave_points_open"],
-        )
-        return Response(self._fresh(submission))
+        # The visibility check and the service's row lock are one statement; the locked
+        # row, saved by the service, answers.
+        with services.holding_lock(_one_visible(request.user), pk=pk, not_found=NotFound) as (
+            submission
+        ):
+            key = request.headers.get("Idempotency-Key")
+            if key is not None and not (1 <= len(key.strip()) <= 100):
+                raise ValidationError({"Idempotency-Key": ["Use 1 to 100 characters."]})
+            serializer = SubmitSerializer(data=request.data or {})
+            serializer.is_valid(raise_exception=True)
+            services.submission_submit(
+                actor=request.user,
+                submission=submission,
+                idempotency_key=key,
+                leave_points_open=serializer.validated_data["leave_points_open"],
+            )
+        return Response(self.get_serializer(submission).data)
 
     @extend_schema(
         summary="Take submitted work into review (mentors)",

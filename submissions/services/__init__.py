@@ -21,7 +21,7 @@ from ..comments import (
     comment_delete,
     comment_update,
 )
-from ._common import S, deliverables_of, lab_revision_of
+from ._common import S, deliverables_of, holding_lock, lab_revision_of
 from .assignments import (
     MentorLoad,
     assignments_fill,
@@ -37,6 +37,7 @@ from .away import away_hand_over_pending, mentor_end_away, mentor_set_away
 from .comments import comment_create
 from .drafts import (
     submission_get_or_create_draft,
+    submission_put_draft,
     submission_save_and_submit,
     submission_save_draft,
     submission_save_work,
@@ -94,6 +95,8 @@ __all__ = [
     "review_create",
     "submission_claim",
     "submission_get_or_create_draft",
+    "holding_lock",
+    "submission_put_draft",
     "submission_reassign",
     "submission_release",
     "submission_save_and_submit",

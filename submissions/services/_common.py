@@ -1,9 +1,19 @@
 """Helpers shared by the submission services: row locks, refusals, the open assignment."""
 
 import datetime as dt
+from contextlib import contextmanager
+
+from django.db import transaction
 
 from cohorts.models import Cohort
-from cohorts.selectors import lab_revision_for
+from cohorts.selectors import (
+    has_schedule_context,
+    lab_revision_for,
+    lab_revision_from,
+    schedule_context_annotations,
+    schedule_entry,
+    schedule_entry_from,
+)
 from core.exceptions import ApplicationError
 from curriculum.models import Lab, LabRevision
 
@@ -12,13 +22,71 @@ from ..models import Assignment, Submission
 S = Submission.State
 
 
-def _locked(submission: Submission) -> Submission:
-    """The submission's row, locked until the transaction ends, with cohort and lab."""
-    return (
-        Submission.objects.select_for_update(of=("self",))
-        .select_related("cohort", "lab", "lab__current_revision", "learner")
-        .get(pk=submission.pk)
-    )
+# Not the assignee: a row re-read after waiting for the lock would keep the joined
+# assignee of before the wait (PostgreSQL re-checks only the locked row).
+LOCKED_RELATED = ("cohort", "lab", "lab__current_revision", "learner")
+
+
+def lock_query(queryset=None, *, context: bool = False):
+    """Rows of ``queryset`` (default: every submission) locked until the transaction ends,
+    with cohort, lab, learner and assignee; with ``context``, also the schedule, the
+    learner's extension and membership and the cohort's pin, read in the same statement
+    (``cohorts.selectors.schedule_context_annotations``)."""
+    queryset = Submission.objects.all() if queryset is None else queryset
+    queryset = queryset.select_for_update(of=("self",)).select_related(*LOCKED_RELATED)
+    if context:
+        queryset = queryset.annotate(**schedule_context_annotations())
+    return queryset
+
+
+@contextmanager
+def holding_lock(queryset, *, not_found=None, **lookup):
+    """A transaction in which the one row of ``queryset`` matching ``lookup`` is locked (with
+    its schedule context), e.g. a visibility-filtered queryset: the check and the lock are
+    one statement. Services given this row inside the block use it as their locked row
+    instead of selecting it again. Raises ``Submission.DoesNotExist`` (or ValueError for a
+    malformed lookup) before anything is changed, or ``not_found()`` when given."""
+    with transaction.atomic():
+        try:
+            row = lock_query(queryset, context=True).get(**lookup)
+        except (Submission.DoesNotExist, ValueError, TypeError) as exc:
+            if not_found is None:
+                raise
+            raise not_found() from exc
+        row._lock_held = True
+        try:
+            yield row
+        finally:
+            row._lock_held = False
+
+
+def _locked(submission: Submission, *, context: bool = False) -> Submission:
+    """The submission's row, locked until the transaction ends, with cohort and lab (and the
+    schedule context with ``context``). A row already locked by ``holding_lock`` in this
+    transaction is returned as it is."""
+    if getattr(submission, "_lock_held", False) and (
+        not context or has_schedule_context(submission)
+    ):
+        return submission
+    return lock_query(context=context).get(pk=submission.pk)
+
+
+def schedule_of(locked: Submission, *, now: dt.datetime | None = None):
+    """The lab's dates for the submission's learner (``schedule_entry``), from the locked
+    row's context when it has one."""
+    if has_schedule_context(locked):
+        return schedule_entry_from(
+            locked, cohort=locked.cohort, lab=locked.lab, learner=locked.learner, now=now
+        )
+    return schedule_entry(cohort=locked.cohort, lab=locked.lab, learner=locked.learner, now=now)
+
+
+def revision_of(locked: Submission) -> LabRevision | None:
+    """``lab_revision_of`` for the submission's lab and cohort, from the locked row's context
+    when it has one."""
+    if has_schedule_context(locked):
+        return lab_revision_from(locked, cohort=locked.cohort, lab=locked.lab)
+    return lab_revision_of(locked.lab, cohort=locked.cohort)
 
 
 def _refresh_caller(target: Submission, source: Submission) -> None:
@@ -27,6 +95,12 @@ def _refresh_caller(target: Submission, source: Submission) -> None:
         return
     for field in Submission._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
+
+
+def deliverables_of_locked(locked: Submission) -> list:
+    """``deliverables_of`` for the submission's lab and cohort (``revision_of``)."""
+    revision = revision_of(locked)
+    return list(revision.deliverables if revision is not None else locked.lab.deliverables or [])
 
 
 def lab_revision_of(lab: Lab, *, cohort: Cohort | None = None) -> LabRevision | None:

@@ -79,32 +79,47 @@ def mentor_loads(cohort: Cohort, *, lock: bool = False) -> list[MentorLoad]:
 def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True, now=None):
     """The mentor with the fewest open reviews under capacity; ties to the least recently
     assigned (never assigned first), then the oldest membership. None when nobody has room.
-    A mentor who is away (`User.away_until` still ahead) is never picked."""
+    A mentor who is away (`User.away_until` still ahead) is never picked.
+
+    Two queries: the active mentors' memberships (locked with ``lock``), then, after the
+    lock, each one's open reviews and last assignment in the cohort with their away time.
+    """
     now = now or timezone.now()
     excluded = set(exclude_user_ids)
-    with_room = [
-        load
-        for load in mentor_loads(cohort, lock=lock)
-        if load.open_count < load.capacity and load.membership.user_id not in excluded
-    ]
-    if not with_room:
+    memberships = Membership.objects.filter(
+        cohort=cohort, role=Membership.Role.MENTOR, active=True, user__is_active=True
+    ).order_by("pk")
+    if lock:
+        memberships = memberships.select_for_update(of=("self",))
+    memberships = [m for m in memberships if m.user_id not in excluded]
+    if not memberships:
         return None
     # Read after the lock, in a statement of its own: a mentor who went away while we waited
-    # for the lock (`mentor_set_away` holds the same rows) is seen as away.
-    away = set(
-        User.objects.filter(
-            pk__in=[load.membership.user_id for load in with_room], away_until__gt=now
-        ).values_list("pk", flat=True)
-    )
-    candidates = [load for load in with_room if load.membership.user_id not in away]
+    # for the lock (`mentor_set_away` holds the same rows) is seen as away, and the loads
+    # are those the mentor holds now.
+    in_cohort = Q(assignments__submission__cohort=cohort)
+    users = {
+        user.pk: user
+        for user in User.objects.filter(pk__in=[m.user_id for m in memberships]).annotate(
+            open_count=Count(
+                "assignments", filter=in_cohort & Q(assignments__ended_at__isnull=True)
+            ),
+            last_assigned_at=Max("assignments__assigned_at", filter=in_cohort),
+        )
+    }
+    candidates = []
+    for membership in memberships:
+        user = users.get(membership.user_id)
+        if user is None or user.is_away(now):
+            continue
+        if user.open_count >= _mentor_capacity(membership, cohort):
+            continue
+        candidates.append((user.open_count, user.last_assigned_at, membership.pk, user))
     if not candidates:
         return None
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-    best = min(
-        candidates,
-        key=lambda load: (load.open_count, load.last_assigned_at or epoch, load.membership.pk),
-    )
-    return best.membership.user
+    best = min(candidates, key=lambda c: (c[0], c[1] or epoch, c[2]))
+    return best[3]
 
 
 def _assign(
@@ -116,8 +131,11 @@ def _assign(
     due_at: dt.datetime,
     assigned_by=None,
     note: str = "",
+    open_ended: bool = False,
 ) -> Assignment:
-    _end_open_assignment(submission, now=now)
+    """``open_ended``: the caller has just ended the open assignment in this transaction."""
+    if not open_ended:
+        _end_open_assignment(submission, now=now)
     assignment = Assignment.objects.create(
         submission=submission,
         mentor=mentor,
@@ -136,7 +154,18 @@ def _record_assignment(
     kind: str, *, actor, submission: Submission, assignment: Assignment, **extra
 ):
     record(
-        kind,
+        **_assignment_event(
+            kind, actor=actor, submission=submission, assignment=assignment, **extra
+        )
+    )
+
+
+def _assignment_event(
+    kind: str, *, actor, submission: Submission, assignment: Assignment, **extra
+) -> dict:
+    """The arguments of ``record`` for an assignment event."""
+    return dict(
+        kind=kind,
         actor=actor,
         target=submission,
         data={

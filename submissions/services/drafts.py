@@ -2,15 +2,23 @@
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cohorts.models import Cohort, Membership
+from cohorts.selectors import (
+    SCHEDULE_CONTEXT_FIELDS,
+    has_schedule_context,
+    lab_revision_from,
+    schedule_context_annotations,
+    schedule_entry_from,
+)
 from core.exceptions import ApplicationError
 from curriculum.models import Lab
-from notifications.events import record
+from notifications.events import record_many
 
 from .. import state as sm
 from .._cohorts import has_active_membership, schedule_entry
@@ -33,9 +41,12 @@ from ._common import (
     _locked,
     _refresh_caller,
     deliverables_of,
-    lab_revision_of,
+    deliverables_of_locked,
+    lock_query,
+    revision_of,
+    schedule_of,
 )
-from .assignments import _assign, _record_assignment, pick_mentor
+from .assignments import _assign, _assignment_event, pick_mentor
 from .attachments import (
     _check_upload,
     _delete_draft_file,
@@ -77,6 +88,92 @@ def submission_get_or_create_draft(*, learner, cohort: Cohort, lab: Lab) -> Subm
     except IntegrityError:
         # Two first visits at once: the other request made it.
         return Submission.objects.get(learner=learner, cohort=cohort, lab=lab)
+
+
+def submission_put_draft(
+    *, actor, cohort: Cohort, lab: Lab, fields: Mapping[str, object]
+) -> tuple[Submission, bool]:
+    """The API's "create or update your draft": the learner's draft for ``lab`` in
+    ``cohort`` with ``fields`` (any of repo_url, commit_sha, notes, checklist; the others
+    keep their value), made the first time. Returns the row, locked and saved, and whether
+    it was made. The same checks as ``submission_get_or_create_draft`` followed by
+    ``submission_save_draft``, all or nothing (a refused field makes no draft); a new draft
+    is written in one INSERT.
+
+    Two first drafts at once: the second INSERT fails on the unique constraint and the
+    whole transaction is done again, finding the other request's row (inside a caller's
+    transaction, a savepoint around the INSERT does that instead).
+    """
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return _put_draft(actor=actor, cohort=cohort, lab=lab, fields=fields, nested=True)
+    try:
+        with transaction.atomic():
+            return _put_draft(actor=actor, cohort=cohort, lab=lab, fields=fields, nested=False)
+    except IntegrityError:
+        with transaction.atomic():
+            return _put_draft(actor=actor, cohort=cohort, lab=lab, fields=fields, nested=True)
+
+
+_DRAFT_FIELDS = ("repo_url", "commit_sha", "notes", "checklist")
+
+
+def _put_draft(*, actor, cohort, lab, fields, nested: bool) -> tuple[Submission, bool]:
+    if lab.track_id != cohort.track_id:
+        raise ApplicationError("This lab is not part of the cohort's track.", code="invalid")
+    mine = Submission.objects.filter(learner=actor, cohort=cohort, lab=lab)
+    locked = lock_query(mine, context=True).first()
+    if locked is not None:
+        _save_existing_draft(actor=actor, locked=locked, fields=fields)
+        return locked, False
+    # The schedule, the membership and the pin in one statement (the row does not exist yet).
+    context = SimpleNamespace(
+        **Cohort.objects.filter(pk=cohort.pk)
+        .annotate(**schedule_context_annotations(cohort=cohort.pk, lab=lab.pk, learner=actor.pk))
+        .values(*SCHEDULE_CONTEXT_FIELDS)
+        .get()
+    )
+    if not (context.ctx_learner_active and actor.is_active and actor.pk):
+        raise _forbidden("Only learners of this cohort can hand in its labs.")
+    if not lab.active:
+        raise ApplicationError("This lab has been retired from the track.", code="invalid")
+    if not schedule_entry_from(context, cohort=cohort, lab=lab, learner=actor).is_released:
+        raise _forbidden("This lab is not released yet.")
+    revision = lab_revision_from(context, cohort=cohort, lab=lab)
+    deliverables = list(revision.deliverables if revision is not None else lab.deliverables or [])
+    cleaned, errors = validate_draft_fields(
+        lab=lab,
+        cohort=cohort,
+        deliverables=deliverables,
+        **{name: fields.get(name, "" if name != "checklist" else []) for name in _DRAFT_FIELDS},
+    )
+    if errors:
+        raise _invalid(errors)
+    row = Submission(learner=actor, cohort=cohort, lab=lab, **cleaned)
+    if not nested:
+        row.save(force_insert=True)
+        return row, True
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        # Two first drafts at once: the other request made it.
+        locked = lock_query(mine, context=True).get()
+        _save_existing_draft(actor=actor, locked=locked, fields=fields)
+        return locked, False
+    return row, True
+
+
+def _save_existing_draft(*, actor, locked: Submission, fields) -> None:
+    with _files_removed_on_failure() as stored:
+        _save_draft_locked(
+            actor=actor,
+            locked=locked,
+            fields={name: fields.get(name, getattr(locked, name)) for name in _DRAFT_FIELDS},
+            files=(),
+            remove_attachment_ids=(),
+            stored=stored,
+        )
 
 
 def validate_draft_fields(
@@ -130,7 +227,7 @@ def submission_save_draft(
     chosen with it (``files``, checked like ``attachment_add``) and the draft files to
     remove. All or nothing: any invalid field or file stores nothing (no row, no file).
     ``checklist`` is the list of ticked deliverable indices."""
-    locked = _locked(submission)
+    locked = _locked(submission, context=True)
     with _files_removed_on_failure() as stored:
         _save_draft_locked(
             actor=actor,
@@ -171,10 +268,20 @@ def _save_draft_locked(
             code="invalid_transition",
             extra={"state": str(locked.state)},
         )
-    cleaned, errors = validate_draft_fields(lab=locked.lab, cohort=locked.cohort, **fields)
+    cleaned, errors = validate_draft_fields(
+        lab=locked.lab,
+        cohort=locked.cohort,
+        deliverables=deliverables_of_locked(locked) if has_schedule_context(locked) else None,
+        **fields,
+    )
     if for_submit and not cleaned.get("repo_url") and "repo_url" not in errors:
         errors["repo_url"] = "Add the link to your repository before submitting."
-    draft_files = {a.pk: a for a in Attachment.objects.filter(submission=locked, iteration=None)}
+    # The draft's files matter only to files added or removed.
+    draft_files = {}
+    if files or remove_attachment_ids:
+        draft_files = {
+            a.pk: a for a in Attachment.objects.filter(submission=locked, iteration=None)
+        }
     remove_ids = set()
     for raw in remove_attachment_ids or ():
         try:
@@ -211,7 +318,6 @@ def _save_draft_locked(
         _store_attachment(locked=locked, checked=item, actor=actor, stored=stored)
 
 
-@transaction.atomic
 def submission_submit(
     *,
     actor,
@@ -232,8 +338,20 @@ def submission_submit(
     a point is open, unless ``leave_points_open``; the answers given since the last hand-in
     are recorded as addressed in the new iteration.
     """
+    # Given the row `holding_lock` holds, the caller's block is this transaction: no savepoint
+    # of its own (an error rolls the whole block back).
+    with transaction.atomic(savepoint=not getattr(submission, "_lock_held", False)):
+        return _submit(
+            actor=actor,
+            submission=submission,
+            idempotency_key=idempotency_key,
+            leave_points_open=leave_points_open,
+        )
+
+
+def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iteration:
     idempotency_key = (idempotency_key or "").strip()[:100] or None
-    locked = _locked(submission)
+    locked = _locked(submission, context=True)
     if idempotency_key:
         earlier = Iteration.objects.filter(
             submission=locked, idempotency_key=idempotency_key
@@ -245,10 +363,10 @@ def submission_submit(
         raise _forbidden("Only the learner can submit this work.")
     sm.target_of(locked.state, "submit")
     lab, cohort = locked.lab, locked.cohort
-    entry = schedule_entry(cohort=cohort, lab=lab, learner=locked.learner)
+    entry = schedule_of(locked)
     if not entry.is_released:
         raise _forbidden("This lab is not released yet.")
-    revision = lab_revision_of(lab, cohort=cohort)
+    revision = revision_of(locked)
     # A lab without revisions (never imported) answers its own text.
     revision_deliverables = list(
         (lab.deliverables or []) if revision is None else revision.deliverables
@@ -333,31 +451,42 @@ def submission_submit(
     assignment = None
     if mentor is not None:
         assignment = _assign(
-            submission=locked, mentor=mentor, reason=reason, now=now, due_at=due_at
+            submission=locked,
+            mentor=mentor,
+            reason=reason,
+            now=now,
+            due_at=due_at,
+            open_ended=True,
         )
     else:
         locked.assigned_to = None
         locked.review_due_at = due_at
     locked.save()
-    record(
-        "submission.submitted",
-        actor=actor,
-        target=locked,
-        data={
-            "iteration": number,
-            "iteration_id": iteration.pk,
-            "cohort_id": cohort.pk,
-            "lab_id": lab.pk,
-            "learner_id": locked.learner_id,
-            "is_late": is_late,
-            "resubmission": was_resubmission,
-            "assigned_to_id": mentor.pk if mentor else None,
-        },
-    )
-    if assignment is not None:
-        _record_assignment(
-            "assignment.created", actor=actor, submission=locked, assignment=assignment
+    # Both events in one INSERT (one delivery enqueued after commit, as for `record`).
+    events = [
+        dict(
+            kind="submission.submitted",
+            actor=actor,
+            target=locked,
+            data={
+                "iteration": number,
+                "iteration_id": iteration.pk,
+                "cohort_id": cohort.pk,
+                "lab_id": lab.pk,
+                "learner_id": locked.learner_id,
+                "is_late": is_late,
+                "resubmission": was_resubmission,
+                "assigned_to_id": mentor.pk if mentor else None,
+            },
         )
+    ]
+    if assignment is not None:
+        events.append(
+            _assignment_event(
+                "assignment.created", actor=actor, submission=locked, assignment=assignment
+            )
+        )
+    record_many(events)
     _refresh_caller(submission, locked)
     return iteration
 
