@@ -146,13 +146,16 @@ def _configure() -> None:
         task_time_limit=120,
         task_soft_time_limit=100,
         broker_connection_retry_on_startup=True,
-        # A web request that enqueues while the broker is down must not hang: one quick
-        # retry (it heals a stale pooled connection), then give up; the outbox sweeper
-        # delivers what could not be enqueued, and core.broker skips the broker for a
-        # cooldown after a failure. Measured in tests/notifications/test_worker.py and
-        # tests/core/test_redis_outage.py.
+        # A web request that enqueues while the broker is down must not hang: the publish
+        # retries once, quickly (it heals a stale pooled connection), then gives up; the
+        # outbox sweeper delivers what could not be enqueued, and core.broker skips the
+        # broker for a cooldown after a failure. Measured in
+        # tests/notifications/test_worker.py and tests/core/test_redis_outage.py.
         broker_connection_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        broker_connection_max_retries=1,
+        # The worker's consumer, on the other hand, reconnects for as long as the broker is
+        # away (a limit here ended the worker two seconds into a Redis restart):
+        # tests/resilience/test_worker_broker_outage.py.
+        broker_connection_max_retries=None,
         task_publish_retry_policy={
             "max_retries": 1,
             "interval_start": 0,

@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from . import converters, worker  # noqa: F401 - worker: connects its Celery signal
+        from . import converters
         from .fragments import register_sqlite_functions
 
         # Before any URLconf is loaded: every app's routes use `<id:...>`.

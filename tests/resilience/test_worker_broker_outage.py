@@ -1,6 +1,6 @@
 """Redis restarted, or frozen, under a running worker: the worker rides it out.
 
-Before core/worker.py a worker whose broker went away for more than about two seconds
+Until config/celery.py dropped `broker_connection_max_retries=1`, a worker whose broker went away for more than about two seconds
 exited ("Unrecoverable error: OperationalError ... Connection refused"): the one quick
 retry meant for web requests (config/celery.py) applied to its consumer too, so nothing
 was delivered after Redis came back until someone restarted the worker.
