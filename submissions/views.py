@@ -6,12 +6,15 @@ Every page works without JavaScript; with htmx, fragments (named partials) are s
 responses vary on ``HX-Request``.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -22,13 +25,22 @@ from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.selectors import (
     active_mentor_memberships,
+    membership_roles_stamp,
     schedule_entry,
 )
 from core.converters import parse_id
 from core.exceptions import ApplicationError
+from core.fragments import (
+    cached_page,
+    change_stamp,
+    live_placeholder,
+    navigation_sources,
+    next_instant_after,
+)
 from curriculum.models import Lab
 
-from . import feedback, point_views, selectors, services
+from . import feedback, page_stamps, point_views, selectors, services
+from .comments import COMMENT_EDIT_WINDOW
 from .forms import (
     CommentForm,
     DraftForm,
@@ -51,7 +63,7 @@ from .review_points import points_context
 from .saved_replies import saved_replies_for_review
 from .state import EDITABLE_STATES, OPEN_STATES
 from .validation import clean_commit_sha, clean_repo_url
-from .wait import waits_for
+from .wait import WAITING_STATES, waits_for
 
 QUEUE_PAGE_SIZE = 25
 
@@ -120,8 +132,19 @@ def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) 
 
 
 def _lab_context(
-    request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
+    request,
+    *,
+    cohort,
+    lab,
+    entry,
+    submission,
+    form=None,
+    draft_files=None,
+    chosen_files=(),
+    live=False,
 ):
+    """The lab page's context. `live`: drawn for the cache, with placeholders where the
+    expected review time and the form's idempotency key go (`_cached_lab_page`)."""
     # The text this cohort reads: a pinned cohort's older revision (the one reader).
     revision = services.lab_revision_of(lab, cohort=cohort)
     deliverables = list(revision.deliverables if revision else lab.deliverables or [])
@@ -129,6 +152,8 @@ def _lab_context(
         draft_files = selectors.draft_attachments(submission) if submission else []
     if form is None:
         form = _draft_form(cohort=cohort, lab=lab, submission=submission, draft_files=draft_files)
+        if live:
+            form.initial["idempotency_key"] = live_placeholder("idempotency_key")
     removing = {str(value) for value in (form["remove_files"].value() or [])}
     history = selectors.submission_history(submission) if submission else {}
     editable = submission is None or submission.state in EDITABLE_STATES
@@ -163,7 +188,8 @@ def _lab_context(
         "max_file_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "comment_form": CommentForm(),
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
-        "wait": waits_for([submission]).get(submission.pk) if submission else None,
+        "wait": None if live or not submission else waits_for([submission]).get(submission.pk),
+        "wait_live": live_placeholder("wait") if live else "",
         **history,
         **points_context(submission, history),
         "point_input": point_views.PointInput(),
@@ -186,6 +212,60 @@ def _files_phrase(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
+# Everything the lab page shows is in its key, its live parts or its end of validity; this
+# bounds what none of them can name (a deploy changing Python-side labels).
+LAB_PAGE_MAX_AGE = 3600
+
+
+def _cached_lab_page(request, *, cohort, lab, entry, submission) -> HttpResponse:
+    """The learner's lab page, cached whole (core.fragments.cached_page) under the stamp of
+    everything it shows (`page_stamps.learner_lab_stamp`, the thread, the viewer's
+    memberships and the bell) and the cohort's and track's rows as loaded. Two parts are
+    drawn on every response instead: the expected review time (it moves with the clock and
+    the whole cohort's queue) and the form's idempotency key (one per visit: a cached key
+    would make a second hand-in look like a retry of the first)."""
+    user = request.user
+    now = timezone.now()
+    stamp = change_stamp(
+        *page_stamps.learner_lab_stamp(cohort_id=cohort.pk, lab_id=lab.pk, learner_id=user.pk),
+        *page_stamps.submission_thread_stamp(submission.pk if submission else None),
+        *membership_roles_stamp(user),
+        *navigation_sources(user),
+    )
+    facts = (page_stamps.row_facts(cohort), page_stamps.row_facts(cohort.track))
+    waiting = submission is not None and submission.state in WAITING_STATES
+
+    def build() -> tuple:
+        context = _lab_context(
+            request, cohort=cohort, lab=lab, entry=entry, submission=submission, live=True
+        )
+        response = _render(request, "submissions/lab.html", context)
+        # Flips by itself: "Overdue" at the due time, each own comment's edit buttons at
+        # the end of its edit window.
+        instants = [entry.effective_due_at] + [
+            comment.created_at + COMMENT_EDIT_WINDOW
+            for comment in context.get("comments", [])
+            if comment.author_id == user.pk and comment.deleted_at is None
+        ]
+        return response, next_instant_after(now, instants)
+
+    def wait_html() -> str:
+        wait = waits_for([submission]).get(submission.pk) if waiting else None
+        return render_to_string(
+            "submissions/_wait.html", {"wait": wait, "submission": submission}, request=request
+        )
+
+    return cached_page(
+        request,
+        name="submission-lab",
+        parts=(facts, stamp),
+        now=now,
+        max_age=LAB_PAGE_MAX_AGE,
+        build=build,
+        live={"wait": wait_html, "idempotency_key": lambda: uuid.uuid4().hex},
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
@@ -200,11 +280,7 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
     if submission is None and not lab.active:
         raise Http404("No such lab.")
     if request.method == "GET":
-        return _render(
-            request,
-            "submissions/lab.html",
-            _lab_context(request, cohort=cohort, lab=lab, entry=entry, submission=submission),
-        )
+        return _cached_lab_page(request, cohort=cohort, lab=lab, entry=entry, submission=submission)
 
     draft_files = selectors.draft_attachments(submission) if submission else []
     form = _draft_form(
