@@ -17,7 +17,16 @@ from cohorts.models import CohortLabPin, Extension, ScheduleOverride
 from core.fragments import Rows
 from curriculum.models import Lab, LabRevision
 
-from .models import Attachment, Comment, Iteration, Review, ReviewAcknowledgement, ReviewPoint
+from .models import (
+    Assignment,
+    Attachment,
+    Comment,
+    Iteration,
+    Review,
+    ReviewAcknowledgement,
+    ReviewPoint,
+    SavedReply,
+)
 
 # How a page names a person: User.display_name (name, else the address's local part).
 PERSON = ("name", "email")
@@ -102,4 +111,21 @@ def learner_lab_stamp(*, cohort_id: int, lab_id: int, learner_id: int) -> list:
             all_columns(Submission, *_person("assigned_to")),
             {"cohort_id": cohort_id, "lab_id": lab_id, "learner_id": learner_id},
         ),
+    ]
+
+
+def review_page_stamp(submission) -> list:
+    """What the mentor's review page shows besides the submission's thread, the rows the
+    view loaded with the submission (its cohort, track, lab, learner, mentor) and the
+    navigation: the submission itself as it is now, its assignments (the note of the open
+    one), the lab's text and deliverables as the cohort reads them, and every saved reply
+    of the lab (the "Insert a saved reply" menu: one's own, the cohort's and shared ones,
+    with their use counts, which order them)."""
+    from .models import Submission
+
+    return [
+        Rows(Submission, all_columns(Submission), {"id": submission.pk}),
+        Rows(Assignment, all_columns(Assignment), {"submission_id": submission.pk}),
+        *lab_text_stamp(cohort_id=submission.cohort_id, lab_id=submission.lab_id),
+        Rows(SavedReply, all_columns(SavedReply), {"lab_id": submission.lab_id}),
     ]

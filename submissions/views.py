@@ -544,6 +544,70 @@ def _review_context(
     }
 
 
+# As LAB_PAGE_MAX_AGE: everything shown is in the key or the end of validity.
+REVIEW_PAGE_MAX_AGE = 3600
+NOT_STORED = "not stored"
+
+
+def _review_page_cacheable(request, submission) -> bool:
+    """A mentor's plain visit: staff (the reassign form lists the cohort's mentors) and a
+    review or points kept in this session from an earlier post are drawn every time."""
+    return not (
+        can_reassign_submission(request.user, submission)
+        or request.session.get(_review_draft_key(submission))
+        or request.session.get(point_views.points_draft_key(submission))
+    )
+
+
+def _cached_review_page(request, submission) -> HttpResponse:
+    """The review page, cached whole under the stamp of the submission, its thread, its
+    lab's text and saved replies (`page_stamps`), the rows loaded with it, the viewer's
+    memberships and the bell. A page whose latest iteration has its verdict shows the next
+    submission of the viewer's queue (which moves with the whole queue): it is drawn and
+    served, never stored."""
+    user = request.user
+    now = timezone.now()
+    stamp = change_stamp(
+        *page_stamps.review_page_stamp(submission),
+        *page_stamps.submission_thread_stamp(submission.pk),
+        *membership_roles_stamp(user),
+        *navigation_sources(user),
+    )
+    facts = tuple(
+        page_stamps.row_facts(row)
+        for row in (
+            submission.cohort,
+            submission.cohort.track,
+            submission.lab,
+            submission.lab.current_revision,
+            submission.learner,
+            submission.assigned_to,
+        )
+        if row is not None
+    )
+    parts = (facts, stamp)
+
+    def build() -> tuple:
+        context = _review_context(request, submission)
+        response = _render(request, "submissions/review.html", context)
+        instants = [
+            comment.created_at + COMMENT_EDIT_WINDOW
+            for comment in context["comments"]
+            if comment.author_id == user.pk and comment.deleted_at is None
+        ]
+        drawn = NOT_STORED if context["verdict"] is not None else parts
+        return response, next_instant_after(now, instants), drawn
+
+    return cached_page(
+        request,
+        name="submission-review",
+        parts=parts,
+        now=now,
+        max_age=REVIEW_PAGE_MAX_AGE,
+        build=build,
+    )
+
+
 UNSENT_MESSAGE = "This message is not sent yet. Post it, or clear the box, then post your review."
 
 
@@ -567,6 +631,8 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         number = None
     if request.method == "GET":
+        if number is None and _review_page_cacheable(request, submission):
+            return _cached_review_page(request, submission)
         return _render(
             request, "submissions/review.html", _review_context(request, submission, number=number)
         )
