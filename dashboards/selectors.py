@@ -748,6 +748,7 @@ def cohort_reviewer_ids(cohort: Cohort) -> list[int]:
     """Everyone who reviewed work of the cohort (one query over its reviews)."""
     return sorted(
         Review.objects.filter(submission__cohort=cohort)
+        .order_by()  # Review's default ordering would make DISTINCT per row
         .values_list("reviewer_id", flat=True)
         .distinct()
     )
