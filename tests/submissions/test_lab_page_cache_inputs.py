@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.services import user_update_profile
 from cohorts import services as cohort_services
 from curriculum.services import lab_edit
-from submissions import services
+from submissions import feedback, services
 from submissions.comments import comment_delete, comment_update
 from submissions.models import Comment, Submission
 from tests.factories import StaffFactory
@@ -164,3 +164,14 @@ def test_a_cached_visit_costs_a_fixed_number_of_queries(
     # the navigation's memberships; the live expected review time adds its three.
     with django_assert_max_num_queries(13):
         assert client.get(url).status_code == 200
+
+
+def test_the_learners_own_rating_of_a_review_shows_at_once(client, world):
+    # An acknowledgement touches no submission: only its own rows name it.
+    submission = world.submitted()
+    review = services.review_create(
+        actor=world.mentor, submission=submission, verdict="request_changes", body="Split it."
+    )
+    assert "you found it helpful" not in lab_page(client, world.learner, world)
+    feedback.review_acknowledge(actor=world.learner, review=review, helpful=True)
+    assert "you found it helpful" in lab_page(client, world.learner, world)
