@@ -378,7 +378,8 @@ CONTENT_SECURITY_POLICY = {
 # Sessions: server-side rows in the database, so any web process serves any user and a
 # Redis outage signs nobody out. Not cached in Redis: a sign-out while Redis is unreachable
 # could not delete the cached copy, which would sign the session back in once Redis returns.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database sessions, loaded with one prepared SQL statement (core/sessions.py).
+SESSION_ENGINE = "core.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Two weeks from sign-in, then sign in again. Not sliding: SESSION_SAVE_EVERY_REQUEST

@@ -119,6 +119,13 @@ def cached_fragment(
     return mark_safe(html)  # noqa: S308 - rendered by our own template
 
 
+def live_placeholder(name: str) -> str:
+    """A marker a cached page holds where a value must be fresh on every response (see
+    `cached_page`'s `live`). Derived from SECRET_KEY, like the CSRF placeholder, so no
+    text a user writes into a page can contain it."""
+    return f"live-{name}-" + salted_hmac("core.fragments.live", name).hexdigest()[:32]
+
+
 def cached_page(
     request,
     *,
@@ -127,6 +134,7 @@ def cached_page(
     now: dt.datetime,
     max_age: int,
     build: Callable[[], tuple],
+    live: dict[str, Callable[[], str]] | None = None,
 ) -> HttpResponse:
     """A whole page for a signed-in user, cached like a fragment.
 
@@ -136,9 +144,17 @@ def cached_page(
     pending flash message is shown once and never cached: the page is drawn afresh.
     `build` returns the response (always a 200 page), its end of validity and optionally
     the parts it drew (as for `cached_fragment`).
+
+    `live` maps names to functions giving what must never be served from the cache (a
+    value that moves with the clock or is fresh on every visit, such as a form's
+    idempotency key): `build` draws `live_placeholder(name)` in its place, and every
+    response, cached or drawn, gets the function's text (HTML, already escaped) instead.
     """
     if len(messages.get_messages(request)) > 0:
-        return build()[0]
+        response = build()[0]
+        if live:
+            response.content = _fill_live(response.content.decode(), live)
+        return response
     user = request.user
     viewer = (user.pk, user.email, user.display_name, user.is_staff, user.time_zone)
 
@@ -156,9 +172,17 @@ def cached_page(
         build=draw,
         request=request,
     )
-    response = HttpResponse(html)
+    response = HttpResponse(_fill_live(html, live or {}))
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _fill_live(html: str, live: dict[str, Callable[[], str]]) -> str:
+    for name, value in live.items():
+        placeholder = live_placeholder(name)
+        if placeholder in html:
+            html = html.replace(placeholder, value())
+    return html
 
 
 def _cached_fragment(*, name, parts, now, max_age, build) -> str:

@@ -112,7 +112,6 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        limit, file_limit = self.limit_for(request)
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared:
             try:
@@ -121,9 +120,13 @@ class RequestBodyLimitMiddleware:
                 return self.refuse(request, 400, "The Content-Length header is not a number.")
             if length < 0:
                 return self.refuse(request, 400, "The Content-Length header is not a number.")
-            if length > limit:
-                return self.too_large(request, limit, file_limit)
+            # No body (most GETs) is within every limit: the route is not resolved for it.
+            if length > 0:
+                limit, file_limit = self.limit_for(request)
+                if length > limit:
+                    return self.too_large(request, limit, file_limit)
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            limit, file_limit = self.limit_for(request)
             body = self.read_capped(request.META["wsgi.input"], limit)
             if body is None:
                 return self.too_large(request, limit, file_limit)

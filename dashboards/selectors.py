@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from accounts.models import User
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from cohorts.selectors import (
     CohortTiming,
@@ -718,30 +719,39 @@ class MentorFeedback:
         return round(100 * self.helpful / self.rated) if self.rated else None
 
 
-def mentor_feedback_stamp(cohort: Cohort) -> tuple:
-    """What the feedback table is computed from (one query): every review of the cohort
-    with its reviewer's name and address and the hand-in it answers, and every
-    acknowledgement of those reviews with its rating. Keys the cached table, which was one
-    row per review read on every visit of the mentor home and the staff cohort page."""
-    ours = {"submission__cohort_id": cohort.pk}
-    return change_stamp(
-        Rows(Review, REVIEW_COLUMNS, ours),
-        Rows(
-            ReviewAcknowledgement,
-            ("id", "review_id", "helpful"),
-            {"review__submission__cohort_id": cohort.pk},
+def mentor_feedback_stamp(cohort: Cohort, *, matrix_stamp: tuple, reviewer_ids: list) -> tuple:
+    """What the feedback table is computed from, without reading the cohort's reviews: the
+    reviews are named by the cohort's submissions' digest, which the matrix stamp already
+    holds (`review_create` saves the submission it reviews, and reviews are never changed
+    or deleted); the acknowledgements and ratings (which touch no submission) and the
+    reviewers' names and addresses are digested (one query). `reviewer_ids`: the
+    `cohort_reviewer_ids` of that submissions' digest (the view keeps them cached)."""
+    return (
+        matrix_submissions_digest(matrix_stamp),
+        change_stamp(
+            Rows(
+                ReviewAcknowledgement,
+                ("id", "review_id", "helpful"),
+                {"review__submission__cohort_id": cohort.pk},
+            ),
+            Rows(User, ("id", "name", "email"), {"id__in": reviewer_ids}),
         ),
     )
 
 
-REVIEW_COLUMNS = (
-    "id",
-    "reviewer_id",
-    "created_at",
-    "iteration__submitted_at",
-    "reviewer__name",
-    "reviewer__email",
-)
+def matrix_submissions_digest(matrix_stamp: tuple):
+    """The digest of the cohort's submissions (id, updated_at) in a `cohort_matrix_stamp`."""
+    return matrix_stamp[1][0]
+
+
+def cohort_reviewer_ids(cohort: Cohort) -> list[int]:
+    """Everyone who reviewed work of the cohort (one query over its reviews)."""
+    return sorted(
+        Review.objects.filter(submission__cohort=cohort)
+        .order_by()  # Review's default ordering would make DISTINCT per row
+        .values_list("reviewer_id", flat=True)
+        .distinct()
+    )
 
 
 def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:

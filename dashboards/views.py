@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -211,7 +212,9 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
                 request, cohort=current, sort=sort, page_number=page_number, zone=zone, now=now
             ),
         )
-        context["mentor_feedback_html"] = _mentor_feedback_html(cohort=current, now=now)
+        context["mentor_feedback_html"] = _mentor_feedback_html(
+            cohort=current, now=now, matrix_stamp=stamp
+        )
     return _render(request, MENTOR_HOME, context, "matrix-panel")
 
 
@@ -219,11 +222,26 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
 FEEDBACK_MAX_AGE = 600
 
 
-def _mentor_feedback_html(*, cohort: Cohort, now) -> SafeString:
-    """The per-mentor feedback table of `cohort`, cached under `mentor_feedback_stamp`."""
+def _mentor_feedback_html(*, cohort: Cohort, now, matrix_stamp: tuple) -> SafeString:
+    """The per-mentor feedback table of `cohort`, cached under `mentor_feedback_stamp`.
+
+    The reviewers' ids (whose names the stamp digests) are read from the cohort's reviews
+    once per state of its submissions, and kept in the cache under that state: a new
+    review changes the submissions' digest, so the list is never one reviewer short."""
+    submissions = selectors.matrix_submissions_digest(matrix_stamp)
+    ids_key = fragments.fragment_key(
+        name="mentor-feedback-reviewers", parts=(cohort.pk, submissions)
+    )
+    reviewer_ids = cache.get(ids_key)
+    if reviewer_ids is None:
+        reviewer_ids = selectors.cohort_reviewer_ids(cohort)
+        cache.set(ids_key, reviewer_ids, FEEDBACK_MAX_AGE)
+    stamp = selectors.mentor_feedback_stamp(
+        cohort, matrix_stamp=matrix_stamp, reviewer_ids=reviewer_ids
+    )
     return fragments.cached_fragment(
         name="mentor-feedback",
-        parts=(cohort.pk, selectors.mentor_feedback_stamp(cohort)),
+        parts=(cohort.pk, stamp),
         now=now,
         max_age=FEEDBACK_MAX_AGE,
         build=lambda: (
@@ -374,14 +392,10 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = get_object_or_404(cohort_list(), pk=cohort_id)
     zone = _user_zone(request.user)
     now = timezone.now()
+    matrix_stamp = selectors.cohort_matrix_stamp(cohort)
     overview_html = fragments.cached_fragment(
         name="staff-cohort",
-        parts=(
-            cohort.learner_count,
-            cohort.mentor_count,
-            str(zone),
-            selectors.cohort_matrix_stamp(cohort),
-        ),
+        parts=(cohort.learner_count, cohort.mentor_count, str(zone), matrix_stamp),
         now=now,
         max_age=MATRIX_MAX_AGE,
         build=lambda: _staff_cohort_overview(request, cohort=cohort, zone=zone, now=now),
@@ -395,7 +409,9 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "capacity": capacity_forecast(cohort=cohort, now=now),
         "export_kinds": exports.LINKS,
         # Its own fragment: an acknowledgement changes it without touching a submission.
-        "mentor_feedback_html": _mentor_feedback_html(cohort=cohort, now=now),
+        "mentor_feedback_html": _mentor_feedback_html(
+            cohort=cohort, now=now, matrix_stamp=matrix_stamp
+        ),
         # Not cached: away mode and open reviews per mentor, with the away form of each.
         "mentor_rows": _mentor_rows(request, cohort),
     }

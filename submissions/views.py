@@ -6,12 +6,15 @@ Every page works without JavaScript; with htmx, fragments (named partials) are s
 responses vary on ``HX-Request``.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -22,13 +25,22 @@ from accounts.models import User
 from cohorts.models import Cohort
 from cohorts.selectors import (
     active_mentor_memberships,
+    membership_roles_stamp,
     schedule_entry,
 )
 from core.converters import parse_id
 from core.exceptions import ApplicationError
+from core.fragments import (
+    cached_page,
+    change_stamp,
+    live_placeholder,
+    navigation_sources,
+    next_instant_after,
+)
 from curriculum.models import Lab
 
-from . import feedback, point_views, selectors, services
+from . import feedback, page_stamps, point_views, selectors, services
+from .comments import COMMENT_EDIT_WINDOW
 from .forms import (
     CommentForm,
     DraftForm,
@@ -51,7 +63,7 @@ from .review_points import points_context
 from .saved_replies import saved_replies_for_review
 from .state import EDITABLE_STATES, OPEN_STATES
 from .validation import clean_commit_sha, clean_repo_url
-from .wait import waits_for
+from .wait import WAITING_STATES, waits_for
 
 QUEUE_PAGE_SIZE = 25
 
@@ -120,8 +132,19 @@ def _draft_form(*, cohort, lab, submission, draft_files, data=None, files=None) 
 
 
 def _lab_context(
-    request, *, cohort, lab, entry, submission, form=None, draft_files=None, chosen_files=()
+    request,
+    *,
+    cohort,
+    lab,
+    entry,
+    submission,
+    form=None,
+    draft_files=None,
+    chosen_files=(),
+    live=False,
 ):
+    """The lab page's context. `live`: drawn for the cache, with placeholders where the
+    expected review time and the form's idempotency key go (`_cached_lab_page`)."""
     # The text this cohort reads: a pinned cohort's older revision (the one reader).
     revision = services.lab_revision_of(lab, cohort=cohort)
     deliverables = list(revision.deliverables if revision else lab.deliverables or [])
@@ -129,6 +152,8 @@ def _lab_context(
         draft_files = selectors.draft_attachments(submission) if submission else []
     if form is None:
         form = _draft_form(cohort=cohort, lab=lab, submission=submission, draft_files=draft_files)
+        if live:
+            form.initial["idempotency_key"] = live_placeholder("idempotency_key")
     removing = {str(value) for value in (form["remove_files"].value() or [])}
     history = selectors.submission_history(submission) if submission else {}
     editable = submission is None or submission.state in EDITABLE_STATES
@@ -163,7 +188,8 @@ def _lab_context(
         "max_file_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "comment_form": CommentForm(),
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
-        "wait": waits_for([submission]).get(submission.pk) if submission else None,
+        "wait": None if live or not submission else waits_for([submission]).get(submission.pk),
+        "wait_live": live_placeholder("wait") if live else "",
         **history,
         **points_context(submission, history),
         "point_input": point_views.PointInput(),
@@ -186,6 +212,60 @@ def _files_phrase(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
+# Everything the lab page shows is in its key, its live parts or its end of validity; this
+# bounds what none of them can name (a deploy changing Python-side labels).
+LAB_PAGE_MAX_AGE = 3600
+
+
+def _cached_lab_page(request, *, cohort, lab, entry, submission) -> HttpResponse:
+    """The learner's lab page, cached whole (core.fragments.cached_page) under the stamp of
+    everything it shows (`page_stamps.learner_lab_stamp`, the thread, the viewer's
+    memberships and the bell) and the cohort's and track's rows as loaded. Two parts are
+    drawn on every response instead: the expected review time (it moves with the clock and
+    the whole cohort's queue) and the form's idempotency key (one per visit: a cached key
+    would make a second hand-in look like a retry of the first)."""
+    user = request.user
+    now = timezone.now()
+    stamp = change_stamp(
+        *page_stamps.learner_lab_stamp(cohort_id=cohort.pk, lab_id=lab.pk, learner_id=user.pk),
+        *page_stamps.submission_thread_stamp(submission.pk if submission else None),
+        *membership_roles_stamp(user),
+        *navigation_sources(user),
+    )
+    facts = (page_stamps.row_facts(cohort), page_stamps.row_facts(cohort.track))
+    waiting = submission is not None and submission.state in WAITING_STATES
+
+    def build() -> tuple:
+        context = _lab_context(
+            request, cohort=cohort, lab=lab, entry=entry, submission=submission, live=True
+        )
+        response = _render(request, "submissions/lab.html", context)
+        # Flips by itself: "Overdue" at the due time, each own comment's edit buttons at
+        # the end of its edit window.
+        instants = [entry.effective_due_at] + [
+            comment.created_at + COMMENT_EDIT_WINDOW
+            for comment in context.get("comments", [])
+            if comment.author_id == user.pk and comment.deleted_at is None
+        ]
+        return response, next_instant_after(now, instants)
+
+    def wait_html() -> str:
+        wait = waits_for([submission]).get(submission.pk) if waiting else None
+        return render_to_string(
+            "submissions/_wait.html", {"wait": wait, "submission": submission}, request=request
+        )
+
+    return cached_page(
+        request,
+        name="submission-lab",
+        parts=(facts, stamp),
+        now=now,
+        max_age=LAB_PAGE_MAX_AGE,
+        build=build,
+        live={"wait": wait_html, "idempotency_key": lambda: uuid.uuid4().hex},
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
@@ -200,11 +280,7 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
     if submission is None and not lab.active:
         raise Http404("No such lab.")
     if request.method == "GET":
-        return _render(
-            request,
-            "submissions/lab.html",
-            _lab_context(request, cohort=cohort, lab=lab, entry=entry, submission=submission),
-        )
+        return _cached_lab_page(request, cohort=cohort, lab=lab, entry=entry, submission=submission)
 
     draft_files = selectors.draft_attachments(submission) if submission else []
     form = _draft_form(
@@ -468,6 +544,70 @@ def _review_context(
     }
 
 
+# As LAB_PAGE_MAX_AGE: everything shown is in the key or the end of validity.
+REVIEW_PAGE_MAX_AGE = 3600
+NOT_STORED = "not stored"
+
+
+def _review_page_cacheable(request, submission) -> bool:
+    """A mentor's plain visit: staff (the reassign form lists the cohort's mentors) and a
+    review or points kept in this session from an earlier post are drawn every time."""
+    return not (
+        can_reassign_submission(request.user, submission)
+        or request.session.get(_review_draft_key(submission))
+        or request.session.get(point_views.points_draft_key(submission))
+    )
+
+
+def _cached_review_page(request, submission) -> HttpResponse:
+    """The review page, cached whole under the stamp of the submission, its thread, its
+    lab's text and saved replies (`page_stamps`), the rows loaded with it, the viewer's
+    memberships and the bell. A page whose latest iteration has its verdict shows the next
+    submission of the viewer's queue (which moves with the whole queue): it is drawn and
+    served, never stored."""
+    user = request.user
+    now = timezone.now()
+    stamp = change_stamp(
+        *page_stamps.review_page_stamp(submission),
+        *page_stamps.submission_thread_stamp(submission.pk),
+        *membership_roles_stamp(user),
+        *navigation_sources(user),
+    )
+    facts = tuple(
+        page_stamps.row_facts(row)
+        for row in (
+            submission.cohort,
+            submission.cohort.track,
+            submission.lab,
+            submission.lab.current_revision,
+            submission.learner,
+            submission.assigned_to,
+        )
+        if row is not None
+    )
+    parts = (facts, stamp)
+
+    def build() -> tuple:
+        context = _review_context(request, submission)
+        response = _render(request, "submissions/review.html", context)
+        instants = [
+            comment.created_at + COMMENT_EDIT_WINDOW
+            for comment in context["comments"]
+            if comment.author_id == user.pk and comment.deleted_at is None
+        ]
+        drawn = NOT_STORED if context["verdict"] is not None else parts
+        return response, next_instant_after(now, instants), drawn
+
+    return cached_page(
+        request,
+        name="submission-review",
+        parts=parts,
+        now=now,
+        max_age=REVIEW_PAGE_MAX_AGE,
+        build=build,
+    )
+
+
 UNSENT_MESSAGE = "This message is not sent yet. Post it, or clear the box, then post your review."
 
 
@@ -491,6 +631,8 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         number = None
     if request.method == "GET":
+        if number is None and _review_page_cacheable(request, submission):
+            return _cached_review_page(request, submission)
         return _render(
             request, "submissions/review.html", _review_context(request, submission, number=number)
         )

@@ -22,9 +22,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import probe  # noqa: E402  (sets Django up)
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+
+
+class Queries:
+    """Records each query's SQL and time. (CaptureQueriesContext reads connection.queries_log,
+    which request_started clears, so inside a test-client request it can come back empty.)"""
+
+    def __init__(self):
+        self.captured = []
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.captured.append((time.perf_counter() - started, sql))
 
 
 def main() -> None:
@@ -37,7 +51,8 @@ def main() -> None:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(User.objects.get(email=spec["accounts"][0][0]))
         client.get(spec["url"])
-        with CaptureQueriesContext(connection) as queries:
+        queries = Queries()
+        with connection.execute_wrapper(queries):
             client.get(spec["url"])
         cpu = time.process_time()
         started = time.perf_counter()
@@ -47,7 +62,7 @@ def main() -> None:
         cpu_ms = (time.process_time() - cpu) * 1000 / count
         print(
             f"\n===== {page} {spec['url']}: {wall_ms:.1f} ms per request, {cpu_ms:.1f} ms of "
-            f"this process's CPU, {len(queries.captured_queries)} queries"
+            f"this process's CPU, {len(queries.captured)} queries"
         )
         if os.environ.get("NO_PROFILE"):
             continue
@@ -61,8 +76,8 @@ def main() -> None:
         if os.environ.get("PROFILE_DIR"):
             profiler.dump_stats(Path(os.environ["PROFILE_DIR"]) / f"{page.replace(' ', '-')}.prof")
         print(f"(profiled: {ms:.1f} ms per request)")
-        for q in queries.captured_queries:
-            print(f"  {q['time']}s  {q['sql'][:220]}")
+        for seconds, sql in queries.captured:
+            print(f"  {seconds:.4f}s  {sql[:220]}")
         for order in ("cumulative", "tottime"):
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(35)

@@ -170,3 +170,16 @@ def test_cached_table_follows_a_mentor_renamed(client, scene):
     scene.mentor.save(update_fields=["name"])
     table = _mentor_table(client, scene)
     assert "Ada Reviewer" in table and "Ada Mentor" not in table
+
+
+def test_cached_table_follows_a_new_reviewer_and_their_new_name(client, scene):
+    # The stamp digests the names of the reviewers listed when the cohort's work last
+    # changed: one who reviews for the first time must join that list at once.
+    newcomer = scene.add_mentor(user__name="Cy Newcomer")
+    assert "Cy Newcomer" not in _mentor_table(client, scene)
+    _review(scene, newcomer, scene.submitted(learner=scene.add_learner()), hours_after_hand_in=1)
+    assert "Cy Newcomer" in _mentor_table(client, scene)
+    newcomer.name = "Cy Renamed"
+    newcomer.save(update_fields=["name"])
+    table = _mentor_table(client, scene)
+    assert "Cy Renamed" in table and "Cy Newcomer" not in table

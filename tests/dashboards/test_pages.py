@@ -17,9 +17,11 @@ pytestmark = pytest.mark.django_db
 # The first request builds the cached fragment; later ones only check its stamp.
 LEARNER_HOME_MAX = 10
 # The per-mentor feedback table (dashboards.selectors.mentor_feedback) is its own cached
-# fragment on both pages: its stamp (one query) on every visit, plus its one query when drawn.
+# fragment on both pages: its stamp (one query) on every visit, plus, when the cohort's
+# submissions changed, the list of its reviewers (whose names the stamp digests) and the
+# table's own query.
 MENTOR_FEEDBACK = 1
-MENTOR_FEEDBACK_DRAWN = MENTOR_FEEDBACK + 1
+MENTOR_FEEDBACK_DRAWN = MENTOR_FEEDBACK + 2
 MATRIX_MAX = 11 + MENTOR_FEEDBACK_DRAWN
 # The staff cohort page's mentor list with away mode (submissions.services.mentor_loads:
 # mentors, their open reviews) is not cached (away mode changes no submission).
