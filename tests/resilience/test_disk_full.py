@@ -24,6 +24,7 @@ def full_disk(tmp_path, settings):
     subprocess.run(["umount", str(root)], check=True)  # noqa: S603,S607
 
 
+@pytest.mark.root
 def test_an_upload_that_does_not_fit_is_refused_clearly_and_leaves_nothing(world, full_disk):  # noqa: F811
     submission_id = _draft(world).json()["id"]
     url = f"/api/v1/submissions/{submission_id}/attachments/"

@@ -215,6 +215,7 @@ def test_use_refuses_replies_one_cannot_see_and_submissions_they_do_not_fit(worl
     assert not SavedReplyUse.objects.exists()
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_mentors_inserting_at_once_both_count(world):
     reply = _reply(world)
