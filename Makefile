@@ -11,8 +11,9 @@ SEED := curriculum/data/000_534dd0f80d9aa631.txt
 # Idempotent: creates .venv and installs the locked dependencies (only from PyPI).
 install: $(BIN)/.installed
 
+# A venv left half-made (an interrupted first run: no pip in it) is made again.
 $(BIN)/.installed: requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	touch $@
