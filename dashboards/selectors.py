@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import Aggregate, Count, DurationField, F, Min, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -754,40 +754,55 @@ def cohort_reviewer_ids(cohort: Cohort) -> list[int]:
     )
 
 
+class _Median(Aggregate):
+    """Nearest-rank median in SQL: `percentile_disc` returns the first value whose position
+    in the ordering reaches the fraction, rank ceil(n / 2), as `_percentile` does."""
+
+    function = "percentile_disc"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
 def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:
     """Per mentor who reviewed in ``cohort``: reviews given, the median time from hand-in to
     their review, the share the learner acknowledged and the share rated helpful of those
-    rated. One query (a row per review: the median needs the values), busiest first."""
-    rows = Review.objects.filter(submission__cohort=cohort).values_list(
-        "reviewer_id",
-        "reviewer__name",
-        "reviewer__email",
-        "created_at",
-        "iteration__submitted_at",
-        "acknowledgement__pk",
-        "acknowledgement__helpful",
+    rated. One query, aggregated in PostgreSQL (a row per mentor, not per review: at 2,700
+    reviews the rows and their 5,500 datetimes cost ~30 ms of Python), busiest first.
+
+    The median is taken over the intervals and turned into hours here, as before: clamping
+    at zero is monotonic, so the median of the clamped values is the clamped median."""
+    rows = (
+        Review.objects.filter(submission__cohort=cohort)
+        .order_by()  # Review's default ordering would group per row
+        .values("reviewer_id", "reviewer__name", "reviewer__email")
+        .annotate(
+            reviews=Count("pk"),
+            median=_Median(F("created_at") - F("iteration__submitted_at")),
+            acknowledged=Count("acknowledgement__pk"),
+            rated=Count("acknowledgement__helpful"),
+            helpful=Count("pk", filter=Q(acknowledgement__helpful=True)),
+        )
+        .values_list(
+            "reviewer_id",
+            "reviewer__name",
+            "reviewer__email",
+            "reviews",
+            "median",
+            "acknowledged",
+            "rated",
+            "helpful",
+        )
     )
-    names: dict[int, str] = {}
-    hours: dict[int, list[float]] = defaultdict(list)
-    acknowledged: dict[int, int] = defaultdict(int)
-    rated: dict[int, int] = defaultdict(int)
-    helpful: dict[int, int] = defaultdict(int)
-    for mentor_id, name, email, reviewed_at, handed_in_at, ack_id, is_helpful in rows:
-        names[mentor_id] = name or email.split("@")[0]
-        hours[mentor_id].append(max(0.0, (reviewed_at - handed_in_at).total_seconds() / 3600))
-        acknowledged[mentor_id] += ack_id is not None
-        rated[mentor_id] += is_helpful is not None
-        helpful[mentor_id] += is_helpful is True
     table = [
         MentorFeedback(
             mentor_id=mentor_id,
-            name=names[mentor_id],
-            reviews=len(values),
-            median_turnaround_hours=_percentile(sorted(values), 0.5),
-            acknowledged=acknowledged[mentor_id],
-            rated=rated[mentor_id],
-            helpful=helpful[mentor_id],
+            name=name or email.split("@")[0],
+            reviews=reviews,
+            median_turnaround_hours=max(0.0, median.total_seconds() / 3600),
+            acknowledged=acknowledged,
+            rated=rated,
+            helpful=helpful,
         )
-        for mentor_id, values in hours.items()
+        for mentor_id, name, email, reviews, median, acknowledged, rated, helpful in rows
     ]
     return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))
