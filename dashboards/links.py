@@ -6,6 +6,7 @@ break a dashboard: its links are left out instead.
 """
 
 from functools import cache
+from html import escape
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
@@ -49,6 +50,17 @@ def lab_url(*, cohort, lab) -> str:
 def review_url(submission_id: int) -> str:
     """The mentor's review page of a submission (`submissions:review`)."""
     return _fill("submissions:review", [("pk",), ("submission_id",)], (submission_id,))
+
+
+def review_url_filler():
+    """`review_url` for many cells: a function of the submission id, with the pattern looked
+    up once (and its parts HTML-escaped once: the ids are integers)."""
+    for keys in [("pk",), ("submission_id",)]:
+        url = _template("submissions:review", keys)
+        if url:
+            head, tail = (escape(part) for part in url.split(str(_A), 1))
+            return lambda submission_id: f"{head}{int(submission_id)}{tail}"
+    return lambda submission_id: ""
 
 
 def queue_url(**filters) -> str:
