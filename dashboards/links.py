@@ -10,8 +10,10 @@ from html import escape
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeString
 
 _A, _B = 987654321, 987654322  # placeholders no real id will collide with in a template
+_PLACEHOLDERS = (str(_A), str(_B))
 
 
 @cache
@@ -52,15 +54,29 @@ def review_url(submission_id: int) -> str:
     return _fill("submissions:review", [("pk",), ("submission_id",)], (submission_id,))
 
 
-def review_url_filler():
-    """`review_url` for many cells: a function of the submission id, with the pattern looked
-    up once (and its parts HTML-escaped once: the ids are integers)."""
-    for keys in [("pk",), ("submission_id",)]:
-        url = _template("submissions:review", keys)
+def url_filler(name: str, attempts: list[tuple[str, ...]]):
+    """A function of the ids that gives the URL of `name` HTML-escaped, or "" if it is not
+    routed: for many rows or cells, with the pattern looked up once (`reverse` or `_fill`
+    per cell read the script prefix and urlconf, asgiref locals, each time). The ids are
+    integers, so escaping the pattern once escapes the URL (the placeholders are digits),
+    and it is marked safe for templates."""
+    for keys in attempts:
+        url = _template(name, keys)
         if url:
-            head, tail = (escape(part) for part in url.split(str(_A), 1))
-            return lambda submission_id: f"{head}{int(submission_id)}{tail}"
-    return lambda submission_id: ""
+            pattern = escape(url)
+
+            def fill(*ids, pattern=pattern) -> str:
+                for placeholder, value in zip(_PLACEHOLDERS, ids, strict=False):
+                    pattern = pattern.replace(placeholder, str(int(value)))
+                return SafeString(pattern)
+
+            return fill
+    return lambda *ids: ""
+
+
+def review_url_filler():
+    """`review_url` for many cells (see `url_filler`)."""
+    return url_filler("submissions:review", [("pk",), ("submission_id",)])
 
 
 def queue_url(**filters) -> str:

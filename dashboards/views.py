@@ -269,15 +269,20 @@ def _mentor_matrix(request, *, cohort, sort, page_number, zone, now):
     rows = sorted(matrix.rows, key=key, reverse=descending)
     page = Paginator(rows, MATRIX_PAGE_SIZE).get_page(page_number)
     review_url = links.review_url_filler()
+    history_url = links.url_filler("dashboard:learner-history", [("cohort_id", "user_id")])
+    at_risk = matrix.at_risk
     for row in page.object_list:
         row.cells_html = _matrix_cells_html(row, review_url)
+        row.history_url = history_url(cohort.pk, row.learner.pk)
+    for row, _reasons in at_risk:
+        row.history_url = history_url(cohort.pk, row.learner.pk)
     context = {
         "current": cohort,
         "matrix": matrix,
         "page": page,
         "sort": sort,
         "sort_choices": [("name", "Name"), ("progress", "Progress"), ("behind", "Labs behind")],
-        "at_risk": matrix.at_risk,
+        "at_risk": at_risk,
         "legend": [(key, *selectors.STATUS[key]) for key in selectors.LEGEND_ORDER],
         "user_zone": zone,
     }
