@@ -6,11 +6,14 @@ break a dashboard: its links are left out instead.
 """
 
 from functools import cache
+from html import escape
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeString
 
 _A, _B = 987654321, 987654322  # placeholders no real id will collide with in a template
+_PLACEHOLDERS = (str(_A), str(_B))
 
 
 @cache
@@ -49,6 +52,31 @@ def lab_url(*, cohort, lab) -> str:
 def review_url(submission_id: int) -> str:
     """The mentor's review page of a submission (`submissions:review`)."""
     return _fill("submissions:review", [("pk",), ("submission_id",)], (submission_id,))
+
+
+def url_filler(name: str, attempts: list[tuple[str, ...]]):
+    """A function of the ids that gives the URL of `name` HTML-escaped, or "" if it is not
+    routed: for many rows or cells, with the pattern looked up once (`reverse` or `_fill`
+    per cell read the script prefix and urlconf, asgiref locals, each time). The ids are
+    integers, so escaping the pattern once escapes the URL (the placeholders are digits),
+    and it is marked safe for templates."""
+    for keys in attempts:
+        url = _template(name, keys)
+        if url:
+            pattern = escape(url)
+
+            def fill(*ids, pattern=pattern) -> str:
+                for placeholder, value in zip(_PLACEHOLDERS, ids, strict=False):
+                    pattern = pattern.replace(placeholder, str(int(value)))
+                return SafeString(pattern)
+
+            return fill
+    return lambda *ids: ""
+
+
+def review_url_filler():
+    """`review_url` for many cells (see `url_filler`)."""
+    return url_filler("submissions:review", [("pk",), ("submission_id",)])
 
 
 def queue_url(**filters) -> str:

@@ -15,8 +15,9 @@ import functools
 import math
 from collections import defaultdict
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import BooleanField, Count, F, Func, Min, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -744,50 +745,88 @@ def matrix_submissions_digest(matrix_stamp: tuple):
     return matrix_stamp[1][0]
 
 
+class _EqualsAny(Func):
+    """`<value> = ANY(<array>)`, a condition: see `_cohort_reviews`."""
+
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
+def _cohort_reviews(cohort: Cohort):
+    """The reviews of `cohort`'s submissions, reached through the index on
+    `review.submission_id`: `submission_id = ANY(ARRAY(<the cohort's submission ids>))`.
+    A join on the submission (or `IN (subquery)`) lets the planner hash-join a sequential
+    scan of every review of every cohort (60,000 rows at the large bench size, 28 ms, and
+    growing with the whole table), which it does on a table it has not `ANALYZE`d; the
+    array is an init plan, so the reviews are always read by index (2,700 rows, 3 ms)."""
+    ids = ArraySubquery(Submission.objects.filter(cohort_id=cohort.pk).order_by().values("pk"))
+    return Review.objects.filter(_EqualsAny(F("submission_id"), ids)).order_by()
+
+
 def cohort_reviewer_ids(cohort: Cohort) -> list[int]:
     """Everyone who reviewed work of the cohort (one query over its reviews)."""
-    return sorted(
-        Review.objects.filter(submission__cohort=cohort)
-        .order_by()  # Review's default ordering would make DISTINCT per row
-        .values_list("reviewer_id", flat=True)
-        .distinct()
-    )
+    # order_by(): Review's default ordering would make DISTINCT per row.
+    return sorted(_cohort_reviews(cohort).values_list("reviewer_id", flat=True).distinct())
+
+
+# Literal table names: ruff (S608) refuses SQL built with f-strings.
+_MENTOR_FEEDBACK_SQL = """
+SELECT f.reviewer_id, u.name, u.email, f.reviews, f.median, f.acknowledged, f.rated, f.helpful
+FROM (
+    SELECT r.reviewer_id,
+           count(*) AS reviews,
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY r.created_at - i.submitted_at) AS median,
+           count(a.review_id) AS acknowledged,
+           count(a.helpful) AS rated,
+           count(*) FILTER (WHERE a.helpful) AS helpful
+    FROM submissions_review r
+    CROSS JOIN LATERAL (
+        SELECT submitted_at FROM submissions_iteration WHERE id = r.iteration_id OFFSET 0
+    ) i
+    LEFT JOIN LATERAL (
+        SELECT review_id, helpful FROM submissions_reviewacknowledgement
+        WHERE review_id = r.id OFFSET 0
+    ) a ON true
+    WHERE r.submission_id = ANY(ARRAY(
+        SELECT id FROM submissions_submission WHERE cohort_id = %s
+    ))
+    GROUP BY r.reviewer_id
+) f
+CROSS JOIN LATERAL (
+    SELECT name, email FROM accounts_user WHERE id = f.reviewer_id OFFSET 0
+) u
+"""
 
 
 def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:
     """Per mentor who reviewed in ``cohort``: reviews given, the median time from hand-in to
     their review, the share the learner acknowledged and the share rated helpful of those
-    rated. One query (a row per review: the median needs the values), busiest first."""
-    rows = Review.objects.filter(submission__cohort=cohort).values_list(
-        "reviewer_id",
-        "reviewer__name",
-        "reviewer__email",
-        "created_at",
-        "iteration__submitted_at",
-        "acknowledgement__pk",
-        "acknowledgement__helpful",
-    )
-    names: dict[int, str] = {}
-    hours: dict[int, list[float]] = defaultdict(list)
-    acknowledged: dict[int, int] = defaultdict(int)
-    rated: dict[int, int] = defaultdict(int)
-    helpful: dict[int, int] = defaultdict(int)
-    for mentor_id, name, email, reviewed_at, handed_in_at, ack_id, is_helpful in rows:
-        names[mentor_id] = name or email.split("@")[0]
-        hours[mentor_id].append(max(0.0, (reviewed_at - handed_in_at).total_seconds() / 3600))
-        acknowledged[mentor_id] += ack_id is not None
-        rated[mentor_id] += is_helpful is not None
-        helpful[mentor_id] += is_helpful is True
+    rated. One query, busiest first.
+
+    Aggregated in PostgreSQL, a row per mentor (a row per review cost ~30 ms of Python at
+    2,700 reviews: the rows and their 5,500 datetimes). `percentile_disc(0.5)` is the
+    nearest-rank median of `_percentile` (rank ceil(n / 2)); it is taken over the intervals
+    and turned into hours here, as before (clamping at zero is monotonic, so the median of
+    the clamped values is the clamped median). Every row is reached by index whatever the
+    planner's statistics say: the reviews through `= ANY(ARRAY(...))` (see
+    `_cohort_reviews`), the iteration, acknowledgement and reviewer of each through a
+    LATERAL subquery that `OFFSET 0` keeps from being flattened into a join, which on a
+    table not `ANALYZE`d became a hash of every iteration (60,000 rows, 50 ms) or of
+    every user."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MENTOR_FEEDBACK_SQL, [cohort.pk])
+        rows = cursor.fetchall()
     table = [
         MentorFeedback(
             mentor_id=mentor_id,
-            name=names[mentor_id],
-            reviews=len(values),
-            median_turnaround_hours=_percentile(sorted(values), 0.5),
-            acknowledged=acknowledged[mentor_id],
-            rated=rated[mentor_id],
-            helpful=helpful[mentor_id],
+            name=name or email.split("@")[0],
+            reviews=reviews,
+            median_turnaround_hours=max(0.0, median.total_seconds() / 3600),
+            acknowledged=acknowledged,
+            rated=rated,
+            helpful=helpful,
         )
-        for mentor_id, values in hours.items()
+        for mentor_id, name, email, reviews, median, acknowledged, rated, helpful in rows
     ]
     return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))

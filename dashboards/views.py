@@ -7,6 +7,7 @@ such view varies on HX-Request so caches keep the two apart.
 
 import datetime as dt
 import math
+from html import escape as html_escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
@@ -21,7 +22,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.html import escape
 from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -153,21 +153,23 @@ SORTS = {
 }
 
 
-def _matrix_cells_html(row) -> SafeString:
+def _matrix_cells_html(row, review_url) -> SafeString:
     """One row's cells. Built here rather than in the template: a 100-learner cohort has
     thousands of cells, and the template engine (or format_html) costs ~10x more per cell.
-    Safe by construction: the title is escaped, the class and symbol come from a fixed
-    table, and the URL is reversed from integer ids."""
+    Safe by construction: the title is escaped (the standard library's `html.escape`, which
+    Django's `escape` wraps, without its lazy-string wrapper per call), the class and symbol
+    come from a fixed table, and `review_url` (`links.review_url_filler`) puts an integer id
+    into an escaped pattern."""
     parts = []
     for cell in row.cells:
-        title = escape(cell.title)
+        title = html_escape(cell.title)
         symbol = f'{cell.symbol}<span class="visually-hidden"> {title}</span>'
-        url = links.review_url(cell.submission_id) if cell.reviewable else ""
+        url = review_url(cell.submission_id) if cell.reviewable else ""
         if url:
-            inner = f'<a href="{escape(url)}" title="{title}">{symbol}</a>'
+            inner = f'<a href="{url}" title="{title}">{symbol}</a>'
         else:
             inner = f'<span title="{title}">{symbol}</span>'
-        parts.append(f'<td class="cell cell-{escape(cell.status)}">{inner}</td>')
+        parts.append(f'<td class="cell cell-{html_escape(cell.status)}">{inner}</td>')
     return SafeString("".join(parts))
 
 
@@ -266,15 +268,21 @@ def _mentor_matrix(request, *, cohort, sort, page_number, zone, now):
     key, descending = SORTS[sort]
     rows = sorted(matrix.rows, key=key, reverse=descending)
     page = Paginator(rows, MATRIX_PAGE_SIZE).get_page(page_number)
+    review_url = links.review_url_filler()
+    history_url = links.url_filler("dashboard:learner-history", [("cohort_id", "user_id")])
+    at_risk = matrix.at_risk
     for row in page.object_list:
-        row.cells_html = _matrix_cells_html(row)
+        row.cells_html = _matrix_cells_html(row, review_url)
+        row.history_url = history_url(cohort.pk, row.learner.pk)
+    for row, _reasons in at_risk:
+        row.history_url = history_url(cohort.pk, row.learner.pk)
     context = {
         "current": cohort,
         "matrix": matrix,
         "page": page,
         "sort": sort,
         "sort_choices": [("name", "Name"), ("progress", "Progress"), ("behind", "Labs behind")],
-        "at_risk": matrix.at_risk,
+        "at_risk": at_risk,
         "legend": [(key, *selectors.STATUS[key]) for key in selectors.LEGEND_ORDER],
         "user_zone": zone,
     }

@@ -79,6 +79,22 @@ def test_no_rating_yet_shows_no_percentage(db):
     assert (row.acknowledged_percent, row.helpful_percent) == (0, None)
 
 
+def test_median_is_nearest_rank_and_never_negative(db):
+    """The median is computed in PostgreSQL (percentile_disc): with an even count it is the
+    lower middle value (rank ceil(n / 2)), not the mean of the two; a review dated before
+    the hand-in counts as 0 h."""
+    world = make_world(mentors=1)
+    work = world.submitted()
+    for hours in (10, 2, 7, -3):
+        _review(world, world.mentor, work, hours_after_hand_in=hours)
+    [row] = mentor_feedback(cohort=world.cohort)
+    assert (row.reviews, row.median_turnaround_hours) == (4, 2.0)
+    _review(world, world.mentor, work, hours_after_hand_in=-1)
+    _review(world, world.mentor, work, hours_after_hand_in=-2)
+    [row] = mentor_feedback(cohort=world.cohort)
+    assert (row.reviews, row.median_turnaround_hours) == (6, 0.0)
+
+
 def test_one_query_however_many_mentors_and_reviews(scene, django_assert_num_queries):
     with django_assert_num_queries(1):
         mentor_feedback(cohort=scene.cohort)
