@@ -27,9 +27,7 @@ import math
 import statistics
 from collections import defaultdict
 
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db import connection
-from django.db.models import Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -137,12 +135,14 @@ def cohort_paces(cohort_ids, *, now: dt.datetime) -> dict[int, CohortPace]:
     }
 
 
-def _capacities_and_queues(cohort_ids, *, now: dt.datetime) -> dict[int, tuple]:
-    """Each cohort's (capacity C, SLA, waiting submission ids in queue order): one query,
-    the sums of ``mentor_capacities`` and the queue as subqueries of the cohort row."""
+def _positions_and_paces(submissions, *, now: dt.datetime) -> list[tuple]:
+    """(pk, cohort id, queue position, capacity C, SLA) of each of `submissions` still
+    waiting: one query. The position is counted (the waiting submissions of the cohort
+    ahead of it in queue order, plus one) rather than read off the whole queue, so a
+    request costs the same with 10 or 10,000 hand-ins waiting."""
     mentors = (
         Membership.objects.filter(
-            cohort_id=OuterRef("pk"),
+            cohort_id=OuterRef("cohort_id"),
             role=Membership.Role.MENTOR,
             active=True,
             user__is_active=True,
@@ -153,59 +153,48 @@ def _capacities_and_queues(cohort_ids, *, now: dt.datetime) -> dict[int, tuple]:
         .annotate(total=Sum(Coalesce("capacity", "cohort__mentor_capacity")))
         .values("total")
     )
-    waiting = Submission.objects.filter(state__in=WAITING_STATES)
-    if connection.vendor != "postgresql":  # SQLite (a dev database): the queue on its own
-        queues = defaultdict(list)
-        for pk, cohort_id in (
-            waiting.filter(cohort_id__in=set(cohort_ids))
-            .order_by("submitted_at", "pk")
-            .values_list("pk", "cohort_id")
-        ):
-            queues[cohort_id].append(pk)
-        rows = [
-            (pk, capacity, sla, queues.get(pk))
-            for pk, capacity, sla in Cohort.objects.filter(pk__in=set(cohort_ids))
-            .annotate(capacity_sum=Subquery(mentors))
-            .values_list("pk", "capacity_sum", "review_sla_hours")
-        ]
-    else:
-        queue = (
-            waiting.filter(cohort_id=OuterRef("pk"))
-            .order_by()
-            .values("cohort_id")
-            .annotate(ids=ArrayAgg("pk", order_by=("submitted_at", "pk")))
-            .values("ids")
+    ahead = (
+        Submission.objects.filter(cohort_id=OuterRef("cohort_id"), state__in=WAITING_STATES)
+        .filter(
+            Q(submitted_at__lt=OuterRef("submitted_at"))
+            | Q(submitted_at=OuterRef("submitted_at"), pk__lt=OuterRef("pk"))
         )
-        rows = (
-            Cohort.objects.filter(pk__in=set(cohort_ids))
-            .annotate(capacity_sum=Subquery(mentors), queue=Subquery(queue))
-            .values_list("pk", "capacity_sum", "review_sla_hours", "queue")
+        .order_by()
+        .values("cohort_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        Submission.objects.filter(pk__in=[s.pk for s in submissions], state__in=WAITING_STATES)
+        .annotate(
+            ahead=Coalesce(Subquery(ahead), 0),
+            capacity_sum=Subquery(mentors),
         )
-    return {
-        pk: (capacity or 0, dt.timedelta(hours=sla), queue or [])
-        for pk, capacity, sla, queue in rows
-    }
+        .values_list("pk", "cohort_id", "ahead", "capacity_sum", "cohort__review_sla_hours")
+    )
+    return [
+        (pk, cohort_id, ahead + 1, capacity or 0, dt.timedelta(hours=sla))
+        for pk, cohort_id, ahead, capacity, sla in rows
+    ]
 
 
 def waits_for(submissions, *, now: dt.datetime | None = None) -> dict[int, Wait]:
     """Queue position and expected first review of each waiting submission in
     ``submissions`` (others are left out). Two queries for any number of rows and
-    cohorts (capacities with the queues, then the recent turnarounds), none when nothing
+    cohorts (positions with capacities, then the recent turnarounds), none when nothing
     is waiting."""
     now = now or timezone.now()
     waiting = [s for s in submissions if s.state in WAITING_STATES and s.submitted_at]
     if not waiting:
         return {}
-    cohort_ids = {s.cohort_id for s in waiting}
+    turnarounds = recent_turnarounds({s.cohort_id for s in waiting}, now=now)
     positions: dict[int, int] = {}
     paces: dict[int, CohortPace] = {}
-    turnarounds = recent_turnarounds(cohort_ids, now=now)
-    for cohort_id, (capacity, sla, queue) in _capacities_and_queues(cohort_ids, now=now).items():
+    for pk, cohort_id, position, capacity, sla in _positions_and_paces(waiting, now=now):
+        positions[pk] = position
         paces[cohort_id] = CohortPace(
             sla=sla, capacity=capacity, turnaround=turnarounds.get(cohort_id)
         )
-        for rank, pk in enumerate(queue, start=1):
-            positions[pk] = rank
     result = {}
     for submission in waiting:
         position = positions.get(submission.pk)

@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -15,6 +16,8 @@ def _missing(marker: str) -> str | None:
         return "needs PostgreSQL (set DATABASE_URL)"
     if marker == "redis" and not settings.REDIS_URL:
         return "needs Redis (set REDIS_URL)"
+    if marker == "redis_server" and shutil.which("redis-server") is None:
+        return "starts its own redis-server (install Redis)"
     if marker == "root" and os.geteuid() != 0:
         return "needs root (mounts a file system)"
     return None
@@ -25,7 +28,7 @@ def pytest_collection_modifyitems(config, items):
     left out; CI has every service and refuses to leave anything out (.ci/no_skips.py)."""
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     for item in items:
-        for marker in ("postgres", "redis", "root"):
+        for marker in ("postgres", "redis", "redis_server", "root"):
             if marker not in item.keywords:
                 continue
             reason = _missing(marker)

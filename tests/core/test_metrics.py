@@ -202,6 +202,7 @@ def _depths(samples) -> dict[str, float]:
     }
 
 
+@pytest.mark.redis_server
 @pytest.mark.django_db
 def test_queue_depth_per_queue_from_redis(scrape, settings, redis_url):
     settings.CELERY_BROKER_URL = redis_url

@@ -36,6 +36,9 @@ from notifications.models import EmailDelivery, Event, Notification
 from tests.factories import DEFAULT_PASSWORD
 from tests.notifications.conftest import make_world
 
+# The in-process worker shares the test database from another thread: PostgreSQL only.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis_server]
+
 REDIS_SERVER = Path("/usr/bin/redis-server")
 SUBMIT_BUDGET_SECONDS = 2.0
 

@@ -154,6 +154,34 @@ def test_waits_follow_queue_capacity_and_recent_turnaround():
     assert faster[third.pk].expected_review_by == now + 15 * H  # 5 h ago + 20 h
 
 
+def test_position_of_one_row_counts_the_work_ahead_of_it_in_queue_order():
+    """Asked about one submission (a hand-in's answer), its position is its rank in the
+    cohort's queue: oldest hand-in first, equal times by id, work that moved on left out."""
+    now = timezone.now()
+    cohort = CohortFactory()
+    lab = LabFactory(track=cohort.track, week=1)
+    MentorMembershipFactory(cohort=cohort)
+    queue = [_hand_in(cohort, lab) for _ in range(6)]
+    for submission, hours_ago in zip(queue, (9, 7, 7, 7, 3, 1), strict=True):
+        _waiting_since(submission, hours_ago, now=now)
+    Submission.objects.filter(pk=queue[1].pk).update(state=Submission.State.APPROVED)
+    other = CohortFactory()
+    _waiting_since(_hand_in(other, LabFactory(track=other.track, week=1)), 20, now=now)
+
+    def position(submission):
+        fresh = Submission.objects.get(pk=submission.pk)
+        return waits_for([fresh], now=now)[submission.pk].queue_position
+
+    # 9 h ago; then three at 7 h ago, by id (the first of them has moved on); 3 h; 1 h.
+    assert [position(s) for s in (queue[0], queue[2], queue[3], queue[4], queue[5])] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+
+
 def test_only_waiting_work_has_a_wait():
     cohort = CohortFactory()
     lab = LabFactory(track=cohort.track, week=1)
