@@ -760,6 +760,8 @@ def _cohort_reviews(cohort: Cohort):
     scan of every review of every cohort (60,000 rows at the large bench size, 28 ms, and
     growing with the whole table), which it does on a table it has not `ANALYZE`d; the
     array is an init plan, so the reviews are always read by index (2,700 rows, 3 ms)."""
+    if connection.vendor != "postgresql":  # SQLite (development): a plain join
+        return Review.objects.filter(submission__cohort_id=cohort.pk).order_by()
     ids = ArraySubquery(Submission.objects.filter(cohort_id=cohort.pk).order_by().values("pk"))
     return Review.objects.filter(_EqualsAny(F("submission_id"), ids)).order_by()
 
@@ -813,7 +815,10 @@ def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:
     `_cohort_reviews`), the iteration, acknowledgement and reviewer of each through a
     LATERAL subquery that `OFFSET 0` keeps from being flattened into a join, which on a
     table not `ANALYZE`d became a hash of every iteration (60,000 rows, 50 ms) or of
-    every user."""
+    every user. Other databases (SQLite in development) get the same figures from a row
+    per review (`_mentor_feedback_rows`)."""
+    if connection.vendor != "postgresql":
+        return _mentor_feedback_rows(cohort)
     with connection.cursor() as cursor:
         cursor.execute(_MENTOR_FEEDBACK_SQL, [cohort.pk])
         rows = cursor.fetchall()
@@ -828,5 +833,42 @@ def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:
             helpful=helpful,
         )
         for mentor_id, name, email, reviews, median, acknowledged, rated, helpful in rows
+    ]
+    return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))
+
+
+def _mentor_feedback_rows(cohort: Cohort) -> list[MentorFeedback]:
+    """`mentor_feedback` from a row per review, for databases without `percentile_disc`."""
+    rows = Review.objects.filter(submission__cohort=cohort).values_list(
+        "reviewer_id",
+        "reviewer__name",
+        "reviewer__email",
+        "created_at",
+        "iteration__submitted_at",
+        "acknowledgement__pk",
+        "acknowledgement__helpful",
+    )
+    names: dict[int, str] = {}
+    hours: dict[int, list[float]] = defaultdict(list)
+    acknowledged: dict[int, int] = defaultdict(int)
+    rated: dict[int, int] = defaultdict(int)
+    helpful: dict[int, int] = defaultdict(int)
+    for mentor_id, name, email, reviewed_at, handed_in_at, ack_id, is_helpful in rows:
+        names[mentor_id] = name or email.split("@")[0]
+        hours[mentor_id].append(max(0.0, (reviewed_at - handed_in_at).total_seconds() / 3600))
+        acknowledged[mentor_id] += ack_id is not None
+        rated[mentor_id] += is_helpful is not None
+        helpful[mentor_id] += is_helpful is True
+    table = [
+        MentorFeedback(
+            mentor_id=mentor_id,
+            name=names[mentor_id],
+            reviews=len(values),
+            median_turnaround_hours=_percentile(sorted(values), 0.5),
+            acknowledged=acknowledged[mentor_id],
+            rated=rated[mentor_id],
+            helpful=helpful[mentor_id],
+        )
+        for mentor_id, values in hours.items()
     ]
     return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))
