@@ -22,7 +22,6 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.django_db,
-    pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (a real Redis)"),
 ]
 
 SENT = Notification.EmailStatus.SENT

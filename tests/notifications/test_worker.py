@@ -41,7 +41,6 @@ BASE_DIR = Path(settings.BASE_DIR)
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
-    pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (a real Redis broker)"),
 ]
 
 SENT = Notification.EmailStatus.SENT
