@@ -8,7 +8,8 @@ uncaught exception, in a view or in a middleware alike, so the exception is the 
 handled (`sys.exc_info()`). A database that refuses connections, restarts, or drops the
 connection under a query raises `OperationalError`/`InterfaceError`: that is an outage,
 not a bug, so the answer is 503 with `Retry-After`, which clients and load balancers
-retry. Pages get a page that touches nothing (no database, no session, no context
+retry. The driver's own error tells the two apart where Django's class does not (SQLite
+raises `OperationalError` for a syntax error or a missing table too): a bug is a 500. Pages get a page that touches nothing (no database, no session, no context
 processors); the API gets its usual error body. The exception itself still goes to the log
 (django.request, ERROR, with the request id), never to the client.
 """
@@ -24,14 +25,51 @@ from django.template import loader
 
 RETRY_AFTER_SECONDS = 30
 
-_DATABASE_DOWN = (OperationalError, InterfaceError)
+# SQLSTATE classes of a server that is away, restarting, out of resources or that gave up
+# on the statement (08 connection, 53 resources, 57 operator intervention such as a
+# shutdown or a statement timeout, 58 system error, 40 a deadlock or serialization failure
+# that a retry gets past), and a lock wait that timed out (55P03). Anything else (42
+# syntax, 22 data, 23 constraints) is a bug.
+_OUTAGE_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
+_OUTAGE_SQLSTATES = {"55P03"}
+# SQLite's result codes of a database that is busy, locked, unreadable or full.
+_OUTAGE_SQLITE_ERRORS = {
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_FULL",
+    "SQLITE_PROTOCOL",
+}
+
+
+def _driver_error_is_outage(exc: BaseException) -> bool:
+    driver = exc.__cause__
+    sqlite_name = getattr(driver, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        # Extended codes name their family first: SQLITE_IOERR_WRITE, SQLITE_BUSY_TIMEOUT.
+        return any(
+            sqlite_name == name or sqlite_name.startswith(name + "_")
+            for name in _OUTAGE_SQLITE_ERRORS
+        )
+    sqlstate = getattr(driver, "sqlstate", None)
+    # No SQLSTATE: the client could not reach the server or lost it (refused, timed out,
+    # closed under a query): an outage.
+    return (
+        sqlstate is None
+        or sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES
+        or sqlstate in _OUTAGE_SQLSTATES
+    )
 
 
 def database_unavailable(exc: BaseException | None) -> bool:
-    """True for the errors of a database that is down, restarting or unreachable."""
+    """True for the errors of a database that is down, restarting, busy or unreachable;
+    False for a query the database refuses because it is wrong (a bug)."""
     while exc is not None:
-        if isinstance(exc, _DATABASE_DOWN):
+        if isinstance(exc, InterfaceError):
             return True
+        if isinstance(exc, OperationalError):
+            return _driver_error_is_outage(exc)
         exc = exc.__cause__ or exc.__context__
     return False
 

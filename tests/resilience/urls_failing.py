@@ -2,7 +2,7 @@
 
 import errno
 
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.urls import path
 
 
@@ -17,6 +17,12 @@ def disk_full(request):
     raise OSError(errno.ENOSPC, "No space left on device", "/srv/media/attachments/1/x")
 
 
+def bad_sql(request):
+    # A real refusal of the database in use (SQLite raises OperationalError for it too).
+    with connection.cursor() as cursor:
+        cursor.execute("SELEC 1")
+
+
 def bug(request):
     raise RuntimeError("secret internals")
 
@@ -24,6 +30,11 @@ def bug(request):
 urlpatterns = [
     path(f"{prefix}{name}", view)
     for prefix in ("", "api/v1/")
-    for name, view in (("database", database_down), ("disk", disk_full), ("bug", bug))
+    for name, view in (
+        ("database", database_down),
+        ("disk", disk_full),
+        ("bug", bug),
+        ("bad-sql", bad_sql),
+    )
 ]
 handler500 = "core.errors.server_error"
