@@ -15,6 +15,7 @@ Results also go to var/bench/load-<size>.json.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -357,7 +358,40 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def drive_mix(port: int, accounts: dict, users: int, args) -> dict:
+def cpu_by_role(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the web server's processes, PostgreSQL's
+    and Redis's, and the whole machine (from /proc/stat, busy time of all cores)."""
+    import psutil
+
+    totals = {"web": 0.0, "postgres": 0.0, "redis": 0.0}
+    web = {server_pid}
+    with contextlib.suppress(psutil.NoSuchProcess):
+        web |= {child.pid for child in psutil.Process(server_pid).children(recursive=True)}
+    for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        seconds = times.user + times.system
+        if proc.info["pid"] in web:
+            totals["web"] += seconds
+        elif proc.info["name"] and proc.info["name"].startswith("postgres"):
+            totals["postgres"] += seconds
+        elif proc.info["name"] and proc.info["name"].startswith("redis-server"):
+            totals["redis"] += seconds
+    machine = psutil.cpu_times()
+    totals["machine"] = machine.user + machine.system + machine.nice + machine.softirq + machine.irq
+    return totals
+
+
+def drive_mix(port: int, accounts: dict, users: int, args, server_pid: int) -> dict:
+    """One run of the mix; also where the machine's CPU went during it, per request (the
+    load generator is this process's children: resource.RUSAGE_CHILDREN)."""
+    import resource
+
+    cpu_before = cpu_by_role(server_pid)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children_before = children.ru_utime + children.ru_stime
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"
         env = dict(
@@ -400,7 +434,19 @@ def drive_mix(port: int, accounts: dict, users: int, args) -> dict:
         )
         result = json.loads(result_file.read_text())
         result.update(users=users, load_before=before, load_after=load_average())
-        return result
+    cpu_after = cpu_by_role(server_pid)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    requests = result.get("total", {}).get("requests") or 1
+    spent = {role: cpu_after[role] - cpu_before[role] for role in cpu_before}
+    spent["load generator"] = children.ru_utime + children.ru_stime - children_before
+    machine = spent.pop("machine")
+    spent["other"] = max(0.0, machine - sum(spent.values()))
+    result["cpu_ms_per_request"] = {
+        role: round(seconds * 1000 / requests, 2) for role, seconds in spent.items()
+    }
+    wall = time.monotonic() - started
+    result["cpu_busy_share"] = round(machine / (wall * (os.cpu_count() or 1)), 2)
+    return result
 
 
 def warm_mix(port: int, accounts: dict, users: int) -> None:
@@ -468,7 +514,7 @@ def run_mix(size: str, args) -> dict:
         alone["healthz"]["serial_ms"] = alone["healthz"]["built_ms"]
         warm_mix(args.port, accounts, max(args.mix_users))
         for users in args.mix_users:
-            runs.append(drive_mix(args.port, accounts, users, args))
+            runs.append(drive_mix(args.port, accounts, users, args, server.pid))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -521,6 +567,12 @@ def print_mix(report: dict) -> None:
                     f"| {page} | {r['requests']} | {r['failures']} | {r['rps']:.1f} | "
                     f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']:.0f} |"
                 )
+        if run.get("cpu_ms_per_request"):
+            where = ", ".join(f"{role} {ms}" for role, ms in run["cpu_ms_per_request"].items())
+            print(
+                f"\nCPU ms per request: {where}; the cores were busy "
+                f"{run['cpu_busy_share']:.0%} of the run (locust's start and ramp-up included)"
+            )
         for error in run.get("errors", []):
             print(f"- error: {error}")
 
