@@ -198,7 +198,11 @@ def saved_reply_usage(request: HttpRequest) -> HttpResponse:
 
 # The no-JavaScript insert keeps what the mentor typed here between its POST and the GET it
 # redirects to (one per submission, replaced by the next insert).
-_TYPED = "saved-reply-insert:{pk}"
+# The review forms typed before a no-JavaScript Insert, by submission id, in one session
+# entry that keeps only the latest few: a mentor who inserts on many submissions and never
+# posts those reviews does not grow the session without end.
+_TYPED = "saved-reply-insert"
+_TYPED_KEPT = 5
 _NOT_TYPED = ("csrfmiddlewaretoken", "action", "saved_reply")
 
 
@@ -232,9 +236,9 @@ def saved_reply_insert(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
     if not can_review_submission(request.user, submission):
         raise Http404("No such submission.")
-    key = _TYPED.format(pk=submission.pk)
+    key = str(submission.pk)
     if request.method == "GET":
-        typed = request.session.get(key)
+        typed = request.session.get(_TYPED, {}).get(key)
         if typed is None:
             return redirect("submissions:review", pk=submission.pk)
         data = QueryDict(mutable=True)
@@ -269,10 +273,13 @@ def saved_reply_insert(request: HttpRequest, pk: int) -> HttpResponse:
         return _draw_review(request, submission, data, error=error, status=400)
     body = data.get("body", "").rstrip()
     data["body"] = f"{body}\n\n{reply.body}" if body else reply.body
-    request.session[key] = {
+    kept = request.session.get(_TYPED, {})
+    kept.pop(key, None)  # the newest last: the oldest are the ones let go
+    kept[key] = {
         "data": {name: data.getlist(name) for name in data if name not in _NOT_TYPED},
         "reply": reply.pk,
     }
+    request.session[_TYPED] = dict(list(kept.items())[-_TYPED_KEPT:])
     return HttpResponseRedirect(
         reverse("submissions:saved-reply-insert", args=[submission.pk]), status=303
     )

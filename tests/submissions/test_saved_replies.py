@@ -453,6 +453,42 @@ def test_reloading_the_page_after_an_insert_counts_no_second_use(client, world):
     assert not world.submission.reviews.exists()
 
 
+def test_the_session_keeps_the_typed_reviews_of_the_latest_few_inserts_only(client, world):
+    """Each no-JavaScript Insert keeps the typed review form in the session until the page
+    is drawn; a mentor inserting on many submissions keeps only the latest five there."""
+    reply = _reply(world, title="Add tests", body="Please add a test.")
+    submissions = [world.submission]
+    for _ in range(6):
+        learner = MembershipFactory(cohort=world.cohort).user
+        submission = services.submission_get_or_create_draft(
+            learner=learner, cohort=world.cohort, lab=world.lab
+        )
+        services.submission_save_draft(
+            actor=learner,
+            submission=submission,
+            repo_url="https://github.com/ada/intro",
+            commit_sha="",
+            notes="",
+            checklist=[],
+        )
+        services.submission_submit(actor=learner, submission=submission)
+        submissions.append(submission)
+    client.force_login(world.fellow)
+    for n, submission in enumerate(submissions):
+        insert = reverse("submissions:saved-reply-insert", args=[submission.pk])
+        assert (
+            client.post(insert, {"saved_reply": reply.pk, "body": f"Typed {n}"}).status_code == 303
+        )
+    kept = client.session["saved-reply-insert"]
+    assert list(kept) == [str(s.pk) for s in submissions[-5:]]
+    # The latest are drawn with what was typed; the oldest lead back to their review page.
+    latest = reverse("submissions:saved-reply-insert", args=[submissions[-1].pk])
+    body = client.get(latest).context["review_form"]["body"].value()
+    assert body == "Typed 6\n\nPlease add a test."
+    oldest = reverse("submissions:saved-reply-insert", args=[submissions[0].pk])
+    assert client.get(oldest)["Location"] == reverse("submissions:review", args=[submissions[0].pk])
+
+
 def test_insert_is_refused_to_those_who_cannot_review(client, world):
     reply = _reply(world)
     insert = reverse("submissions:saved-reply-insert", args=[world.submission.pk])
