@@ -75,8 +75,9 @@ def test_a_session_signed_with_an_older_secret_is_kept_and_rotated(client, setti
     settings.SECRET_KEY = "old-secret-" + "x" * 40
     client.force_login(user)
     old_hash = client.session[HASH_SESSION_KEY]
-    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "new-secret-" + "y" * 40, [
-        settings.SECRET_KEY
-    ]
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = (
+        "new-secret-" + "y" * 40,
+        [settings.SECRET_KEY],
+    )
     assert _is_signed_in(client)
     assert client.session[HASH_SESSION_KEY] != old_hash
