@@ -66,12 +66,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After static files: counts and times the requests Django answers (core/metrics.py).
     "core.metrics.MetricsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the headers built once (core/middleware.py).
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.RejectNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user read by a statement compiled once (accounts/session_user.py).
+    "accounts.session_user.SessionUserMiddleware",
     "core.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -11,6 +11,8 @@ its service and reads the page again.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.postgres.search import SearchVectorField
 
 from cohorts.models import CohortLabPin, Extension, ScheduleOverride
@@ -32,6 +34,7 @@ from .models import (
 PERSON = ("name", "email")
 
 
+@functools.cache
 def all_columns(model, *related: str) -> tuple[str, ...]:
     """Every concrete column of `model`, then `related` ("author__name", ...). Search
     vectors are left out: they are derived from the text columns, which are in."""

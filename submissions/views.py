@@ -22,11 +22,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from cohorts.models import Cohort
 from cohorts.selectors import (
     active_mentor_memberships,
     membership_roles_stamp,
-    schedule_entry,
 )
 from core.converters import parse_id
 from core.exceptions import ApplicationError
@@ -37,9 +35,8 @@ from core.fragments import (
     navigation_sources,
     next_instant_after,
 )
-from curriculum.models import Lab
 
-from . import feedback, page_stamps, point_views, selectors, services
+from . import feedback, page_lookups, page_stamps, point_views, selectors, services
 from .comments import COMMENT_EDIT_WINDOW
 from .forms import (
     CommentForm,
@@ -55,7 +52,6 @@ from .permissions import (
     can_comment_submission,
     can_reassign_submission,
     can_review_submission,
-    is_cohort_learner,
     submissions_visible_to,
 )
 from .point_forms import ReviewPointsForm, leave_points_open, point_replies
@@ -197,15 +193,12 @@ def _lab_context(
 
 
 def _learner_lab(request, cohort_id: int, lab_id: int):
-    cohort = get_object_or_404(Cohort.objects.select_related("track"), pk=cohort_id)
-    if not is_cohort_learner(request.user, cohort):
+    """The cohort, lab, schedule entry and submission of the page (one statement); 404 for
+    no such cohort, no active learner membership of it, or no such lab in its track."""
+    rows = page_lookups.lab_page_rows(user=request.user, cohort_id=cohort_id, lab_id=lab_id)
+    if rows is None:
         raise Http404("No such lab.")
-    lab = get_object_or_404(
-        Lab.objects.select_related("current_revision", "track"), pk=lab_id, track_id=cohort.track_id
-    )
-    entry = schedule_entry(cohort=cohort, lab=lab, learner=request.user)
-    submission = Submission.objects.filter(learner=request.user, cohort=cohort, lab=lab).first()
-    return cohort, lab, entry, submission
+    return rows.cohort, rows.lab, rows.entry, rows.submission
 
 
 def _files_phrase(count: int) -> str:
@@ -251,9 +244,9 @@ def _cached_lab_page(request, *, cohort, lab, entry, submission) -> HttpResponse
 
     def wait_html() -> str:
         wait = waits_for([submission]).get(submission.pk) if waiting else None
-        return render_to_string(
-            "submissions/_wait.html", {"wait": wait, "submission": submission}, request=request
-        )
+        # No request: the context processors (the navigation's memberships) would cost a
+        # query on every cached response, and this text shows none of them.
+        return render_to_string("submissions/_wait.html", {"wait": wait, "submission": submission})
 
     return cached_page(
         request,
@@ -621,8 +614,11 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     review typed so far (in the session) for the page it redirects to. Nothing typed is
     dropped without saying so.
     """
-    submission = _visible_submission(request, pk)
-    if not can_review_submission(request.user, submission):
+    # The visibility and the mentor check in one statement (page_lookups).
+    submission = page_lookups.submission_for_review(user=request.user, pk=pk)
+    if submission is None:
+        raise Http404("No such submission.")
+    if not page_lookups.can_review(request.user, submission):
         if submission.learner_id == request.user.pk:
             return redirect(_lab_url(submission))
         raise Http404("No such submission.")

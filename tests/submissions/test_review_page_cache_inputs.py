@@ -99,7 +99,7 @@ def test_a_cached_visit_costs_a_fixed_number_of_queries(
     services.comment_create(actor=world.learner, submission=submission, body="One")
     review_page(client, world.mentor, submission)
     url = reverse("submissions:review", kwargs={"pk": submission.pk})
-    # Session, user, the submission (with its cohort, lab and people), the mentor check,
-    # the stamp, the navigation's memberships.
-    with django_assert_max_num_queries(7):
+    # Session, user, the submission (with its cohort, lab and people) and the mentor check
+    # in one statement (submissions.page_lookups), the stamp.
+    with django_assert_max_num_queries(4):
         assert client.get(url).status_code == 200
