@@ -471,15 +471,16 @@ def test_junk_parameters_reuse_the_learner_homes_entry(client, cohort, recording
 def test_junk_parameters_reuse_the_matrix_entry(client, cohort, mentor, recording):
     learner(cohort, "Someone")
     matrix(client, mentor, cohort)
-    # The matrix and the per-mentor feedback table: one entry each.
+    # The page, its matrix and its per-mentor feedback table: one entry each.
     assert sorted(key.split(":")[2] for key in recording.stored) == [
         "mentor-feedback",
+        "mentor-home",
         "mentor-matrix",
     ]
     for i, params in enumerate(JUNK * 3):
         html = matrix(client, mentor, cohort, {"cohort": cohort.pk, **params, "n": str(i)})
         assert "Someone · Week 1" in html
-    assert len(set(recording.stored)) == 2
+    assert len(set(recording.stored)) == 3
 
 
 def test_junk_parameters_reuse_the_staff_overview_entry(client, cohort, staff, recording):
