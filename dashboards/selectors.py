@@ -520,7 +520,8 @@ def matrix_ends_at(matrix: Matrix) -> dt.datetime | None:
     """The next release or due time (with extensions) after the matrix was drawn."""
     instants = [entry.release_at for entry in matrix.entries]
     instants += [entry.due_at for entry in matrix.entries]
-    instants += [cell.progress.due_at for row in matrix.rows for cell in row.cells]
+    # A cell's due time is its column's or, with an extension, the extension's.
+    instants += matrix.extension_due_times
     return next_instant_after(matrix.now, instants)
 
 
@@ -579,22 +580,39 @@ class MatrixCell:
 
 @dataclasses.dataclass
 class MatrixRow:
+    """One learner's row. Its figures are counted from the learner's progress cells; the
+    cells with their labels (`cells`) are made only for the rows a page shows or exports."""
+
     membership: Membership
-    cells: list[MatrixCell]
+    progress: progress_selectors.MatrixRow
+    entries: list[ScheduleEntry]
     last_activity_at: dt.datetime
+    released: int  # labs released in the cohort: the same for every row
 
     @property
     def learner(self):
         return self.membership.user
 
-    # Cached: sorting, the at-risk list and the page each read these for every row.
+    @functools.cached_property
+    def cells(self) -> list[MatrixCell]:
+        name = self.learner.display_name
+        return [
+            MatrixCell(
+                entry=entry,
+                progress=cell,
+                status=lab_status(
+                    state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
+                ),
+                learner_name=name,
+            )
+            for entry, cell in zip(self.entries, self.progress.cells, strict=True)
+        ]
+
+    # Cached: sorting, the at-risk list and the page each read these for every row. A
+    # cell's status is approved exactly when its state is (`lab_status`).
     @functools.cached_property
     def approved(self) -> int:
-        return sum(1 for cell in self.cells if cell.status == S.APPROVED)
-
-    @functools.cached_property
-    def released(self) -> int:
-        return sum(1 for cell in self.cells if cell.entry.is_released)
+        return sum(cell.state == S.APPROVED for cell in self.progress.cells)
 
     @functools.cached_property
     def percent(self) -> int:
@@ -602,7 +620,7 @@ class MatrixRow:
 
     @functools.cached_property
     def behind(self) -> int:
-        return sum(1 for cell in self.cells if cell.overdue)
+        return sum(cell.is_overdue for cell in self.progress.cells)
 
     def risk_reasons(self, now: dt.datetime) -> list[str]:
         reasons = []
@@ -620,6 +638,7 @@ class Matrix:
     entries: list[ScheduleEntry]
     rows: list[MatrixRow]
     now: dt.datetime
+    extension_due_times: tuple = ()  # the due times of the cohort's learners' extensions
 
     @property
     def at_risk(self) -> list[tuple[MatrixRow, list[str]]]:
@@ -639,24 +658,24 @@ def cohort_matrix(*, cohort: Cohort, now: dt.datetime | None = None) -> Matrix:
     """Learners x labs with each cell's state. Five queries whatever the cohort's size."""
     now = now or timezone.now()
     source = progress_selectors.cohort_progress_matrix(cohort=cohort, now=now, order="display_name")
-    rows = []
-    for row in source.rows:
-        name = row.learner.display_name
-        cells = [
-            MatrixCell(
-                entry=entry,
-                progress=cell,
-                status=lab_status(
-                    state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
-                ),
-                learner_name=name,
-            )
-            for entry, cell in zip(source.entries, row.cells, strict=True)
-        ]
-        rows.append(
-            MatrixRow(membership=row.membership, cells=cells, last_activity_at=row.last_activity_at)
+    released = sum(entry.is_released for entry in source.entries)
+    rows = [
+        MatrixRow(
+            membership=row.membership,
+            progress=row,
+            entries=source.entries,
+            last_activity_at=row.last_activity_at,
+            released=released,
         )
-    return Matrix(cohort=cohort, entries=source.entries, rows=rows, now=now)
+        for row in source.rows
+    ]
+    return Matrix(
+        cohort=cohort,
+        entries=source.entries,
+        rows=rows,
+        now=now,
+        extension_due_times=source.extension_due_times,
+    )
 
 
 def mentor_cohorts(user) -> list[Cohort]:
