@@ -154,7 +154,7 @@ SORTS = {
 
 
 def _matrix_cells_html(row, columns: list[str], review_url) -> SafeString:
-    """One row's cells. Built here rather than in the template: a 100-learner cohort has
+    """One row's heading, figures and cells. Built here rather than in the template: a 100-learner cohort has
     thousands of cells, and the template engine (or format_html) costs ~10x more per cell.
     Safe by construction: every text is escaped (the standard library's `html.escape`,
     which Django's `escape` wraps, without its lazy-string wrapper per call; escaping parts
@@ -162,7 +162,12 @@ def _matrix_cells_html(row, columns: list[str], review_url) -> SafeString:
     `review_url` (`links.review_url_filler`) puts an integer id into an escaped pattern.
     `columns`: `_matrix_columns`. The title reads as `selectors.MatrixCell.title`."""
     name = html_escape(row.learner.display_name)
-    parts = []
+    # As the template wrote them: figures are small integers (no thousands separator).
+    parts = [
+        f'<th scope="row"><a href="{html_escape(row.history_url)}">{name}</a></th>\n'
+        f'            <td class="num">{row.approved}/{row.released}</td>\n'
+        f'            <td class="num">{row.behind}</td>\n            '
+    ]
     for column, cell in zip(columns, row.progress.cells, strict=True):
         status = selectors.lab_status(
             state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
@@ -370,8 +375,8 @@ def _mentor_matrix(request, *, choice: MatrixChoice, now):
     at_risk = matrix.at_risk
     columns = _matrix_columns(matrix.entries)
     for row in page.object_list:
-        row.cells_html = _matrix_cells_html(row, columns, review_url)
         row.history_url = history_url(cohort.pk, row.learner.pk)
+        row.cells_html = _matrix_cells_html(row, columns, review_url)
     for row, _reasons in at_risk:
         row.history_url = history_url(cohort.pk, row.learner.pk)
     context = {
