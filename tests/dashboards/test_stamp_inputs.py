@@ -277,6 +277,31 @@ def test_matrix_follows_a_hand_in(client, cohort, mentor):
     assert cell(matrix(client, mentor, cohort), "Worker", lab).startswith("Submitted")
 
 
+def test_matrix_stamp_follows_a_submission_replaced_or_written_out_of_order(cohort):
+    """The cohort's submissions are stamped by their count and the sum of their change
+    times (no digest of every row): a row deleted while another is added keeps the count,
+    and a write committed after a later one keeps the newest time; both move the sum."""
+    from dashboards.selectors import cohort_matrix_stamp
+    from submissions.models import Submission
+    from tests.factories import SubmissionFactory
+
+    lab = first_lab(cohort)
+    first = SubmissionFactory(cohort=cohort, lab=lab, learner=learner(cohort, "One").user)
+    SubmissionFactory(cohort=cohort, lab=lab, learner=learner(cohort, "Two").user)
+    before = cohort_matrix_stamp(cohort)
+    first.delete()
+    SubmissionFactory(cohort=cohort, lab=lab, learner=learner(cohort, "Three").user)
+    replaced = cohort_matrix_stamp(cohort)
+    assert replaced != before
+    newest = Submission.objects.filter(cohort=cohort).order_by("-updated_at").first()
+    older = Submission.objects.filter(cohort=cohort).exclude(pk=newest.pk).get()
+    # A write stamped before the newest change, committed after it.
+    Submission.objects.filter(pk=older.pk).update(
+        updated_at=newest.updated_at - dt.timedelta(microseconds=1)
+    )
+    assert cohort_matrix_stamp(cohort) != replaced
+
+
 # --- the learner's home -----------------------------------------------------------------------
 
 
