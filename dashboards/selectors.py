@@ -15,12 +15,10 @@ import functools
 import math
 from collections import defaultdict
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Func, Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from accounts.models import User
 from cohorts.models import Cohort, Extension, Membership, ScheduleOverride
 from cohorts.selectors import (
     CohortTiming,
@@ -29,10 +27,24 @@ from cohorts.selectors import (
     cohort_timing,
     default_release_at,
 )
-from core.fragments import Rows, change_stamp, digest_sql, is_text, next_instant_after
+from core.fragments import (
+    Rows,
+    digest_sql,
+    is_text,
+    navigation_sources,
+    next_instant_after,
+    stamp_query,
+)
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
-from submissions.models import Iteration, Review, ReviewAcknowledgement, Submission
+from submissions.models import Iteration, Review, Submission
+
+from .mentor_feedback import (  # noqa: F401  (public names of this module)
+    MentorFeedback,
+    _percentile,
+    feedback_sources,
+    mentor_feedback,
+)
 
 S = Submission.State
 INACTIVE_AFTER = dt.timedelta(days=7)
@@ -374,11 +386,86 @@ def digest(model, columns: tuple[str, ...]) -> str:
 def cohort_matrix_stamp(cohort: Cohort) -> tuple:
     """The same for a whole cohort's matrix and stats (one query). Its last value is the
     number of learners the matrix lists (`matrix_stamp_learners`), which bounds its pages."""
-    return (_cohort_facts(cohort), change_stamp(*cohort_matrix_sources(cohort)))
+    with connection.cursor() as cursor:
+        cursor.execute(*cohort_matrix_stamp_query(cohort))
+        row = cursor.fetchone()
+    return matrix_stamp_of(cohort, row)
+
+
+def matrix_stamp_of(cohort: Cohort, row) -> tuple:
+    """`cohort_matrix_stamp` from a row of `cohort_matrix_stamp_query` (its first values)."""
+    return (_cohort_facts(cohort), tuple(row[:MATRIX_STAMP_WIDTH]))
 
 
 def matrix_stamp_learners(stamp: tuple) -> int:
     return stamp[1][-1]
+
+
+def cohort_matrix_stamp_query(cohort: Cohort, *extra: Rows) -> tuple[str, list]:
+    """The SQL and parameters of `cohort_matrix_stamp` (tests EXPLAIN it); `extra` stamp
+    sources are answered by the same query, after the matrix's MATRIX_STAMP_WIDTH values.
+
+    The cohort's submissions (thousands of rows) are summarised by `_submissions_sql`, the
+    rest (tens of rows each) digested row by row (core.fragments.stamp_query)."""
+    sql, params = stamp_query(*cohort_matrix_sources(cohort), *extra)
+    # Both parts are built from the models' metadata; every value is a parameter.
+    query = f"SELECT sub.*, st.* FROM ({_submissions_sql()}) sub, ({sql}) st"  # noqa: S608
+    return query, [cohort.pk, *params]
+
+
+def matrix_submissions(matrix_stamp: tuple) -> tuple:
+    """The cohort's submissions (count and change times) in a `cohort_matrix_stamp`."""
+    return matrix_stamp[1][:2]
+
+
+@dataclasses.dataclass(frozen=True)
+class MentorHomeStamp:
+    matrix: tuple  # as `cohort_matrix_stamp`
+    feedback: tuple  # `mentor_feedback.feedback_stamp` of the reviewers given
+    navigation: tuple  # what every signed-in page shows besides its content (the bell)
+
+
+def mentor_home_stamp(user, cohort: Cohort, *, reviewer_ids) -> MentorHomeStamp:
+    """What the mentor's home shows of `cohort` and around it, in one query: the matrix's
+    stamp, the feedback table's acknowledgements and the names of `reviewer_ids`, and the
+    navigation's sources (core.fragments.navigation_sources)."""
+    extra = [*feedback_sources(cohort, reviewer_ids), *navigation_sources(user)]
+    with connection.cursor() as cursor:
+        cursor.execute(*cohort_matrix_stamp_query(cohort, *extra))
+        row = tuple(cursor.fetchone())
+    width = MATRIX_STAMP_WIDTH
+    return MentorHomeStamp(
+        matrix=matrix_stamp_of(cohort, row),
+        feedback=row[width : width + 2],
+        navigation=row[width + 2 :],
+    )
+
+
+# The submissions' two values, then one per `cohort_matrix_sources`.
+MATRIX_STAMP_WIDTH = 7
+
+
+@functools.cache
+def _submissions_sql() -> str:
+    """How many submissions the cohort has and the sum of their change times.
+
+    Every write of a submission saves `updated_at` (iterations, reviews and comments save
+    their submission), and the clock only moves it forward: a changed row raises the sum, a
+    row gone lowers the count, a row replaced by a newer one raises the sum. Unlike the
+    newest change time, the sum also moves when two writes commit out of order. On
+    PostgreSQL it is read from the `(cohort, updated_at)` index alone, no digest of every
+    row (md5 over 2,200 rows cost ~4 ms per request, the sum ~1 ms); other databases (SQLite
+    in development) digest the rows as before."""
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        changed = f"SUM(x.{quote('updated_at')} - TIMESTAMPTZ '2000-01-01')"
+    else:
+        changed = digest(Submission, SUBMISSION_COLUMNS)
+    # Identifiers from the models' metadata; the cohort is a parameter.
+    return (
+        f"SELECT COUNT(*) AS submissions, {changed} AS submissions_changed "  # noqa: S608
+        f"FROM {quote(Submission._meta.db_table)} x WHERE x.{quote('cohort_id')} = %s"
+    )
 
 
 # What the matrix and the staff overview draw from each table, digested row by row
@@ -394,12 +481,12 @@ LEARNER_COLUMNS = ("id", "user_id", "joined_at", "user__is_active", "user__name"
 
 
 def cohort_matrix_sources(cohort: Cohort) -> list[Rows]:
-    """A cohort's submissions, extensions, overrides, labs, and its active learners with
-    their accounts (a deactivated account leaves the matrix; names label its rows)."""
+    """A cohort's extensions, overrides, labs, and its active learners with their accounts
+    (a deactivated account leaves the matrix; names label its rows). The submissions are
+    summarised apart (`_submissions_sql`)."""
     ours = {"cohort_id": cohort.pk}
     learners = {"cohort_id": cohort.pk, "role": Membership.Role.LEARNER.value, "active": True}
     return [
-        Rows(Submission, SUBMISSION_COLUMNS, ours),
         Rows(Extension, EXTENSION_COLUMNS, ours),
         Rows(ScheduleOverride, OVERRIDE_COLUMNS, ours),
         Rows(Lab, LAB_COLUMNS, {"track_id": cohort.track_id}),
@@ -433,7 +520,8 @@ def matrix_ends_at(matrix: Matrix) -> dt.datetime | None:
     """The next release or due time (with extensions) after the matrix was drawn."""
     instants = [entry.release_at for entry in matrix.entries]
     instants += [entry.due_at for entry in matrix.entries]
-    instants += [cell.progress.due_at for row in matrix.rows for cell in row.cells]
+    # A cell's due time is its column's or, with an extension, the extension's.
+    instants += matrix.extension_due_times
     return next_instant_after(matrix.now, instants)
 
 
@@ -492,22 +580,39 @@ class MatrixCell:
 
 @dataclasses.dataclass
 class MatrixRow:
+    """One learner's row. Its figures are counted from the learner's progress cells; the
+    cells with their labels (`cells`) are made only for the rows a page shows or exports."""
+
     membership: Membership
-    cells: list[MatrixCell]
+    progress: progress_selectors.MatrixRow
+    entries: list[ScheduleEntry]
     last_activity_at: dt.datetime
+    released: int  # labs released in the cohort: the same for every row
 
     @property
     def learner(self):
         return self.membership.user
 
-    # Cached: sorting, the at-risk list and the page each read these for every row.
+    @functools.cached_property
+    def cells(self) -> list[MatrixCell]:
+        name = self.learner.display_name
+        return [
+            MatrixCell(
+                entry=entry,
+                progress=cell,
+                status=lab_status(
+                    state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
+                ),
+                learner_name=name,
+            )
+            for entry, cell in zip(self.entries, self.progress.cells, strict=True)
+        ]
+
+    # Cached: sorting, the at-risk list and the page each read these for every row. A
+    # cell's status is approved exactly when its state is (`lab_status`).
     @functools.cached_property
     def approved(self) -> int:
-        return sum(1 for cell in self.cells if cell.status == S.APPROVED)
-
-    @functools.cached_property
-    def released(self) -> int:
-        return sum(1 for cell in self.cells if cell.entry.is_released)
+        return sum(cell.state == S.APPROVED for cell in self.progress.cells)
 
     @functools.cached_property
     def percent(self) -> int:
@@ -515,7 +620,7 @@ class MatrixRow:
 
     @functools.cached_property
     def behind(self) -> int:
-        return sum(1 for cell in self.cells if cell.overdue)
+        return sum(cell.is_overdue for cell in self.progress.cells)
 
     def risk_reasons(self, now: dt.datetime) -> list[str]:
         reasons = []
@@ -533,6 +638,7 @@ class Matrix:
     entries: list[ScheduleEntry]
     rows: list[MatrixRow]
     now: dt.datetime
+    extension_due_times: tuple = ()  # the due times of the cohort's learners' extensions
 
     @property
     def at_risk(self) -> list[tuple[MatrixRow, list[str]]]:
@@ -552,38 +658,38 @@ def cohort_matrix(*, cohort: Cohort, now: dt.datetime | None = None) -> Matrix:
     """Learners x labs with each cell's state. Five queries whatever the cohort's size."""
     now = now or timezone.now()
     source = progress_selectors.cohort_progress_matrix(cohort=cohort, now=now, order="display_name")
-    rows = []
-    for row in source.rows:
-        name = row.learner.display_name
-        cells = [
-            MatrixCell(
-                entry=entry,
-                progress=cell,
-                status=lab_status(
-                    state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
-                ),
-                learner_name=name,
-            )
-            for entry, cell in zip(source.entries, row.cells, strict=True)
-        ]
-        rows.append(
-            MatrixRow(membership=row.membership, cells=cells, last_activity_at=row.last_activity_at)
+    released = sum(entry.is_released for entry in source.entries)
+    rows = [
+        MatrixRow(
+            membership=row.membership,
+            progress=row,
+            entries=source.entries,
+            last_activity_at=row.last_activity_at,
+            released=released,
         )
-    return Matrix(cohort=cohort, entries=source.entries, rows=rows, now=now)
+        for row in source.rows
+    ]
+    return Matrix(
+        cohort=cohort,
+        entries=source.entries,
+        rows=rows,
+        now=now,
+        extension_due_times=source.extension_due_times,
+    )
 
 
 def mentor_cohorts(user) -> list[Cohort]:
-    """Cohorts the user mentors (staff: every active cohort), newest first. One query."""
-    qs = Cohort.objects.select_related("track")
-    if not user.is_staff:
-        qs = qs.filter(
-            memberships__user=user,
-            memberships__role=Membership.Role.MENTOR,
-            memberships__active=True,
-        )
-    else:
-        qs = qs.exclude(status=Cohort.Status.DRAFT)
-    return list(qs.order_by("-start_date", "name").distinct())
+    """Cohorts the user mentors (staff: every active cohort), newest first, with their
+    tracks. One query, which for a mentor is the user's memberships with their cohorts: it
+    also answers the navigation's roles for the rest of the request."""
+    if user.is_staff:
+        qs = Cohort.objects.select_related("track").exclude(status=Cohort.Status.DRAFT)
+        return list(qs.order_by("-start_date", "name"))
+    return [
+        membership.cohort
+        for membership in active_memberships_with_cohorts(user)
+        if membership.role == Membership.Role.MENTOR
+    ]
 
 
 # --- learner history (for mentors) --------------------------------------------------------
@@ -622,14 +728,6 @@ class Turnaround:
     def sla_percent(self) -> int | None:
         total = self.within_sla + self.breached
         return round(100 * self.within_sla / total) if total else None
-
-
-def _percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (the value below which `fraction` of the data falls)."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 @dataclasses.dataclass
@@ -695,180 +793,3 @@ def cohort_stats(*, cohort: Cohort, now: dt.datetime | None = None) -> CohortSta
         overdue_reviews=open_counts["overdue"] or 0,
         next_change_at=next_instant_after(now, [*sla_ends, open_counts["next_due"]]),
     )
-
-
-# --- feedback that lands: turnaround and helpfulness per mentor ---------------------------
-
-
-@dataclasses.dataclass
-class MentorFeedback:
-    mentor_id: int
-    name: str
-    reviews: int
-    median_turnaround_hours: float | None  # nearest-rank median, hand-in -> this review
-    acknowledged: int
-    rated: int
-    helpful: int
-
-    @property
-    def acknowledged_percent(self) -> int | None:
-        return round(100 * self.acknowledged / self.reviews) if self.reviews else None
-
-    @property
-    def helpful_percent(self) -> int | None:
-        """Of the reviews the learner rated (helpful or not), the share rated helpful."""
-        return round(100 * self.helpful / self.rated) if self.rated else None
-
-
-def mentor_feedback_stamp(cohort: Cohort, *, matrix_stamp: tuple, reviewer_ids: list) -> tuple:
-    """What the feedback table is computed from, without reading the cohort's reviews: the
-    reviews are named by the cohort's submissions' digest, which the matrix stamp already
-    holds (`review_create` saves the submission it reviews, and reviews are never changed
-    or deleted); the acknowledgements and ratings (which touch no submission) and the
-    reviewers' names and addresses are digested (one query). `reviewer_ids`: the
-    `cohort_reviewer_ids` of that submissions' digest (the view keeps them cached)."""
-    return (
-        matrix_submissions_digest(matrix_stamp),
-        change_stamp(
-            Rows(
-                ReviewAcknowledgement,
-                ("id", "review_id", "helpful"),
-                {"review__submission__cohort_id": cohort.pk},
-            ),
-            Rows(User, ("id", "name", "email"), {"id__in": reviewer_ids}),
-        ),
-    )
-
-
-def matrix_submissions_digest(matrix_stamp: tuple):
-    """The digest of the cohort's submissions (id, updated_at) in a `cohort_matrix_stamp`."""
-    return matrix_stamp[1][0]
-
-
-class _EqualsAny(Func):
-    """`<value> = ANY(<array>)`, a condition: see `_cohort_reviews`."""
-
-    arg_joiner = " = ANY("
-    template = "(%(expressions)s))"
-    output_field = BooleanField()
-
-
-def _cohort_reviews(cohort: Cohort):
-    """The reviews of `cohort`'s submissions, reached through the index on
-    `review.submission_id`: `submission_id = ANY(ARRAY(<the cohort's submission ids>))`.
-    A join on the submission (or `IN (subquery)`) lets the planner hash-join a sequential
-    scan of every review of every cohort (60,000 rows at the large bench size, 28 ms, and
-    growing with the whole table), which it does on a table it has not `ANALYZE`d; the
-    array is an init plan, so the reviews are always read by index (2,700 rows, 3 ms)."""
-    if connection.vendor != "postgresql":  # SQLite (development): a plain join
-        return Review.objects.filter(submission__cohort_id=cohort.pk).order_by()
-    ids = ArraySubquery(Submission.objects.filter(cohort_id=cohort.pk).order_by().values("pk"))
-    return Review.objects.filter(_EqualsAny(F("submission_id"), ids)).order_by()
-
-
-def cohort_reviewer_ids(cohort: Cohort) -> list[int]:
-    """Everyone who reviewed work of the cohort (one query over its reviews)."""
-    # order_by(): Review's default ordering would make DISTINCT per row.
-    return sorted(_cohort_reviews(cohort).values_list("reviewer_id", flat=True).distinct())
-
-
-# Literal table names: ruff (S608) refuses SQL built with f-strings.
-_MENTOR_FEEDBACK_SQL = """
-SELECT f.reviewer_id, u.name, u.email, f.reviews, f.median, f.acknowledged, f.rated, f.helpful
-FROM (
-    SELECT r.reviewer_id,
-           count(*) AS reviews,
-           percentile_disc(0.5) WITHIN GROUP (ORDER BY r.created_at - i.submitted_at) AS median,
-           count(a.review_id) AS acknowledged,
-           count(a.helpful) AS rated,
-           count(*) FILTER (WHERE a.helpful) AS helpful
-    FROM submissions_review r
-    CROSS JOIN LATERAL (
-        SELECT submitted_at FROM submissions_iteration WHERE id = r.iteration_id OFFSET 0
-    ) i
-    LEFT JOIN LATERAL (
-        SELECT review_id, helpful FROM submissions_reviewacknowledgement
-        WHERE review_id = r.id OFFSET 0
-    ) a ON true
-    WHERE r.submission_id = ANY(ARRAY(
-        SELECT id FROM submissions_submission WHERE cohort_id = %s
-    ))
-    GROUP BY r.reviewer_id
-) f
-CROSS JOIN LATERAL (
-    SELECT name, email FROM accounts_user WHERE id = f.reviewer_id OFFSET 0
-) u
-"""
-
-
-def mentor_feedback(*, cohort: Cohort) -> list[MentorFeedback]:
-    """Per mentor who reviewed in ``cohort``: reviews given, the median time from hand-in to
-    their review, the share the learner acknowledged and the share rated helpful of those
-    rated. One query, busiest first.
-
-    Aggregated in PostgreSQL, a row per mentor (a row per review cost ~30 ms of Python at
-    2,700 reviews: the rows and their 5,500 datetimes). `percentile_disc(0.5)` is the
-    nearest-rank median of `_percentile` (rank ceil(n / 2)); it is taken over the intervals
-    and turned into hours here, as before (clamping at zero is monotonic, so the median of
-    the clamped values is the clamped median). Every row is reached by index whatever the
-    planner's statistics say: the reviews through `= ANY(ARRAY(...))` (see
-    `_cohort_reviews`), the iteration, acknowledgement and reviewer of each through a
-    LATERAL subquery that `OFFSET 0` keeps from being flattened into a join, which on a
-    table not `ANALYZE`d became a hash of every iteration (60,000 rows, 50 ms) or of
-    every user. Other databases (SQLite in development) get the same figures from a row
-    per review (`_mentor_feedback_rows`)."""
-    if connection.vendor != "postgresql":
-        return _mentor_feedback_rows(cohort)
-    with connection.cursor() as cursor:
-        cursor.execute(_MENTOR_FEEDBACK_SQL, [cohort.pk])
-        rows = cursor.fetchall()
-    table = [
-        MentorFeedback(
-            mentor_id=mentor_id,
-            name=name or email.split("@")[0],
-            reviews=reviews,
-            median_turnaround_hours=max(0.0, median.total_seconds() / 3600),
-            acknowledged=acknowledged,
-            rated=rated,
-            helpful=helpful,
-        )
-        for mentor_id, name, email, reviews, median, acknowledged, rated, helpful in rows
-    ]
-    return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))
-
-
-def _mentor_feedback_rows(cohort: Cohort) -> list[MentorFeedback]:
-    """`mentor_feedback` from a row per review, for databases without `percentile_disc`."""
-    rows = Review.objects.filter(submission__cohort=cohort).values_list(
-        "reviewer_id",
-        "reviewer__name",
-        "reviewer__email",
-        "created_at",
-        "iteration__submitted_at",
-        "acknowledgement__pk",
-        "acknowledgement__helpful",
-    )
-    names: dict[int, str] = {}
-    hours: dict[int, list[float]] = defaultdict(list)
-    acknowledged: dict[int, int] = defaultdict(int)
-    rated: dict[int, int] = defaultdict(int)
-    helpful: dict[int, int] = defaultdict(int)
-    for mentor_id, name, email, reviewed_at, handed_in_at, ack_id, is_helpful in rows:
-        names[mentor_id] = name or email.split("@")[0]
-        hours[mentor_id].append(max(0.0, (reviewed_at - handed_in_at).total_seconds() / 3600))
-        acknowledged[mentor_id] += ack_id is not None
-        rated[mentor_id] += is_helpful is not None
-        helpful[mentor_id] += is_helpful is True
-    table = [
-        MentorFeedback(
-            mentor_id=mentor_id,
-            name=names[mentor_id],
-            reviews=len(values),
-            median_turnaround_hours=_percentile(sorted(values), 0.5),
-            acknowledged=acknowledged[mentor_id],
-            rated=rated[mentor_id],
-            helpful=helpful[mentor_id],
-        )
-        for mentor_id, values in hours.items()
-    ]
-    return sorted(table, key=lambda row: (-row.reviews, row.name.lower(), row.mentor_id))

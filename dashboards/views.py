@@ -5,6 +5,7 @@ the request comes from htmx; the same URLs render the whole page without JavaScr
 such view varies on HX-Request so caches keep the two apart.
 """
 
+import dataclasses
 import datetime as dt
 import math
 from html import escape as html_escape
@@ -13,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cohorts.models import Cohort, Membership
 from cohorts.permissions import can_view_cohort, can_view_cohort_members
-from cohorts.selectors import cohort_list, cohort_timing, user_roles
+from cohorts.selectors import active_membership_roles, cohort_list, cohort_timing, user_roles
 from core import fragments
 from core.converters import parse_id
 from core.exceptions import ApplicationError
@@ -37,7 +37,7 @@ from submissions.forms import AwayForm
 from submissions.services import mentor_loads
 from submissions.wait import capacity_forecast
 
-from . import charts, exports, links, selectors, staff_overview
+from . import charts, exports, links, mentor_feedback, selectors, staff_overview
 from .calendar import feed_ical
 from .models import CalendarFeed
 from .services import calendar_feed_create, calendar_feed_revoke, feed_token_hash
@@ -153,97 +153,198 @@ SORTS = {
 }
 
 
-def _matrix_cells_html(row, review_url) -> SafeString:
-    """One row's cells. Built here rather than in the template: a 100-learner cohort has
+def _matrix_cells_html(row, columns: list[str], review_url) -> SafeString:
+    """One row's heading, figures and cells. Built here rather than in the template: a 100-learner cohort has
     thousands of cells, and the template engine (or format_html) costs ~10x more per cell.
-    Safe by construction: the title is escaped (the standard library's `html.escape`, which
-    Django's `escape` wraps, without its lazy-string wrapper per call), the class and symbol
-    come from a fixed table, and `review_url` (`links.review_url_filler`) puts an integer id
-    into an escaped pattern."""
-    parts = []
-    for cell in row.cells:
-        title = html_escape(cell.title)
-        symbol = f'{cell.symbol}<span class="visually-hidden"> {title}</span>'
-        url = review_url(cell.submission_id) if cell.reviewable else ""
+    Safe by construction: every text is escaped (the standard library's `html.escape`,
+    which Django's `escape` wraps, without its lazy-string wrapper per call; escaping parts
+    apart is escaping them joined), the class and symbol come from a fixed table, and
+    `review_url` (`links.review_url_filler`) puts an integer id into an escaped pattern.
+    `columns`: `_matrix_columns`. The title reads as `selectors.MatrixCell.title`."""
+    name = html_escape(row.learner.display_name)
+    # As the template wrote them: figures are small integers (no thousands separator).
+    parts = [
+        f'<th scope="row"><a href="{html_escape(row.history_url)}">{name}</a></th>\n'
+        f'            <td class="num">{row.approved}/{row.released}</td>\n'
+        f'            <td class="num">{row.behind}</td>\n            '
+    ]
+    for column, cell in zip(columns, row.progress.cells, strict=True):
+        status = selectors.lab_status(
+            state=cell.state, is_released=cell.is_released, is_overdue=cell.is_overdue
+        )
+        label, symbol = _CELL_TEXTS[status]
+        title = f"{name}{column}{label}"
+        if cell.is_overdue and status != "late":
+            title += " (overdue)"
+        if cell.handed_in_late:
+            title += " (handed in late)"
+        shown = f'{symbol}<span class="visually-hidden"> {title}</span>'
+        url = review_url(cell.submission_id) if cell.iteration_count else ""
         if url:
-            inner = f'<a href="{url}" title="{title}">{symbol}</a>'
+            inner = f'<a href="{url}" title="{title}">{shown}</a>'
         else:
-            inner = f'<span title="{title}">{symbol}</span>'
-        parts.append(f'<td class="cell cell-{html_escape(cell.status)}">{inner}</td>')
+            inner = f'<span title="{title}">{shown}</span>'
+        parts.append(f'<td class="cell cell-{status}">{inner}</td>')
     return SafeString("".join(parts))
+
+
+# Each status's label and symbol, escaped once (the status keys are plain words).
+_CELL_TEXTS = {
+    key: (html_escape(label), html_escape(symbol))
+    for key, (label, symbol) in selectors.STATUS.items()
+}
+
+
+def _matrix_columns(entries) -> list[str]:
+    """The middle of each column's cell titles: " · Week <n> · <lab title>: ", escaped."""
+    return [html_escape(f" · Week {entry.week} · {entry.lab.title}: ") for entry in entries]
 
 
 @login_required
 @require_GET
 def mentor_home(request: HttpRequest) -> HttpResponse:
-    cohorts = selectors.mentor_cohorts(request.user)
-    if not cohorts and not request.user.is_staff:
+    """The mentor's home: the chosen cohort's matrix, its feedback table and one's own away
+    mode. Cached whole per viewer: a repeat visit costs the session, the user, the cohorts
+    (which also answer the navigation's roles), one stamp query and the cache reads."""
+    user = request.user
+    cohorts = selectors.mentor_cohorts(user)
+    if not cohorts and not user.is_staff:
         # Learners and others: nothing to mentor here.
-        return render(request, "dashboards/mentor_home.html", {"cohorts": [], "current": None})
+        return render(request, MENTOR_HOME, {"cohorts": [], "current": None})
     wanted = parse_id(request.GET.get("cohort"))
     current = next((c for c in cohorts if c.pk == wanted), cohorts[0] if cohorts else None)
+    is_mentor = user_roles(user).is_mentor
+    now = timezone.now()
+    if current is None:  # staff, and no cohort under way: a cheap page
+        return _mentor_home(request, cohorts=cohorts, is_mentor=is_mentor, now=now)[0]
+    sort = request.GET.get("sort", "name")
+    if sort not in SORTS:
+        sort = "name"
+    known = mentor_feedback.known_reviews(current)
+    stamp = selectors.mentor_home_stamp(
+        user, current, reviewer_ids=known.reviewer_ids if known else ()
+    )
+    reviews = mentor_feedback.current_reviews(
+        current, submissions=selectors.matrix_submissions(stamp.matrix), known=known
+    )
+    if known is None or reviews.reviewer_ids != known.reviewer_ids:
+        # Someone reviewed for the first time: their name joins the stamp.
+        stamp = dataclasses.replace(
+            stamp, feedback=mentor_feedback.feedback_stamp(current, reviews.reviewer_ids)
+        )
+    # A page number past either end is the first or last page, under that page's key.
+    pages = max(1, math.ceil(selectors.matrix_stamp_learners(stamp.matrix) / MATRIX_PAGE_SIZE))
+    page_number = min(max(parse_id(request.GET.get("page")) or 1, 1), pages)
+    zone = _user_zone(user)
+    # Away mode: one's own, loaded with the user; the date field's earliest day is today.
+    away = (user.away_until, user.away_note, timezone.localdate()) if is_mentor else None
+    matrix = MatrixChoice(cohort=current, sort=sort, page_number=page_number, zone=zone)
+    return fragments.cached_page(
+        request,
+        name="mentor-home",
+        parts=(
+            # The tabs, the chosen cohort and its track: every save sets their change times.
+            tuple((c.pk, c.updated_at, c.track_id, c.track.updated_at) for c in cohorts),
+            tuple(sorted(active_membership_roles(user).items())),
+            current.pk,
+            sort,
+            page_number,
+            str(zone),
+            away,
+            stamp,
+            reviews.count,
+            reviews.last_id,
+        ),
+        now=now,
+        max_age=MATRIX_MAX_AGE,
+        build=lambda: _mentor_home(
+            request,
+            cohorts=cohorts,
+            is_mentor=is_mentor,
+            now=now,
+            matrix=matrix,
+            stamp=stamp,
+            reviews=reviews,
+        ),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixChoice:
+    """The cohort, sort order, page and time zone of a matrix as asked for, validated."""
+
+    cohort: Cohort
+    sort: str
+    page_number: int
+    zone: ZoneInfo
+
+
+def _mentor_home(
+    request: HttpRequest, *, cohorts, is_mentor, now, matrix=None, stamp=None, reviews=None
+) -> tuple[HttpResponse, dt.datetime | None]:
+    """The page and the next instant it changes by itself (a release or due time, the end
+    of one's away mode)."""
+    user = request.user
     context: dict = {
         "cohorts": cohorts,
-        "current": current,
+        "current": matrix.cohort if matrix else None,
         "queue_url": links.queue_url(),
         "export_kinds": exports.LINKS,
     }
-    if user_roles(request.user).is_mentor:
-        # Away mode for oneself (submissions/away.html#away-card); not part of the cache.
-        context.update(
-            away_context(
-                viewer=request.user, mentor=request.user, next_url=reverse("dashboard:mentor")
-            )
-        )
-    if current is not None:
-        sort = request.GET.get("sort", "name")
-        if sort not in SORTS:
-            sort = "name"
-        zone = _user_zone(request.user)
-        now = timezone.now()
-        stamp = selectors.cohort_matrix_stamp(current)
-        # A page number past either end is the first or last page, under that page's key.
-        pages = max(1, math.ceil(selectors.matrix_stamp_learners(stamp) / MATRIX_PAGE_SIZE))
-        page_number = min(max(parse_id(request.GET.get("page")) or 1, 1), pages)
-        context["matrix_html"] = fragments.cached_fragment(
+    instants = []
+    if is_mentor:
+        # Away mode for oneself (submissions/away.html#away-card).
+        context.update(away_context(viewer=user, mentor=user, next_url=reverse("dashboard:mentor")))
+        instants.append(user.away_until)
+    if matrix is not None:
+        # Shared by the cohort's mentors: after a write the first one draws it.
+        context["matrix_html"], matrix_ends_at = _shared_fragment(
             name="mentor-matrix",
-            parts=(sort, page_number, str(zone), stamp),
+            parts=(matrix.sort, matrix.page_number, str(matrix.zone), stamp.matrix),
             now=now,
             max_age=MATRIX_MAX_AGE,
-            build=lambda: _mentor_matrix(
-                request, cohort=current, sort=sort, page_number=page_number, zone=zone, now=now
-            ),
+            build=lambda: _mentor_matrix(request, choice=matrix, now=now),
         )
+        instants.append(matrix_ends_at)
         context["mentor_feedback_html"] = _mentor_feedback_html(
-            cohort=current, now=now, matrix_stamp=stamp
+            cohort=matrix.cohort, now=now, reviews=reviews, stamp=stamp.feedback
         )
-    return _render(request, MENTOR_HOME, context, "matrix-panel")
+    response = _render(request, MENTOR_HOME, context, "matrix-panel")
+    return response, fragments.next_instant_after(now, instants)
 
 
-# The feedback table changes only with the reviews and acknowledgements its stamp digests.
+def _shared_fragment(*, name, parts, now, max_age, build) -> tuple[SafeString, dt.datetime | None]:
+    """A fragment without forms kept in the cache with its end of validity, which a page
+    cached around it needs for its own (`fragments.cached_fragment` keeps it to itself).
+    Keyed like a fragment (`fragments.fragment_key`: the templates are in the key)."""
+    key = fragments.fragment_key(name=name, parts=parts)
+    # The fragments' cache (a Redis outage is a miss there: core/cache.py).
+    hit = fragments.cache.get(key)
+    if hit is not None and now < hit[2]:
+        return SafeString(hit[0]), hit[1]
+    html, ends_at = build()
+    valid_until = now + dt.timedelta(seconds=max_age)
+    if ends_at is not None and ends_at < valid_until:
+        valid_until = ends_at
+    timeout = math.ceil((valid_until - now).total_seconds())
+    if timeout > 0:
+        fragments.cache.set(key, (str(html), ends_at, valid_until), timeout)
+    return SafeString(html), ends_at
+
+
+# The feedback table changes only with the reviews and acknowledgements its key names.
 FEEDBACK_MAX_AGE = 600
 
 
-def _mentor_feedback_html(*, cohort: Cohort, now, matrix_stamp: tuple) -> SafeString:
-    """The per-mentor feedback table of `cohort`, cached under `mentor_feedback_stamp`.
-
-    The reviewers' ids (whose names the stamp digests) are read from the cohort's reviews
-    once per state of its submissions, and kept in the cache under that state: a new
-    review changes the submissions' digest, so the list is never one reviewer short."""
-    submissions = selectors.matrix_submissions_digest(matrix_stamp)
-    ids_key = fragments.fragment_key(
-        name="mentor-feedback-reviewers", parts=(cohort.pk, submissions)
-    )
-    reviewer_ids = cache.get(ids_key)
-    if reviewer_ids is None:
-        reviewer_ids = selectors.cohort_reviewer_ids(cohort)
-        cache.set(ids_key, reviewer_ids, FEEDBACK_MAX_AGE)
-    stamp = selectors.mentor_feedback_stamp(
-        cohort, matrix_stamp=matrix_stamp, reviewer_ids=reviewer_ids
-    )
+def _mentor_feedback_html(
+    *, cohort: Cohort, now, reviews: mentor_feedback.CohortReviews, stamp: tuple
+) -> SafeString:
+    """The per-mentor feedback table of `cohort`, cached under its reviews (count and
+    newest, `CohortReviews`) and `stamp` (`mentor_feedback.feedback_stamp` of their
+    reviewers): a comment, which saves its submission, leaves it as it is."""
     return fragments.cached_fragment(
         name="mentor-feedback",
-        parts=(cohort.pk, stamp),
+        parts=(cohort.pk, reviews.count, reviews.last_id, stamp),
         now=now,
         max_age=FEEDBACK_MAX_AGE,
         build=lambda: (
@@ -262,8 +363,9 @@ MENTOR_HOME = "dashboards/mentor_home.html"
 MATRIX_MAX_AGE = 60
 
 
-def _mentor_matrix(request, *, cohort, sort, page_number, zone, now):
+def _mentor_matrix(request, *, choice: MatrixChoice, now):
     """One page of the cohort's matrix and its at-risk list, rendered."""
+    cohort, sort, page_number, zone = choice.cohort, choice.sort, choice.page_number, choice.zone
     matrix = selectors.cohort_matrix(cohort=cohort, now=now)
     key, descending = SORTS[sort]
     rows = sorted(matrix.rows, key=key, reverse=descending)
@@ -271,9 +373,10 @@ def _mentor_matrix(request, *, cohort, sort, page_number, zone, now):
     review_url = links.review_url_filler()
     history_url = links.url_filler("dashboard:learner-history", [("cohort_id", "user_id")])
     at_risk = matrix.at_risk
+    columns = _matrix_columns(matrix.entries)
     for row in page.object_list:
-        row.cells_html = _matrix_cells_html(row, review_url)
         row.history_url = history_url(cohort.pk, row.learner.pk)
+        row.cells_html = _matrix_cells_html(row, columns, review_url)
     for row, _reasons in at_risk:
         row.history_url = history_url(cohort.pk, row.learner.pk)
     context = {
@@ -417,13 +520,22 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "capacity": capacity_forecast(cohort=cohort, now=now),
         "export_kinds": exports.LINKS,
         # Its own fragment: an acknowledgement changes it without touching a submission.
-        "mentor_feedback_html": _mentor_feedback_html(
-            cohort=cohort, now=now, matrix_stamp=matrix_stamp
-        ),
+        "mentor_feedback_html": _staff_feedback_html(cohort, now=now, matrix_stamp=matrix_stamp),
         # Not cached: away mode and open reviews per mentor, with the away form of each.
         "mentor_rows": _mentor_rows(request, cohort),
     }
     return render(request, STAFF_COHORT, context)
+
+
+def _staff_feedback_html(cohort: Cohort, *, now, matrix_stamp: tuple) -> SafeString:
+    """The feedback table as on the mentor home (the cached reviews, then one query)."""
+    reviews = mentor_feedback.current_reviews(
+        cohort,
+        submissions=selectors.matrix_submissions(matrix_stamp),
+        known=mentor_feedback.known_reviews(cohort),
+    )
+    stamp = mentor_feedback.feedback_stamp(cohort, reviews.reviewer_ids)
+    return _mentor_feedback_html(cohort=cohort, now=now, reviews=reviews, stamp=stamp)
 
 
 def _mentor_rows(request, cohort) -> list[dict]:

@@ -120,6 +120,8 @@ def _queue_page(request: HttpRequest, *, now, asked: QueueParams, stamp) -> tupl
     paginator = Paginator(
         selectors.mentor_queue(user=request.user, tab=tab, now=now, **filters), QUEUE_PAGE_SIZE
     )
+    # The tab's count, under the same filters: the paginator need not count again.
+    paginator.count = counts[tab]
     page = paginator.get_page(asked.page)
     drawn = QueueParams(
         tab=tab, cohort=cohort_id, lab=lab_id, state=state, page=page.number, mentor=mentor_id

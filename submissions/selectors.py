@@ -9,7 +9,7 @@ import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership
@@ -157,6 +157,8 @@ class MatrixRow:
 class ProgressMatrix:
     entries: list[ScheduleEntry]
     rows: list[MatrixRow]
+    # The due times of the cohort's extensions (instants at which a cell may turn overdue).
+    extension_due_times: tuple = ()
 
 
 MATRIX_ORDERS = {
@@ -171,15 +173,29 @@ def cohort_progress_matrix(
 ) -> ProgressMatrix:
     """Learners by labs with each cell's state, late and overdue flags.
 
-    Five queries whatever the size: labs, overrides, learners, extensions, submissions.
-    ``order``: "name" (email), "display_name" (name, then email) or "progress" (fewest
-    approved first, so who needs help is on top).
+    Five queries whatever the size: labs, overrides, learners (with when each last touched
+    their work), extensions, submissions. ``order``: "name" (email), "display_name" (name,
+    then email) or "progress" (fewest approved first, so who needs help is on top).
     """
     now = now or timezone.now()
     entries = cohort_schedule(cohort=cohort, now=now)
+    lab_ids = [entry.lab.pk for entry in entries]
+    # A learner's latest activity on the labs of the schedule, read per learner (a hundred
+    # values) rather than with each of their submissions (thousands of datetimes to parse).
+    touched = (
+        Submission.objects.filter(
+            cohort_id=cohort.pk, learner_id=OuterRef("user_id"), lab_id__in=lab_ids
+        )
+        .order_by()
+        .values("learner_id")
+        .annotate(latest=Max("last_activity_at"))
+        .values("latest")
+    )
     memberships = active_learner_memberships(cohort).order_by(
         *MATRIX_ORDERS.get(order, MATRIX_ORDERS["name"])
     )
+    if lab_ids:
+        memberships = memberships.annotate(touched_at=Subquery(touched))
     extensions = dict(
         ((learner_id, lab_id), due_at)
         for learner_id, lab_id, due_at in Extension.objects.filter(cohort=cohort).values_list(
@@ -191,42 +207,34 @@ def cohort_progress_matrix(
     found_by_key = {
         (row[1], row[2]): row
         for row in Submission.objects.filter(cohort=cohort).values_list(
-            "pk", "learner_id", "lab_id", "state", "is_late", "iteration_count", "last_activity_at"
+            "pk", "learner_id", "lab_id", "state", "is_late", "iteration_count"
         )
     }
     columns = [(entry.lab.pk, entry.due_at, entry.is_released) for entry in entries]
+    not_started = (None, None, None, NOT_STARTED, False, 0)
     rows = []
     for membership in memberships:
         learner = membership.user
         learner_id = learner.pk
+        touched_at = getattr(membership, "touched_at", None)
         last_activity = membership.joined_at
+        if touched_at is not None and touched_at > last_activity:
+            last_activity = touched_at
         cells = []
         for lab_id, cohort_due_at, is_released in columns:
             key = (learner_id, lab_id)
             due = extensions.get(key, cohort_due_at)
-            found = found_by_key.get(key)
-            if found is None:
-                pk, state, handed_in_late, iterations = None, NOT_STARTED, False, 0
-            else:
-                pk, _, _, state, handed_in_late, iterations, touched = found
-                if touched and touched > last_activity:
-                    last_activity = touched
-            is_late, is_overdue = _lab_flags(
-                state=state,
-                handed_in_late=handed_in_late,
-                iteration_count=iterations,
-                is_released=is_released,
-                due_at=due,
-                now=now,
-            )
+            pk, _, _, state, handed_in_late, iterations = found_by_key.get(key, not_started)
+            # `_lab_flags`, inline: this loop runs learners x labs times.
+            past_due = is_released and now > due
             cells.append(
                 MatrixCell(
                     lab_id,
                     state,
-                    is_late,
+                    handed_in_late if iterations else past_due,
                     is_released,
                     pk,
-                    is_overdue,
+                    past_due and state not in HANDED_IN_STATES,
                     due,
                     handed_in_late,
                     iterations,
@@ -239,7 +247,9 @@ def cohort_progress_matrix(
         )
     if order == "progress":
         rows.sort(key=lambda r: (r.approved, -r.late, r.learner.email))
-    return ProgressMatrix(entries=entries, rows=rows)
+    return ProgressMatrix(
+        entries=entries, rows=rows, extension_due_times=tuple(extensions.values())
+    )
 
 
 # --- mentor queue -------------------------------------------------------------------------

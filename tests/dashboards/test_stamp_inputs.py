@@ -277,6 +277,31 @@ def test_matrix_follows_a_hand_in(client, cohort, mentor):
     assert cell(matrix(client, mentor, cohort), "Worker", lab).startswith("Submitted")
 
 
+def test_matrix_stamp_follows_a_submission_replaced_or_written_out_of_order(cohort):
+    """The cohort's submissions are stamped by their count and the sum of their change
+    times (no digest of every row): a row deleted while another is added keeps the count,
+    and a write committed after a later one keeps the newest time; both move the sum."""
+    from dashboards.selectors import cohort_matrix_stamp
+    from submissions.models import Submission
+    from tests.factories import SubmissionFactory
+
+    lab = first_lab(cohort)
+    first = SubmissionFactory(cohort=cohort, lab=lab, learner=learner(cohort, "One").user)
+    SubmissionFactory(cohort=cohort, lab=lab, learner=learner(cohort, "Two").user)
+    before = cohort_matrix_stamp(cohort)
+    first.delete()
+    SubmissionFactory(cohort=cohort, lab=lab, learner=learner(cohort, "Three").user)
+    replaced = cohort_matrix_stamp(cohort)
+    assert replaced != before
+    newest = Submission.objects.filter(cohort=cohort).order_by("-updated_at").first()
+    older = Submission.objects.filter(cohort=cohort).exclude(pk=newest.pk).get()
+    # A write stamped before the newest change, committed after it.
+    Submission.objects.filter(pk=older.pk).update(
+        updated_at=newest.updated_at - dt.timedelta(microseconds=1)
+    )
+    assert cohort_matrix_stamp(cohort) != replaced
+
+
 # --- the learner's home -----------------------------------------------------------------------
 
 
@@ -471,15 +496,16 @@ def test_junk_parameters_reuse_the_learner_homes_entry(client, cohort, recording
 def test_junk_parameters_reuse_the_matrix_entry(client, cohort, mentor, recording):
     learner(cohort, "Someone")
     matrix(client, mentor, cohort)
-    # The matrix and the per-mentor feedback table: one entry each.
+    # The page, its matrix and its per-mentor feedback table: one entry each.
     assert sorted(key.split(":")[2] for key in recording.stored) == [
         "mentor-feedback",
+        "mentor-home",
         "mentor-matrix",
     ]
     for i, params in enumerate(JUNK * 3):
         html = matrix(client, mentor, cohort, {"cohort": cohort.pk, **params, "n": str(i)})
         assert "Someone · Week 1" in html
-    assert len(set(recording.stored)) == 2
+    assert len(set(recording.stored)) == 3
 
 
 def test_junk_parameters_reuse_the_staff_overview_entry(client, cohort, staff, recording):
@@ -549,3 +575,81 @@ def test_staff_overview_counts_a_missed_sla_when_it_passes(client, staff, monkey
     assert "missed it" not in overview(client, staff, world.cohort)
     monkeypatch.setattr(timezone, "now", lambda: sla_ends + dt.timedelta(seconds=10))
     assert "1 missed it" in overview(client, staff, world.cohort)
+
+
+# --- the mentor's home (cached whole: dashboards.views.mentor_home) -------------------------
+
+
+def test_mentor_home_tabs_follow_another_cohort_renamed(client, cohort, mentor, staff):
+    other = MentorMembershipFactory(user=mentor, cohort=CohortFactory(name="Second cohort")).cohort
+    learner(cohort, "Someone")
+    assert "Second cohort" in matrix(client, mentor, cohort)
+    cohort_services.cohort_update(actor=staff, cohort=other, name="Renamed cohort")
+    html = matrix(client, mentor, cohort)
+    assert "Renamed cohort" in html and "Second cohort" not in html
+
+
+def test_mentor_home_follows_the_bell(client, cohort, mentor):
+    from notifications.models import Notification
+
+    learner(cohort, "Someone")
+    before = matrix(client, mentor, cohort)
+    Notification.objects.create(recipient=mentor, kind="comment.added", text="A message")
+    assert matrix(client, mentor, cohort) != before
+
+
+def test_mentor_home_follows_a_new_role_in_the_navigation(client, cohort, mentor):
+    learner(cohort, "Someone")
+    assert "My labs" not in matrix(client, mentor, cohort)
+    MembershipFactory(user=mentor, cohort=CohortFactory())  # learns in another cohort
+    assert "My labs" in matrix(client, mentor, cohort)
+
+
+def test_mentor_home_follows_away_mode_set_elsewhere(client, cohort, mentor):
+    from submissions.services import mentor_set_away
+
+    learner(cohort, "Someone")
+    assert "available for new reviews" in matrix(client, mentor, cohort)
+    until = timezone.localdate() + dt.timedelta(days=3)
+    mentor_set_away(actor=mentor, user=mentor, until=until, note="At a conference")
+    html = matrix(client, mentor, cohort)
+    assert "At a conference" in html and "available for new reviews" not in html
+
+
+def test_mentor_home_ends_away_mode_when_it_runs_out(client, cohort, mentor, monkeypatch):
+    """Inside the page's max age, only its end of validity (the end of away mode) can make
+    the second request draw it again."""
+    from submissions.services import mentor_set_away
+
+    learner(cohort, "Someone")
+    mentor_set_away(
+        actor=mentor, user=mentor, until=timezone.localdate() + dt.timedelta(days=1), note=""
+    )
+    mentor.refresh_from_db()
+    back = mentor.away_until
+    monkeypatch.setattr(timezone, "now", lambda: back - dt.timedelta(seconds=10))
+    assert "available for new reviews" not in matrix(client, mentor, cohort)
+    monkeypatch.setattr(timezone, "now", lambda: back + dt.timedelta(seconds=10))
+    assert "available for new reviews" in matrix(client, mentor, cohort)
+
+
+def test_mentor_home_follows_a_comment_in_the_at_risk_list(client, mentor, staff):
+    """A learner idle for a week leaves the at-risk list when they write again: a comment
+    changes only the submission's activity, which the page's stamp must see."""
+    from submissions import services as submission_services
+    from submissions.models import Submission
+
+    cohort = CohortFactory(start_date=timezone.localdate())
+    lab = LabFactory(track=cohort.track, week=1)
+    MentorMembershipFactory(user=mentor, cohort=cohort)
+    user = learner(cohort, "Quiet Person", joined_at=timezone.now() - dt.timedelta(days=20)).user
+    submission = submission_services.submission_get_or_create_draft(
+        learner=user, cohort=cohort, lab=lab
+    )
+    Submission.objects.filter(pk=submission.pk).update(
+        last_activity_at=timezone.now() - dt.timedelta(days=10)
+    )
+    assert "no activity for 10 days" in matrix(client, mentor, cohort)
+    submission_services.comment_create(actor=user, submission=submission, body="Still here")
+    html = matrix(client, mentor, cohort)
+    assert "no activity for 10 days" not in html and "Nobody is falling behind" in html

@@ -105,8 +105,9 @@ def test_page_stamps_use_indexes(large_world):
 
     from cohorts.models import Cohort, Membership
     from cohorts.selectors import membership_roles_stamp
-    from core.fragments import stamp_query
-    from dashboards.selectors import cohort_matrix_sources, learner_home_stamp_query
+    from core.fragments import navigation_sources, stamp_query
+    from dashboards.mentor_feedback import feedback_sources
+    from dashboards.selectors import cohort_matrix_stamp_query, learner_home_stamp_query
     from notifications.selectors import unread_stamp
     from submissions.selectors import queue_stamp
 
@@ -123,5 +124,8 @@ def test_page_stamps_use_indexes(large_world):
     _assert_indexed(_explain_sql(*stamp_query(*sources)), "mentor queue stamp")
 
     cohort = Cohort.objects.select_related("track").get(pk=large_world["cohort"].pk)
-    plan = _explain_sql(*stamp_query(*cohort_matrix_sources(cohort)))
+    plan = _explain_sql(*cohort_matrix_stamp_query(cohort))
     _assert_indexed(plan, "cohort matrix stamp")
+    # The mentor home's: the same, with the feedback table's and the navigation's sources.
+    extra = [*feedback_sources(cohort, [mentor.pk]), *navigation_sources(mentor)]
+    _assert_indexed(_explain_sql(*cohort_matrix_stamp_query(cohort, *extra)), "mentor home stamp")
