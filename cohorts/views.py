@@ -49,7 +49,6 @@ from .permissions import (
 
 MEMBERS_PER_PAGE = 50
 COHORTS_PER_PAGE = 30
-LATEST_ANNOUNCEMENTS = 3
 
 
 def viewer_zone(user) -> ZoneInfo:
@@ -408,7 +407,7 @@ def _schedule_page(request: HttpRequest, cohort: Cohort, *, now) -> tuple:
         "may_grant": may_grant,
         "full": can_view_full_schedule(user, cohort),
         "now": now,
-        "announcements": list(selectors.cohort_announcements(cohort)[:LATEST_ANNOUNCEMENTS]),
+        "announcements": selectors.latest_announcements(cohort),
     }
     # Labs kept on an older revision until the cohort ends (curriculum updates held back).
     pins = selectors.cohort_pins(cohort)

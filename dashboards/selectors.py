@@ -30,6 +30,7 @@ from cohorts.selectors import (
     default_release_at,
 )
 from core.fragments import Rows, change_stamp, digest_sql, is_text, next_instant_after
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, ReviewAcknowledgement, Submission
@@ -461,8 +462,30 @@ def matrix_ends_at(matrix: Matrix) -> dt.datetime | None:
     return next_instant_after(matrix.now, instants)
 
 
-def recent_feedback(*, learner, cohort: Cohort | None = None, limit: int = 5) -> list[Review]:
+RECENT_FEEDBACK = 5
+
+
+def _latest_feedback(**cohort):
+    return (
+        Review.objects.filter(submission__learner_id=Param("learner"), **cohort)
+        .exclude(body="")
+        .select_related("reviewer", "submission__lab", "submission__cohort")
+        .order_by("-created_at", "-pk")[:RECENT_FEEDBACK]
+    )
+
+
+# The learner home's "Recent feedback", compiled once per process (drawn on each change).
+_LATEST_FEEDBACK_IN_COHORT = PreparedQuery(
+    lambda: _latest_feedback(submission__cohort_id=Param("cohort"))
+)
+
+
+def recent_feedback(
+    *, learner, cohort: Cohort | None = None, limit: int = RECENT_FEEDBACK
+) -> list[Review]:
     """The latest reviews of the learner's work (one query)."""
+    if cohort is not None and limit == RECENT_FEEDBACK:
+        return _LATEST_FEEDBACK_IN_COHORT.models(learner=learner.pk, cohort=cohort.pk)
     qs = Review.objects.filter(submission__learner=learner).exclude(body="")
     if cohort is not None:
         qs = qs.filter(submission__cohort=cohort)
