@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab, LabRevision
 
 from .models import (
@@ -73,13 +74,21 @@ def active_memberships_with_cohorts(user) -> list[Membership]:
     """
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    memberships = list(
-        Membership.objects.filter(user=user, active=True)
+    memberships = _MEMBERSHIPS_WITH_COHORTS.models(user=user.pk)
+    user._cohort_membership_roles = {m.cohort_id: m.role for m in memberships}
+    return memberships
+
+
+# The learner's home and schedule, and the lab page, read these on each visit they draw:
+# compiled once per process (the ORM took about as long to compose them as PostgreSQL to
+# answer them).
+_MEMBERSHIPS_WITH_COHORTS = PreparedQuery(
+    lambda: (
+        Membership.objects.filter(user_id=Param("user"), active=True)
         .select_related("cohort__track")
         .order_by("-cohort__start_date", "cohort__name", "pk")
     )
-    user._cohort_membership_roles = {m.cohort_id: m.role for m in memberships}
-    return memberships
+)
 
 
 def membership_roles_stamp(user) -> list:
@@ -330,6 +339,20 @@ def cohort_labs(cohort: Cohort) -> QuerySet[Lab]:
     return Lab.objects.filter(track_id=cohort.track_id, active=True).order_by("week", "position")
 
 
+# `cohort_schedule`'s three reads (every learner page draws them), compiled once per process.
+_TRACK_LABS = PreparedQuery(
+    lambda: Lab.objects.filter(track_id=Param("track"), active=True).order_by("week", "position")
+)
+_COHORT_OVERRIDES = PreparedQuery(
+    lambda: ScheduleOverride.objects.filter(cohort_id=Param("cohort"))
+)
+_LEARNER_EXTENSIONS = PreparedQuery(
+    lambda: Extension.objects.filter(
+        cohort_id=Param("cohort"), learner_id=Param("learner")
+    ).select_related("granted_by")
+)
+
+
 def cohort_schedule(
     *, cohort: Cohort, learner=None, now: dt.datetime | None = None
 ) -> list[ScheduleEntry]:
@@ -339,17 +362,14 @@ def cohort_schedule(
     number of labs.
     """
     now = now or timezone.now()
-    labs = list(cohort_labs(cohort))
+    labs = _TRACK_LABS.models(track=cohort.track_id)
     if not labs:
         return []
-    overrides = {o.lab_id: o for o in ScheduleOverride.objects.filter(cohort=cohort)}
+    overrides = {o.lab_id: o for o in _COHORT_OVERRIDES.models(cohort=cohort.pk)}
     extensions: dict[int, Extension] = {}
     if learner is not None and getattr(learner, "pk", None):
         extensions = {
-            e.lab_id: e
-            for e in Extension.objects.filter(cohort=cohort, learner=learner).select_related(
-                "granted_by"
-            )
+            e.lab_id: e for e in _LEARNER_EXTENSIONS.models(cohort=cohort.pk, learner=learner.pk)
         }
     return [
         _entry(
@@ -541,6 +561,21 @@ def cohort_announcements(cohort: Cohort) -> QuerySet:
     return Announcement.objects.filter(cohort=cohort).select_related("author")
 
 
+LATEST_ANNOUNCEMENTS = 3
+
+# The schedule's "Latest announcements", compiled once per process.
+_LATEST_ANNOUNCEMENTS = PreparedQuery(
+    lambda: Announcement.objects.filter(cohort_id=Param("cohort")).select_related("author")[
+        :LATEST_ANNOUNCEMENTS
+    ]
+)
+
+
+def latest_announcements(cohort: Cohort) -> list[Announcement]:
+    """The cohort's newest announcements (`LATEST_ANNOUNCEMENTS`) with their authors."""
+    return _LATEST_ANNOUNCEMENTS.models(cohort=cohort.pk)
+
+
 def cohort_schedule_shifts(cohort: Cohort) -> QuerySet:
     """The record of the cohort's schedule shifts, newest first, with who made them."""
     from .models import ScheduleShift
@@ -608,15 +643,21 @@ class PinRow:
         return self.latest is not None and self.latest != self.held
 
 
+# Read by every schedule drawn (five joins: composing it cost more than running it).
+_PINS_IN_FORCE = PreparedQuery(
+    lambda: (
+        CohortLabPin.objects.filter(cohort_id=Param("cohort"), ended_at__isnull=True)
+        .select_related("lab", "lab__current_revision", "revision", "source_import", "created_by")
+        .order_by("lab__week", "lab__position", "lab_id")
+    )
+)
+
+
 def cohort_pins(cohort: Cohort) -> list[PinRow]:
     """The cohort's pins in force, by week, with the latest revision beside each; one query."""
     if cohort_has_ended(cohort):
         return []
-    pins = (
-        CohortLabPin.objects.filter(cohort=cohort, ended_at__isnull=True)
-        .select_related("lab", "lab__current_revision", "revision", "source_import", "created_by")
-        .order_by("lab__week", "lab__position", "lab_id")
-    )
+    pins = _PINS_IN_FORCE.models(cohort=cohort.pk)
     return [
         PinRow(
             pin=pin,

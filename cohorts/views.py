@@ -1,5 +1,8 @@
 """Cohort pages: thin views that check the policy, call services and render templates."""
 
+import datetime as dt
+import functools
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -11,14 +14,16 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import get_script_prefix, reverse
+from django.utils import dateformat, timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.converters import parse_id
 from core.exceptions import ApplicationError
 from core.fragments import cached_page, change_stamp, navigation_sources, next_instant_after
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab
 
 from . import selectors, services
@@ -44,7 +49,6 @@ from .permissions import (
 
 MEMBERS_PER_PAGE = 50
 COHORTS_PER_PAGE = 30
-LATEST_ANNOUNCEMENTS = 3
 
 
 def viewer_zone(user) -> ZoneInfo:
@@ -54,14 +58,19 @@ def viewer_zone(user) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+# Every cohort page (the learner's schedule on each visit, cached or not) starts here:
+# compiled once, as the ORM spent about as long composing it as PostgreSQL answering.
+_COHORT_BY_SLUG = PreparedQuery(
+    lambda: Cohort.objects.select_related("track").filter(slug=Param("slug"))
+)
+
+
 def _visible_cohort(request: HttpRequest, slug: str) -> Cohort:
-    """The cohort if the user may see it; a 404 otherwise (no hint that it exists)."""
-    cohort = get_object_or_404(
-        Cohort.objects.select_related("track").filter(cohorts_visible_to(request.user)),
-        slug=slug,
-    )
-    if not can_view_cohort(request.user, cohort):
-        raise Http404
+    """The cohort if the user may see it (`cohorts_visible_to`: staff, or an active
+    member); a 404 otherwise, the same for a cohort hidden and one that does not exist."""
+    cohort = _COHORT_BY_SLUG.first(slug=slug)
+    if cohort is None or not can_view_cohort(request.user, cohort):
+        raise Http404("No Cohort matches the given query.")
     return cohort
 
 
@@ -398,13 +407,15 @@ def _schedule_page(request: HttpRequest, cohort: Cohort, *, now) -> tuple:
         "may_grant": may_grant,
         "full": can_view_full_schedule(user, cohort),
         "now": now,
-        "announcements": list(selectors.cohort_announcements(cohort)[:LATEST_ANNOUNCEMENTS]),
+        "announcements": selectors.latest_announcements(cohort),
     }
     # Labs kept on an older revision until the cohort ends (curriculum updates held back).
     pins = selectors.cohort_pins(cohort)
     context["pins"] = pins
     pin_by_lab = {row.lab.pk: row for row in pins}
-    context["entry_pins"] = [(e, pin_by_lab.get(e.lab.pk)) for e in entries]
+    context["schedule_rows"] = _schedule_rows(
+        cohort, entries, pin_by_lab, context["viewer_tz"], link_all=context["full"]
+    )
     context["ended"] = selectors.cohort_has_ended(cohort)
     if may_grant:
         context["extensions"] = list(selectors.cohort_extensions(cohort))
@@ -415,6 +426,64 @@ def _schedule_page(request: HttpRequest, cohort: Cohort, *, now) -> tuple:
         instants += [entry.release_at, entry.due_at, entry.extension_due_at]
     response = render(request, "cohorts/schedule.html", context)
     return response, next_instant_after(now, instants)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    """One line of the schedule with its times and link written out, as the template's
+    `date` filters and `{% url %}` would write them: a track has a few dozen labs and each
+    line had four dates and a link to compose, which was most of drawing the page."""
+
+    entry: selectors.ScheduleEntry
+    pin: selectors.PinRow | None
+    lab_url: str  # "" while the lab is shown by title only
+    release: tuple[str, str]  # (ISO 8601, as shown) in the viewer's zone
+    due: tuple[str, str]
+    extension_due: tuple[str, str] | None
+
+
+SHOWN_TIME_FORMAT = "D j M Y, H:i"
+
+
+@functools.lru_cache(maxsize=8192)
+def _shown_time(value: dt.datetime, zone: ZoneInfo, language: str | None) -> tuple[str, str]:
+    """`value|date:'c'` and `value|date:SHOWN_TIME_FORMAT` under `{% timezone zone %}`.
+    Memoized: a cohort's learners share its dates (`language` is in the key because
+    day and month names are translated)."""
+    local = value.astimezone(zone)
+    return local.isoformat(), dateformat.format(local, SHOWN_TIME_FORMAT)
+
+
+@functools.lru_cache(maxsize=8192)
+def _lab_page_url(script_prefix: str, track_slug: str, lab_slug: str) -> str:
+    return reverse("curriculum:lab", args=[track_slug, lab_slug])
+
+
+def _schedule_rows(
+    cohort: Cohort, entries: list, pin_by_lab: dict, zone: ZoneInfo, *, link_all: bool
+) -> list[ScheduleRow]:
+    language = get_language()
+    prefix = get_script_prefix()
+    rows = []
+    for entry in entries:
+        extension_due = entry.extension_due_at
+        rows.append(
+            ScheduleRow(
+                entry=entry,
+                pin=pin_by_lab.get(entry.lab.pk),
+                lab_url=(
+                    _lab_page_url(prefix, cohort.track.slug, entry.lab.slug)
+                    if entry.is_released or link_all
+                    else ""
+                ),
+                release=_shown_time(entry.release_at, zone, language),
+                due=_shown_time(entry.due_at, zone, language),
+                extension_due=(
+                    _shown_time(extension_due, zone, language) if extension_due else None
+                ),
+            )
+        )
+    return rows
 
 
 @login_required

@@ -7,6 +7,8 @@ by colour *and* by shape (solid line with dots vs dashed line) and every chart c
 
 from __future__ import annotations
 
+import functools
+
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -133,6 +135,27 @@ def _x_labels(labels: list[str], xs: list[float], width: int) -> SafeString:
 
 def burn_up_svg(burn_up: BurnUp, *, chart_id: str) -> SafeString:
     """Labs approved by the end of each week (solid, dots) against the schedule (dashed)."""
+    return _burn_up_svg(
+        burn_up.weeks,
+        burn_up.current_week,
+        tuple(burn_up.planned),
+        tuple(burn_up.approved),
+        burn_up.total,
+        chart_id,
+    )
+
+
+# A pure function of a few small numbers, which learners of a cohort at the same pace share:
+# drawn once per process (each drawing formats and escapes a few hundred values).
+@functools.lru_cache(maxsize=4096)
+def _burn_up_svg(weeks, current_week, planned, approved, total, chart_id) -> SafeString:
+    burn_up = BurnUp(
+        weeks=weeks,
+        current_week=current_week,
+        planned=list(planned),
+        approved=list(approved),
+        total=total,
+    )
     return _responsive(lambda width, svg_id: _burn_up(burn_up, svg_id, width), chart_id)
 
 

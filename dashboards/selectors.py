@@ -35,6 +35,7 @@ from core.fragments import (
     next_instant_after,
     stamp_query,
 )
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab, Track
 from submissions import selectors as progress_selectors
 from submissions.models import Iteration, Review, Submission
@@ -261,10 +262,11 @@ def learner_home_stamp(user) -> tuple | None:
 
     Per active membership (any role, so the navigation's links are covered): the cohort's
     and track's change times and digests (core.fragments.digest_sql) of the learner's
-    submissions and extensions in that cohort, the cohort's overrides and the track's labs,
-    over the same columns as the matrix (`SUBMISSION_COLUMNS`...); and the user's unread
-    notifications (the bell shows their count). A review always saves its submission. The
-    page cache (`core.fragments`) is keyed by this.
+    submissions in that cohort over the columns the page shows (`HOME_SUBMISSION_COLUMNS`,
+    not their change time: a comment or a draft saved leaves the page as it was), the
+    reviews of those submissions, the learner's extensions, the cohort's overrides and the
+    track's labs (the same columns as the matrix); and the user's unread notifications (the
+    bell shows their count). The page cache (`core.fragments`) is keyed by this.
     Last, the facts that choose the cohort the page opens on (`learner_home_cohorts`): the
     cohort's status, start, time zone and pace, and the learner's labs there with changes
     requested.
@@ -348,8 +350,14 @@ def _learner_home_sql() -> str:
     mine = "x.cohort_id = m.cohort_id AND x.learner_id = m.user_id"
     per_cohort = "x.cohort_id = m.cohort_id"
     per_track = "x.track_id = c.track_id"
+    my_submission_ids = (
+        f"SELECT s.id FROM {table(Submission)} s"  # noqa: S608
+        " WHERE s.cohort_id = m.cohort_id AND s.learner_id = m.user_id"
+    )
+    reviews_of_mine = f"x.submission_id IN ({my_submission_ids})"
     parts = [
-        (Submission, SUBMISSION_COLUMNS, mine),
+        (Submission, HOME_SUBMISSION_COLUMNS, mine),
+        (Review, HOME_REVIEW_COLUMNS, reviews_of_mine),
         (Extension, EXTENSION_COLUMNS, mine),
         (ScheduleOverride, OVERRIDE_COLUMNS, per_cohort),
         (Lab, LAB_COLUMNS, per_track),
@@ -372,6 +380,23 @@ def _learner_home_sql() -> str:
         WHERE m.user_id = %s AND m.active = %s
         ORDER BY m.id
     """  # noqa: S608
+
+
+# What the learner's home shows of their submissions (states, chips, "late", the burn-up's
+# approval times, "Review overdue") and of the reviews of them ("Recent feedback"; reviews
+# are never changed). Named column by column rather than by `updated_at`, which every write
+# to a submission bumps: a message in the thread, a draft saved or a file attached changes
+# nothing on this page and must not make every one of those visits draw it again.
+HOME_SUBMISSION_COLUMNS = (
+    "id",
+    "lab_id",
+    "state",
+    "is_late",
+    "iteration_count",
+    "approved_at",
+    "review_due_at",
+)
+HOME_REVIEW_COLUMNS = ("id", "submission_id", "verdict", "reviewer_id", "created_at")
 
 
 def digest(model, columns: tuple[str, ...]) -> str:
@@ -525,8 +550,30 @@ def matrix_ends_at(matrix: Matrix) -> dt.datetime | None:
     return next_instant_after(matrix.now, instants)
 
 
-def recent_feedback(*, learner, cohort: Cohort | None = None, limit: int = 5) -> list[Review]:
+RECENT_FEEDBACK = 5
+
+
+def _latest_feedback(**cohort):
+    return (
+        Review.objects.filter(submission__learner_id=Param("learner"), **cohort)
+        .exclude(body="")
+        .select_related("reviewer", "submission__lab", "submission__cohort")
+        .order_by("-created_at", "-pk")[:RECENT_FEEDBACK]
+    )
+
+
+# The learner home's "Recent feedback", compiled once per process (drawn on each change).
+_LATEST_FEEDBACK_IN_COHORT = PreparedQuery(
+    lambda: _latest_feedback(submission__cohort_id=Param("cohort"))
+)
+
+
+def recent_feedback(
+    *, learner, cohort: Cohort | None = None, limit: int = RECENT_FEEDBACK
+) -> list[Review]:
     """The latest reviews of the learner's work (one query)."""
+    if cohort is not None and limit == RECENT_FEEDBACK:
+        return _LATEST_FEEDBACK_IN_COHORT.models(learner=learner.pk, cohort=cohort.pk)
     qs = Review.objects.filter(submission__learner=learner).exclude(body="")
     if cohort is not None:
         qs = qs.filter(submission__cohort=cohort)

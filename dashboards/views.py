@@ -7,6 +7,7 @@ such view varies on HX-Request so caches keep the two apart.
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from html import escape as html_escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,9 +21,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -117,15 +119,23 @@ def _learner_home(
     current = next((m for m in memberships if m.cohort_id == chosen), None)
     if current is None and memberships:
         current = memberships[0]
-    context = {"memberships": memberships, "current": None}
+    zone = _user_zone(request.user)
+    context = {"memberships": memberships, "current": None, "user_zone": zone}
     ends_at = None
     if current is not None:
         current.user = request.user
         overview = selectors.learner_cohort(membership=current, now=now)
+        language = get_language()
         for row in overview.rows:
             row.url = (
                 links.lab_url(cohort=current.cohort, lab=row.lab) if row.entry.is_released else ""
             )
+            # As `|date:'c'`, `|date:"D j M, H:i e"` and `|date:"j M"` under the page's
+            # {% timezone %} would write them, once per row rather than per filter.
+            row.due_iso, row.due_shown = _local_time(
+                row.entry.effective_due_at, zone, language, "D j M, H:i e"
+            )
+            row.opens_shown = _local_time(row.entry.release_at, zone, language, "j M")[1]
         feedback = selectors.recent_feedback(learner=request.user, cohort=current.cohort)
         for review in feedback:
             review.url = links.lab_url(cohort=current.cohort, lab=review.submission.lab)
@@ -142,6 +152,15 @@ def _learner_home(
 
 
 LEARNER_HOME = "dashboards/learner_home.html"
+
+
+@functools.lru_cache(maxsize=8192)
+def _local_time(value: dt.datetime, zone: ZoneInfo, language: str | None, shown: str) -> tuple:
+    """`value` in `zone` as ISO 8601 and in the `shown` date format. Memoized: a cohort's
+    learners share its due and release times (`language` is in the key because day and
+    month names are translated)."""
+    local = value.astimezone(zone)
+    return local.isoformat(), dateformat.format(local, shown)
 
 
 # --- mentor -------------------------------------------------------------------------------
