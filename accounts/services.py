@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError
+from core.prepared import Param, PreparedQuery
 
 from .identity import email_canonical, email_key, validate_display_name
 from .models import ApiToken, User
@@ -197,6 +198,12 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     return token
 
 
+# Every API request looks its token up: compiled once (key_hash is unique).
+_TOKEN_BY_HASH = PreparedQuery(
+    lambda: ApiToken.objects.select_related("user").filter(key_hash=Param("key_hash")).order_by()
+)
+
+
 def api_token_authenticate(secret: str) -> ApiToken | None:
     """The usable token for `secret`, or None. Records when it was last used (at most once a minute).
 
@@ -204,7 +211,7 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
     """
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=token_hash(secret)).first()
+    token = _TOKEN_BY_HASH.first(key_hash=token_hash(secret))
     if token is None or not token.is_usable or not token.user.is_active:
         return None
     now = timezone.now()

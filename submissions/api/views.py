@@ -236,9 +236,7 @@ class SubmissionViewSet(
     def submit(self, request, pk=None):
         # The visibility check and the service's row lock are one statement; the locked
         # row, saved by the service, answers.
-        with services.holding_lock(_one_visible(request.user), pk=pk, not_found=NotFound) as (
-            submission
-        ):
+        with services.holding_visible_lock(request.user, pk, not_found=NotFound) as submission:
             key = request.headers.get("Idempotency-Key")
             if key is not None and not (1 <= len(key.strip()) <= 100):
                 raise ValidationError({"Idempotency-Key": ["Use 1 to 100 characters."]})

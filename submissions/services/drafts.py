@@ -35,7 +35,6 @@ from ..validation import (
 from . import points as review_points
 from ._common import (
     S,
-    _end_open_assignment,
     _forbidden,
     _invalid,
     _locked,
@@ -318,6 +317,22 @@ def _save_draft_locked(
         _store_attachment(locked=locked, checked=item, actor=actor, stored=stored)
 
 
+# The columns a hand-in changes (the draft's own fields were saved before).
+_SUBMIT_CHANGES = (
+    "state",
+    "iteration_count",
+    "submitted_at",
+    "first_submitted_at",
+    "is_late",
+    "approved_at",
+    "claimed_at",
+    "last_activity_at",
+    "assigned_to",
+    "review_due_at",
+    "updated_at",
+)
+
+
 def submission_submit(
     *,
     actor,
@@ -408,7 +423,10 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     )
     if reviewed_before:
         review_points.hand_in_answers(locked, iteration)
-    handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
+    # The locking statement may have said whether the draft has files (`holding_visible_lock`).
+    handed_in = []
+    if getattr(locked, "ctx_has_draft_files", True):
+        handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
     Attachment.objects.filter(pk__in=[a.pk for a in handed_in]).update(iteration=iteration)
     # The next draft starts with the files just handed in (rows naming the same stored
     # file), so a resubmission keeps them unless the learner removes them.
@@ -426,6 +444,8 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     )
 
     was_resubmission = locked.state == S.CHANGES_REQUESTED
+    # Nothing moves back to draft, so a draft was never handed in, nor assigned.
+    was_assignable = locked.state != S.DRAFT
     sm.apply(locked, "submit")
     locked.iteration_count = number
     locked.submitted_at = now
@@ -436,7 +456,8 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     locked.last_activity_at = now
 
     due_at = now + dt.timedelta(hours=cohort.review_sla_hours)
-    _end_open_assignment(locked, now=now)
+    if was_assignable:
+        Assignment.objects.filter(submission=locked, ended_at__isnull=True).update(ended_at=now)
     mentor, reason = None, Assignment.Reason.AUTO
     if was_resubmission:
         previous = _last_changes_requester(locked)
@@ -461,7 +482,7 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     else:
         locked.assigned_to = None
         locked.review_due_at = due_at
-    locked.save()
+    locked.save(update_fields=_SUBMIT_CHANGES)
     # Both events in one INSERT (one delivery enqueued after commit, as for `record`).
     events = [
         dict(
