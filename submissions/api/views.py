@@ -191,7 +191,9 @@ class SubmissionViewSet(
         # else's cohort is the same 400 as one that does not exist; the service then lets
         # only the cohort's learners hand in (403 for its mentors and staff).
         serializer = DraftCreateSerializer(
-            data=request.data, cohorts=_visible_cohorts(request.user)
+            data=request.data,
+            cohorts=_visible_cohorts(request.user),
+            member_id=None if request.user.is_staff else request.user.pk,
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

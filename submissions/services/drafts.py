@@ -17,6 +17,7 @@ from cohorts.selectors import (
     schedule_entry_from,
 )
 from core.exceptions import ApplicationError
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab
 from notifications.events import record_many
 
@@ -117,20 +118,40 @@ def submission_put_draft(
 _DRAFT_FIELDS = ("repo_url", "commit_sha", "notes", "checklist")
 
 
+# `_put_draft`'s two reads, compiled once: the learner's row for the lab, locked with its
+# context, and (when there is none yet) the context alone.
+_LOCK_MINE = PreparedQuery(
+    lambda: lock_query(
+        Submission.objects.filter(
+            learner_id=Param("learner"), cohort_id=Param("cohort"), lab_id=Param("lab")
+        ).order_by(),
+        context=True,
+    )
+)
+_NEW_DRAFT_CONTEXT = PreparedQuery(
+    lambda: (
+        Cohort.objects.filter(pk=Param("cohort"))
+        .annotate(
+            **schedule_context_annotations(
+                cohort=Param("cohort"), lab=Param("lab"), learner=Param("learner")
+            )
+        )
+        .values(*SCHEDULE_CONTEXT_FIELDS)
+    )
+)
+
+
 def _put_draft(*, actor, cohort, lab, fields, nested: bool) -> tuple[Submission, bool]:
     if lab.track_id != cohort.track_id:
         raise ApplicationError("This lab is not part of the cohort's track.", code="invalid")
     mine = Submission.objects.filter(learner=actor, cohort=cohort, lab=lab)
-    locked = lock_query(mine, context=True).first()
+    locked = _LOCK_MINE.first(learner=actor.pk, cohort=cohort.pk, lab=lab.pk)
     if locked is not None:
         _save_existing_draft(actor=actor, locked=locked, fields=fields)
         return locked, False
     # The schedule, the membership and the pin in one statement (the row does not exist yet).
     context = SimpleNamespace(
-        **Cohort.objects.filter(pk=cohort.pk)
-        .annotate(**schedule_context_annotations(cohort=cohort.pk, lab=lab.pk, learner=actor.pk))
-        .values(*SCHEDULE_CONTEXT_FIELDS)
-        .get()
+        **_NEW_DRAFT_CONTEXT.dicts(cohort=cohort.pk, lab=lab.pk, learner=actor.pk)[0]
     )
     if not (context.ctx_learner_active and actor.is_active and actor.pk):
         raise _forbidden("Only learners of this cohort can hand in its labs.")
