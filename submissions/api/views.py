@@ -37,7 +37,6 @@ from submissions.permissions import (
     can_reassign_submission,
     can_review_submission,
     can_set_away,
-    submission_visible_to_filter,
     submissions_visible_to,
 )
 from submissions.review_points import points_of
@@ -79,11 +78,6 @@ def visible_submissions(user):
     return Submission.objects.filter(submissions_visible_to(user)).select_related(
         "learner", "lab", "assigned_to"
     )
-
-
-def _one_visible(user):
-    """Submissions the user may see, for a lookup of one row by id (no membership map)."""
-    return Submission.objects.filter(submission_visible_to_filter(user))
 
 
 def _visible_cohorts(user):
