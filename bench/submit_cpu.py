@@ -42,6 +42,15 @@ def main() -> int:
     parser.add_argument("-n", "--submissions", type=int, default=200)
     parser.add_argument("--mentors", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=10, help="hand-ins not counted")
+    parser.add_argument(
+        "--profile",
+        choices=("draft", "submit"),
+        help="also print a cProfile of this request over the timed hand-ins",
+    )
+    parser.add_argument("--profile-out", help="write the profile's stats to this file")
+    parser.add_argument(
+        "--sql", action="store_true", help="also print the statements of the last warm-up"
+    )
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith(
         "postgres"
@@ -60,6 +69,13 @@ def main() -> int:
     total = args.submissions + args.warmup
     data = prepare(total, args.mentors)
 
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    profiled = {"draft": contextlib.nullcontext(), "submit": contextlib.nullcontext()}
+    if profiler is not None:
+        profiled[args.profile] = profiler
     cpu = {"draft": [], "submit": []}
     queries = {"draft": [], "submit": []}
     for i, token in enumerate(data["tokens"]):
@@ -69,19 +85,24 @@ def main() -> int:
         # included); the others are timed without the capture's overhead.
         capture = i < args.warmup
         draft_ctx, submit_ctx = CaptureQueriesContext(connection), CaptureQueriesContext(connection)
-        with draft_ctx if capture else contextlib.nullcontext():
+        with draft_ctx if capture else profiled["draft"]:
             start = time.process_time()
             response = client.post("/api/v1/submissions/", body, content_type="application/json")
             draft_cpu = time.process_time() - start
         assert response.status_code == 201, response.content
         pk = response.json()["id"]
-        with submit_ctx if capture else contextlib.nullcontext():
+        with submit_ctx if capture else profiled["submit"]:
             start = time.process_time()
             response = client.post(f"/api/v1/submissions/{pk}/submit/")
             submit_cpu = time.process_time() - start
         assert response.status_code == 200, response.content
         assert response.json()["state"] == "submitted", response.content
         if capture:
+            if args.sql and i == args.warmup - 1:
+                for kind, ctx in (("draft", draft_ctx), ("submit", submit_ctx)):
+                    print(f"--- {kind}")
+                    for query in ctx.captured_queries:
+                        print(query["sql"][:300])
             if i > 0:  # the first request also records the token's use (once a minute)
                 queries["draft"].append(len(draft_ctx))
                 queries["submit"].append(len(submit_ctx))
@@ -102,6 +123,12 @@ def main() -> int:
             f"p90 {percentile(values, 0.9):5.1f} ms; queries {min(queries[kind])}-"
             f"{max(queries[kind])}"
         )
+    if profiler is not None:
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
+        stats = pstats.Stats(profiler).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(30)
     hand_in = [d + s for d, s in zip(cpu["draft"], cpu["submit"], strict=True)]
     print(f"{'draft + submit':40s} CPU median {statistics.median(hand_in):5.1f} ms")
     return 0

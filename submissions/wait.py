@@ -27,12 +27,13 @@ import math
 import statistics
 from collections import defaultdict
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, DateTimeField, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership
 from cohorts.selectors import active_learner_memberships, cohort_schedule
+from core.prepared import Param, PreparedQuery
 
 from .models import Iteration, Review, Submission
 
@@ -102,22 +103,42 @@ def mentor_capacities(cohort_ids, *, now: dt.datetime) -> dict[int, tuple[int, d
     return {pk: (capacity or 0, dt.timedelta(hours=sla)) for pk, capacity, sla in rows}
 
 
-def recent_turnarounds(cohort_ids, *, now: dt.datetime) -> dict[int, dt.timedelta]:
-    """Median submit -> first verdict of each cohort's last ``TURNAROUND_SAMPLE`` reviewed
-    iterations in the last 14 days (cohorts without any are left out). One query."""
-    durations: dict[int, list[dt.timedelta]] = defaultdict(list)
-    reviewed = (
-        Iteration.objects.filter(submission__cohort_id__in=set(cohort_ids))
+def _reviewed_iterations(cohort_filter: dict, since):
+    """Iterations of the cohorts in `cohort_filter` with their first verdict at or after
+    `since`, latest verdict first: (cohort id, submitted at, first verdict at)."""
+    return (
+        Iteration.objects.filter(**cohort_filter)
         .annotate(
             first_verdict_at=Min(
                 "reviews__created_at",
                 filter=~Q(reviews__verdict=Review.Verdict.COMMENT),
             )
         )
-        .filter(first_verdict_at__gte=now - TURNAROUND_WINDOW)
+        .filter(first_verdict_at__gte=since)
         .order_by("-first_verdict_at")
         .values_list("submission__cohort_id", "submitted_at", "first_verdict_at")
     )
+
+
+# One cohort's sample, compiled once (a hand-in's answer reads it): only the rows kept.
+_COHORT_REVIEWED = PreparedQuery(
+    lambda: _reviewed_iterations(
+        {"submission__cohort_id": Param("cohort")},
+        Param("since", output_field=DateTimeField()),
+    )[:TURNAROUND_SAMPLE]
+)
+
+
+def recent_turnarounds(cohort_ids, *, now: dt.datetime) -> dict[int, dt.timedelta]:
+    """Median submit -> first verdict of each cohort's last ``TURNAROUND_SAMPLE`` reviewed
+    iterations in the last 14 days (cohorts without any are left out). One query."""
+    durations: dict[int, list[dt.timedelta]] = defaultdict(list)
+    cohort_ids = set(cohort_ids)
+    since = now - TURNAROUND_WINDOW
+    if len(cohort_ids) == 1:
+        reviewed = _COHORT_REVIEWED.tuples(cohort=next(iter(cohort_ids)), since=since)
+    else:
+        reviewed = _reviewed_iterations({"submission__cohort_id__in": cohort_ids}, since)
     for cohort_id, submitted_at, verdict_at in reviewed:
         if len(durations[cohort_id]) < TURNAROUND_SAMPLE:
             durations[cohort_id].append(max(verdict_at - submitted_at, dt.timedelta(0)))
@@ -135,11 +156,9 @@ def cohort_paces(cohort_ids, *, now: dt.datetime) -> dict[int, CohortPace]:
     }
 
 
-def _positions_and_paces(submissions, *, now: dt.datetime) -> list[tuple]:
-    """(pk, cohort id, queue position, capacity C, SLA) of each of `submissions` still
-    waiting: one query. The position is counted (the waiting submissions of the cohort
-    ahead of it in queue order, plus one) rather than read off the whole queue, so a
-    request costs the same with 10 or 10,000 hand-ins waiting."""
+def _positions(waiting: Q, now) -> QuerySet:
+    """(pk, cohort id, submissions ahead, capacity C, SLA hours) of the `waiting` rows
+    (a filter on Submission) still waiting."""
     mentors = (
         Membership.objects.filter(
             cohort_id=OuterRef("cohort_id"),
@@ -164,14 +183,31 @@ def _positions_and_paces(submissions, *, now: dt.datetime) -> list[tuple]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    rows = (
-        Submission.objects.filter(pk__in=[s.pk for s in submissions], state__in=WAITING_STATES)
+    return (
+        Submission.objects.filter(waiting, state__in=WAITING_STATES)
         .annotate(
             ahead=Coalesce(Subquery(ahead), 0),
             capacity_sum=Subquery(mentors),
         )
         .values_list("pk", "cohort_id", "ahead", "capacity_sum", "cohort__review_sla_hours")
     )
+
+
+# One submission's, compiled once (a hand-in's answer and a detail read it).
+_ONE_POSITION = PreparedQuery(
+    lambda: _positions(Q(pk=Param("pk")), Param("now", output_field=DateTimeField()))
+)
+
+
+def _positions_and_paces(submissions, *, now: dt.datetime) -> list[tuple]:
+    """(pk, cohort id, queue position, capacity C, SLA) of each of `submissions` still
+    waiting: one query. The position is counted (the waiting submissions of the cohort
+    ahead of it in queue order, plus one) rather than read off the whole queue, so a
+    request costs the same with 10 or 10,000 hand-ins waiting."""
+    if len(submissions) == 1:
+        rows = _ONE_POSITION.tuples(pk=submissions[0].pk, now=now)
+    else:
+        rows = _positions(Q(pk__in=[s.pk for s in submissions]), now)
     return [
         (pk, cohort_id, ahead + 1, capacity or 0, dt.timedelta(hours=sla))
         for pk, cohort_id, ahead, capacity, sla in rows

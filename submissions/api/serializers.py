@@ -1,3 +1,4 @@
+import copy
 import datetime as dt
 
 from django.urls import reverse
@@ -5,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.serializers import UserSummarySerializer
-from cohorts.models import Cohort
+from cohorts.models import Cohort, Membership
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab
 from submissions import commit_links
 from submissions.models import (
@@ -26,7 +28,22 @@ class SubmissionLabSerializer(serializers.Serializer):
     week = serializers.IntegerField(read_only=True)
 
 
-class SubmissionSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnceMixin:
+    """For a ModelSerializer: its fields are worked out from the model once per class, then
+    deep-copied for each serializer (as DRF copies the declared ones). Working them out
+    (model introspection, a `build_field` per column) was most of the cost of answering
+    one row, e.g. a hand-in."""
+
+    def get_fields(self):
+        cls = type(self)
+        prototype = cls.__dict__.get("_prototype_fields")
+        if prototype is None:
+            prototype = super().get_fields()
+            cls._prototype_fields = prototype
+        return copy.deepcopy(prototype)
+
+
+class SubmissionSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     learner = UserSummarySerializer(read_only=True)
     lab = SubmissionLabSerializer(read_only=True)
     assigned_to = UserSummarySerializer(read_only=True, allow_null=True)
@@ -122,13 +139,31 @@ class IdOrSlugField(serializers.Field):
         return value
 
 
-def _by_id_or_slug(queryset, value: str):
-    """Id first (a digits-only value), then slug: one or two queries."""
+def _by_id_or_slug(queryset, value: str, by_id=None):
+    """Id first (a digits-only value), then slug: one or two queries. ``by_id(pk)``: the
+    row of ``queryset`` with this id, or None, when the caller has a cheaper way."""
     if value.isdigit() and len(value) <= 18:
-        found = queryset.filter(pk=int(value)).first()
+        found = by_id(int(value)) if by_id else queryset.filter(pk=int(value)).first()
         if found is not None:
             return found
     return queryset.filter(slug=value).first()
+
+
+# A draft's cohort and lab by id (as a CI job or the bench gives them), compiled once: the
+# cohort among the caller's active memberships (`views._visible_cohorts`), the lab in its track.
+_MEMBER_COHORT_BY_ID = PreparedQuery(
+    lambda: Cohort.objects.filter(
+        pk=Param("pk"),
+        pk__in=Membership.objects.filter(user_id=Param("user"), active=True).values("cohort_id"),
+    ).order_by()
+)
+_TRACK_LAB_BY_ID = PreparedQuery(
+    lambda: (
+        Lab.objects.filter(pk=Param("pk"), track_id=Param("track"))
+        .select_related("current_revision")
+        .order_by()
+    )
+)
 
 
 class DraftCreateSerializer(DraftFieldsSerializer):
@@ -137,13 +172,22 @@ class DraftCreateSerializer(DraftFieldsSerializer):
     )
     lab = IdOrSlugField(help_text="Id or slug of a lab of the cohort's track.")
 
-    def __init__(self, *args, cohorts=None, **kwargs):
+    def __init__(self, *args, cohorts=None, member_id=None, **kwargs):
+        """``cohorts``: those the caller may name. ``member_id``: when they are exactly the
+        cohorts this user is an active member of (anyone but staff)."""
         super().__init__(*args, **kwargs)
         self.cohorts = cohorts if cohorts is not None else Cohort.objects.none()
+        self.member_id = member_id
 
     def validate(self, attrs):
         # Only the caller's own cohorts are looked at, so others' cohorts are not revealed.
-        cohort = _by_id_or_slug(self.cohorts, attrs["cohort"])
+        member_cohort = None
+        if self.member_id is not None:
+
+            def member_cohort(pk):
+                return _MEMBER_COHORT_BY_ID.first(pk=pk, user=self.member_id)
+
+        cohort = _by_id_or_slug(self.cohorts, attrs["cohort"], member_cohort)
         if cohort is None:
             raise serializers.ValidationError(
                 {"cohort": ["None of your cohorts has this id or slug."]}
@@ -151,6 +195,7 @@ class DraftCreateSerializer(DraftFieldsSerializer):
         lab = _by_id_or_slug(
             Lab.objects.filter(track_id=cohort.track_id).select_related("current_revision"),
             attrs["lab"],
+            lambda pk: _TRACK_LAB_BY_ID.first(pk=pk, track=cohort.track_id),
         )
         if lab is None:
             raise serializers.ValidationError(

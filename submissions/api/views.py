@@ -37,7 +37,6 @@ from submissions.permissions import (
     can_reassign_submission,
     can_review_submission,
     can_set_away,
-    submission_visible_to_filter,
     submissions_visible_to,
 )
 from submissions.review_points import points_of
@@ -79,11 +78,6 @@ def visible_submissions(user):
     return Submission.objects.filter(submissions_visible_to(user)).select_related(
         "learner", "lab", "assigned_to"
     )
-
-
-def _one_visible(user):
-    """Submissions the user may see, for a lookup of one row by id (no membership map)."""
-    return Submission.objects.filter(submission_visible_to_filter(user))
 
 
 def _visible_cohorts(user):
@@ -191,7 +185,9 @@ class SubmissionViewSet(
         # else's cohort is the same 400 as one that does not exist; the service then lets
         # only the cohort's learners hand in (403 for its mentors and staff).
         serializer = DraftCreateSerializer(
-            data=request.data, cohorts=_visible_cohorts(request.user)
+            data=request.data,
+            cohorts=_visible_cohorts(request.user),
+            member_id=None if request.user.is_staff else request.user.pk,
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -236,9 +232,7 @@ class SubmissionViewSet(
     def submit(self, request, pk=None):
         # The visibility check and the service's row lock are one statement; the locked
         # row, saved by the service, answers.
-        with services.holding_lock(_one_visible(request.user), pk=pk, not_found=NotFound) as (
-            submission
-        ):
+        with services.holding_visible_lock(request.user, pk, not_found=NotFound) as submission:
             key = request.headers.get("Idempotency-Key")
             if key is not None and not (1 <= len(key.strip()) <= 100):
                 raise ValidationError({"Idempotency-Key": ["Use 1 to 100 characters."]})

@@ -21,7 +21,7 @@ from ..comments import (
     comment_delete,
     comment_update,
 )
-from ._common import S, deliverables_of, holding_lock, lab_revision_of
+from ._common import S, deliverables_of, holding_lock, holding_visible_lock, lab_revision_of
 from .assignments import (
     MentorLoad,
     assignments_fill,
@@ -96,6 +96,7 @@ __all__ = [
     "submission_claim",
     "submission_get_or_create_draft",
     "holding_lock",
+    "holding_visible_lock",
     "submission_put_draft",
     "submission_reassign",
     "submission_release",

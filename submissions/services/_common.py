@@ -4,8 +4,9 @@ import datetime as dt
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 
-from cohorts.models import Cohort
+from cohorts.models import Cohort, Membership
 from cohorts.selectors import (
     has_schedule_context,
     lab_revision_for,
@@ -15,9 +16,11 @@ from cohorts.selectors import (
     schedule_entry_from,
 )
 from core.exceptions import ApplicationError
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab, LabRevision
 
-from ..models import Assignment, Submission
+from ..models import Assignment, Attachment, Submission
+from ..permissions import submission_visible_to_filter
 
 S = Submission.State
 
@@ -53,11 +56,56 @@ def holding_lock(queryset, *, not_found=None, **lookup):
             if not_found is None:
                 raise
             raise not_found() from exc
-        row._lock_held = True
-        try:
+        yield from _held(row)
+
+
+def _held(row: Submission):
+    row._lock_held = True
+    try:
+        yield row
+    finally:
+        row._lock_held = False
+
+
+# `holding_lock(Submission.objects.filter(submission_visible_to_filter(user)), pk=...)` for a
+# signed-in user who is not staff (learner's own work, or a cohort they actively mentor),
+# compiled once: the hand-in's first statement. It also says whether the draft has files
+# (`ctx_has_draft_files`), so a hand-in without any does not look for them.
+_LOCK_VISIBLE = PreparedQuery(
+    lambda: lock_query(
+        Submission.objects.filter(
+            Q(learner_id=Param("user"))
+            | Q(
+                cohort_id__in=Membership.objects.filter(
+                    user_id=Param("user"), role=Membership.Role.MENTOR, active=True
+                ).values("cohort_id")
+            ),
+            pk=Param("pk"),
+        ),
+        context=True,
+    ).annotate(
+        ctx_has_draft_files=Exists(
+            Attachment.objects.filter(submission_id=OuterRef("pk"), iteration__isnull=True)
+        )
+    )
+)
+
+
+@contextmanager
+def holding_visible_lock(user, pk: int, *, not_found):
+    """``holding_lock`` of the submission ``pk`` among those ``user`` may see
+    (``submissions.permissions.submission_visible_to_filter``), in one statement compiled
+    once per process; raises ``not_found()`` when there is no such row for them."""
+    if user.is_staff or not (user.is_authenticated and user.is_active):
+        visible = Submission.objects.filter(submission_visible_to_filter(user))
+        with holding_lock(visible, not_found=not_found, pk=pk) as row:
             yield row
-        finally:
-            row._lock_held = False
+        return
+    with transaction.atomic():
+        row = _LOCK_VISIBLE.first(user=user.pk, pk=pk)
+        if row is None:
+            raise not_found()
+        yield from _held(row)
 
 
 def _locked(submission: Submission, *, context: bool = False) -> Submission:

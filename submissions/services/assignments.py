@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from cohorts.models import Cohort, Membership
 from core.exceptions import ApplicationError
+from core.prepared import Param, PreparedQuery
 from notifications.events import record
 
 from .. import state as sm
@@ -76,6 +77,30 @@ def mentor_loads(cohort: Cohort, *, lock: bool = False) -> list[MentorLoad]:
     ]
 
 
+def _active_mentors(*, lock: bool):
+    memberships = Membership.objects.filter(
+        cohort_id=Param("cohort"), role=Membership.Role.MENTOR, active=True, user__is_active=True
+    ).order_by("pk")
+    return memberships.select_for_update(of=("self",)) if lock else memberships
+
+
+def _mentor_users_with_loads():
+    in_cohort = Q(assignments__submission__cohort_id=Param("cohort"))
+    mentors = Membership.objects.filter(
+        cohort_id=Param("cohort"), role=Membership.Role.MENTOR, active=True
+    ).values("user_id")
+    return User.objects.filter(pk__in=mentors).annotate(
+        open_count=Count("assignments", filter=in_cohort & Q(assignments__ended_at__isnull=True)),
+        last_assigned_at=Max("assignments__assigned_at", filter=in_cohort),
+    )
+
+
+# pick_mentor's two statements, compiled once (every hand-in runs them).
+_ACTIVE_MENTORS_LOCKED = PreparedQuery(lambda: _active_mentors(lock=True))
+_ACTIVE_MENTORS = PreparedQuery(lambda: _active_mentors(lock=False))
+_MENTOR_USERS = PreparedQuery(_mentor_users_with_loads)
+
+
 def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True, now=None):
     """The mentor with the fewest open reviews under capacity; ties to the least recently
     assigned (never assigned first), then the oldest membership. None when nobody has room.
@@ -86,27 +111,14 @@ def pick_mentor(cohort: Cohort, *, exclude_user_ids=(), lock: bool = True, now=N
     """
     now = now or timezone.now()
     excluded = set(exclude_user_ids)
-    memberships = Membership.objects.filter(
-        cohort=cohort, role=Membership.Role.MENTOR, active=True, user__is_active=True
-    ).order_by("pk")
-    if lock:
-        memberships = memberships.select_for_update(of=("self",))
-    memberships = [m for m in memberships if m.user_id not in excluded]
+    mentors = _ACTIVE_MENTORS_LOCKED if lock else _ACTIVE_MENTORS
+    memberships = [m for m in mentors.models(cohort=cohort.pk) if m.user_id not in excluded]
     if not memberships:
         return None
     # Read after the lock, in a statement of its own: a mentor who went away while we waited
     # for the lock (`mentor_set_away` holds the same rows) is seen as away, and the loads
     # are those the mentor holds now.
-    in_cohort = Q(assignments__submission__cohort=cohort)
-    users = {
-        user.pk: user
-        for user in User.objects.filter(pk__in=[m.user_id for m in memberships]).annotate(
-            open_count=Count(
-                "assignments", filter=in_cohort & Q(assignments__ended_at__isnull=True)
-            ),
-            last_assigned_at=Max("assignments__assigned_at", filter=in_cohort),
-        )
-    }
+    users = {user.pk: user for user in _MENTOR_USERS.models(cohort=cohort.pk)}
     candidates = []
     for membership in memberships:
         user = users.get(membership.user_id)

@@ -17,6 +17,7 @@ from cohorts.selectors import (
     schedule_entry_from,
 )
 from core.exceptions import ApplicationError
+from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab
 from notifications.events import record_many
 
@@ -35,7 +36,6 @@ from ..validation import (
 from . import points as review_points
 from ._common import (
     S,
-    _end_open_assignment,
     _forbidden,
     _invalid,
     _locked,
@@ -118,20 +118,40 @@ def submission_put_draft(
 _DRAFT_FIELDS = ("repo_url", "commit_sha", "notes", "checklist")
 
 
+# `_put_draft`'s two reads, compiled once: the learner's row for the lab, locked with its
+# context, and (when there is none yet) the context alone.
+_LOCK_MINE = PreparedQuery(
+    lambda: lock_query(
+        Submission.objects.filter(
+            learner_id=Param("learner"), cohort_id=Param("cohort"), lab_id=Param("lab")
+        ).order_by(),
+        context=True,
+    )
+)
+_NEW_DRAFT_CONTEXT = PreparedQuery(
+    lambda: (
+        Cohort.objects.filter(pk=Param("cohort"))
+        .annotate(
+            **schedule_context_annotations(
+                cohort=Param("cohort"), lab=Param("lab"), learner=Param("learner")
+            )
+        )
+        .values(*SCHEDULE_CONTEXT_FIELDS)
+    )
+)
+
+
 def _put_draft(*, actor, cohort, lab, fields, nested: bool) -> tuple[Submission, bool]:
     if lab.track_id != cohort.track_id:
         raise ApplicationError("This lab is not part of the cohort's track.", code="invalid")
     mine = Submission.objects.filter(learner=actor, cohort=cohort, lab=lab)
-    locked = lock_query(mine, context=True).first()
+    locked = _LOCK_MINE.first(learner=actor.pk, cohort=cohort.pk, lab=lab.pk)
     if locked is not None:
         _save_existing_draft(actor=actor, locked=locked, fields=fields)
         return locked, False
     # The schedule, the membership and the pin in one statement (the row does not exist yet).
     context = SimpleNamespace(
-        **Cohort.objects.filter(pk=cohort.pk)
-        .annotate(**schedule_context_annotations(cohort=cohort.pk, lab=lab.pk, learner=actor.pk))
-        .values(*SCHEDULE_CONTEXT_FIELDS)
-        .get()
+        **_NEW_DRAFT_CONTEXT.dicts(cohort=cohort.pk, lab=lab.pk, learner=actor.pk)[0]
     )
     if not (context.ctx_learner_active and actor.is_active and actor.pk):
         raise _forbidden("Only learners of this cohort can hand in its labs.")
@@ -318,6 +338,22 @@ def _save_draft_locked(
         _store_attachment(locked=locked, checked=item, actor=actor, stored=stored)
 
 
+# The columns a hand-in changes (the draft's own fields were saved before).
+_SUBMIT_CHANGES = (
+    "state",
+    "iteration_count",
+    "submitted_at",
+    "first_submitted_at",
+    "is_late",
+    "approved_at",
+    "claimed_at",
+    "last_activity_at",
+    "assigned_to",
+    "review_due_at",
+    "updated_at",
+)
+
+
 def submission_submit(
     *,
     actor,
@@ -408,7 +444,10 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     )
     if reviewed_before:
         review_points.hand_in_answers(locked, iteration)
-    handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
+    # The locking statement may have said whether the draft has files (`holding_visible_lock`).
+    handed_in = []
+    if getattr(locked, "ctx_has_draft_files", True):
+        handed_in = list(Attachment.objects.filter(submission=locked, iteration__isnull=True))
     Attachment.objects.filter(pk__in=[a.pk for a in handed_in]).update(iteration=iteration)
     # The next draft starts with the files just handed in (rows naming the same stored
     # file), so a resubmission keeps them unless the learner removes them.
@@ -426,6 +465,8 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     )
 
     was_resubmission = locked.state == S.CHANGES_REQUESTED
+    # Nothing moves back to draft, so a draft was never handed in, nor assigned.
+    was_assignable = locked.state != S.DRAFT
     sm.apply(locked, "submit")
     locked.iteration_count = number
     locked.submitted_at = now
@@ -436,7 +477,8 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     locked.last_activity_at = now
 
     due_at = now + dt.timedelta(hours=cohort.review_sla_hours)
-    _end_open_assignment(locked, now=now)
+    if was_assignable:
+        Assignment.objects.filter(submission=locked, ended_at__isnull=True).update(ended_at=now)
     mentor, reason = None, Assignment.Reason.AUTO
     if was_resubmission:
         previous = _last_changes_requester(locked)
@@ -461,7 +503,7 @@ def _submit(*, actor, submission, idempotency_key, leave_points_open) -> Iterati
     else:
         locked.assigned_to = None
         locked.review_due_at = due_at
-    locked.save()
+    locked.save(update_fields=_SUBMIT_CHANGES)
     # Both events in one INSERT (one delivery enqueued after commit, as for `record`).
     events = [
         dict(

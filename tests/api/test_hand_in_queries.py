@@ -12,10 +12,11 @@ from submissions.models import Assignment, Iteration, Submission
 pytestmark = pytest.mark.django_db
 
 REPO = "https://github.com/learner/lab-1"
-# Token auth, BEGIN, the locked row (with schedule, membership and pin), the iteration,
-# the draft's files, the open assignment, the mentors (locked), their loads and away times,
-# the assignment, the row, the two events, COMMIT, then the predicted wait (two).
-SUBMIT_QUERIES = 14
+# Token auth, BEGIN, the locked row (with schedule, membership, pin and whether the draft
+# has files: none here), the iteration, the mentors (locked), their loads and away times,
+# the assignment, the row, the two events, COMMIT, then the predicted wait (two). A first
+# hand-in has no open assignment to end.
+SUBMIT_QUERIES = 12
 # Token auth, the cohort, the lab, BEGIN, the learner's row (locked; none yet), the
 # schedule with membership and pin, the INSERT, COMMIT.
 NEW_DRAFT_QUERIES = 8
@@ -132,3 +133,57 @@ def test_someone_elses_submission_is_a_404_and_locks_nothing_for_them(world):
     assert world.client("other_mentor").post(f"/api/v1/submissions/{pk}/submit/").status_code == 404
     assert world.client("learner").post("/api/v1/submissions/abc/submit/").status_code == 404
     assert Submission.objects.get(pk=pk).state == Submission.State.DRAFT
+
+
+def test_only_the_learner_hands_in_whoever_else_can_see_the_work(world):
+    """The hand-in's one locking statement applies the visibility policy: a mentor of the
+    cohort and staff see the work (403), anyone else does not (404)."""
+    pk = _draft(world.client("learner"), world).json()["id"]
+    url = f"/api/v1/submissions/{pk}/submit/"
+    assert world.client("staff").post(url).status_code == 403
+    assert world.client("mentor").post(url).status_code == 403
+    assert world.client("other_mentor").post(url).status_code == 404
+    assert world.client("learner").post("/api/v1/submissions/999999/submit/").status_code == 404
+    assert Submission.objects.get(pk=pk).state == Submission.State.DRAFT
+
+
+@pytest.mark.usefixtures("media_storage")
+def test_a_resubmission_hands_in_the_kept_files_and_moves_the_assignment(world):
+    """A draft with files hands them in; after changes are requested, the next hand-in
+    hands in the files kept with the draft, ends the open assignment and goes back to the
+    mentor who asked for the changes."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from submissions import services
+    from submissions.models import Attachment
+
+    client = world.client("learner")
+    pk = _draft(client, world).json()["id"]
+    upload = client.post(
+        f"/api/v1/submissions/{pk}/attachments/",
+        {"file": SimpleUploadedFile("notes.txt", b"my notes")},
+        format="multipart",
+    )
+    assert upload.status_code == 201, upload.content
+    assert client.post(f"/api/v1/submissions/{pk}/submit/").status_code == 200
+    first = Iteration.objects.get(submission_id=pk, number=1)
+    assert list(first.attachments.values_list("original_name", flat=True)) == ["notes.txt"]
+
+    services.review_create(
+        actor=world.mentor,
+        submission=Submission.objects.get(pk=pk),
+        verdict="request_changes",
+        body="Fix it.",
+    )
+    again = client.post(f"/api/v1/submissions/{pk}/submit/")
+    assert again.status_code == 200, again.content
+    body = again.json()
+    assert body["state"] == "submitted" and body["iteration_count"] == 2
+    assert body["assigned_to"]["id"] == world.mentor.pk
+    second = Iteration.objects.get(submission_id=pk, number=2)
+    assert list(second.attachments.values_list("original_name", flat=True)) == ["notes.txt"]
+    assert Attachment.objects.filter(submission_id=pk, iteration=None).count() == 1
+    open_assignments = Assignment.objects.filter(submission_id=pk, ended_at__isnull=True)
+    assert [(a.mentor_id, a.reason) for a in open_assignments] == [
+        (world.mentor.pk, Assignment.Reason.RESUBMIT)
+    ]
