@@ -21,10 +21,10 @@ import logging
 import random
 
 from django.core.cache import caches
+from redis.commands.core import Script
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.commands.core import Script
 from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
