@@ -6,6 +6,7 @@ footer and in the List-Unsubscribe headers (RFC 8058)."""
 from __future__ import annotations
 
 import base64
+import functools
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from accounts.identity import single_line
@@ -23,9 +24,21 @@ from . import unsubscribe
 from .handlers import KINDS
 
 
+@functools.lru_cache(maxsize=16)
+def _page(name: str, urlconf, root_urlconf: str, prefix: str) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+def _page_url(name: str) -> str:
+    """The absolute URL of a page without arguments; reversed once per process (each
+    e-mail names the same pages), keyed by what reverse() depends on."""
+    path = _page(name, get_urlconf(), settings.ROOT_URLCONF, get_script_prefix())
+    return settings.SITE_URL + path
+
+
 def absolute(link: str) -> str:
     if not link:
-        return settings.SITE_URL + reverse("notifications:list")
+        return _page_url("notifications:list")
     if link.startswith(("http://", "https://")):
         return link
     return settings.SITE_URL + link
@@ -34,8 +47,8 @@ def absolute(link: str) -> str:
 def _common_context(*, user, kind: str) -> dict:
     return {
         "site_url": settings.SITE_URL,
-        "preferences_url": settings.SITE_URL + reverse("notifications:preferences"),
-        "notifications_url": settings.SITE_URL + reverse("notifications:list"),
+        "preferences_url": _page_url("notifications:preferences"),
+        "notifications_url": _page_url("notifications:list"),
         "unsubscribe_url": unsubscribe.url(user_id=user.pk, kind=kind),
     }
 
@@ -103,12 +116,19 @@ class NotificationMessage(EmailMultiAlternatives):
 
 
 def _message(
-    *, user, kind: str, subject: str, text: str, html: str, msgid: str | None = None
+    *,
+    user,
+    kind: str,
+    subject: str,
+    text: str,
+    html: str,
+    msgid: str | None = None,
+    unsubscribe_url: str | None = None,
 ) -> EmailMultiAlternatives:
     """Every notification e-mail is built here. Subjects name people and cohorts, whose
     names are typed by users: the subject is made one line whatever they contain, so no
     name can add a header or stop the e-mail from being sent."""
-    headers = unsubscribe.headers(user_id=user.pk, kind=kind)
+    headers = unsubscribe.headers(user_id=user.pk, kind=kind, link=unsubscribe_url)
     if msgid:
         headers["Message-ID"] = msgid
     message = NotificationMessage(
@@ -169,6 +189,7 @@ def notification_email(notification) -> EmailMultiAlternatives:
         text=text,
         html=html,
         msgid=message_id(f"notification-{notification.pk}"),
+        unsubscribe_url=context["unsubscribe_url"],
     )
 
 
@@ -184,7 +205,14 @@ def digest_email(*, user, items: list, more: int, day) -> EmailMultiAlternatives
     text, html = _render_pair("digest", context)
     noun = "update" if context["count"] == 1 else "updates"
     subject = f"Cohort Labs · your daily digest: {context['count']} {noun}"
-    return _message(user=user, kind=unsubscribe.DIGEST, subject=subject, text=text, html=html)
+    return _message(
+        user=user,
+        kind=unsubscribe.DIGEST,
+        subject=subject,
+        text=text,
+        html=html,
+        unsubscribe_url=context["unsubscribe_url"],
+    )
 
 
 def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiAlternatives:
@@ -192,7 +220,14 @@ def weekly_email(*, name: str, user, subject: str, context: dict) -> EmailMultiA
     kind = f"digest.{name}"
     common = _common_context(user=user, kind=kind)
     text, html = _render_pair(name, {**common, "recipient": user, **context})
-    return _message(user=user, kind=kind, subject=subject, text=text, html=html)
+    return _message(
+        user=user,
+        kind=kind,
+        subject=subject,
+        text=text,
+        html=html,
+        unsubscribe_url=common["unsubscribe_url"],
+    )
 
 
 def warm_up() -> int:
