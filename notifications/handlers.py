@@ -25,7 +25,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
 
 from accounts.selectors import user_by_email_key
+from core.prepared import Param
 
+from .compiled import any_of, compiled, prepared
 from .models import Event, Preference
 
 logger = logging.getLogger(__name__)
@@ -190,15 +192,25 @@ def load_targets(events: Iterable[Event]) -> dict[int, models.Model]:
             querysets.setdefault(event.target_type, queryset)
             wanted[event.target_type].add(event.target_id)
     rows = {
-        (label, pk): row
+        (label, row.pk): row
         for label, ids in wanted.items()
-        for pk, row in querysets[label].in_bulk(ids).items()
+        for row in _rows(querysets[label], ids)
     }
     return {
         event.pk: rows[(event.target_type, event.target_id)]
         for event in events
         if (event.target_type, event.target_id) in rows
     }
+
+
+def _rows(queryset, ids: set[int]) -> list[models.Model]:
+    """The target rows with these ids (a statement compiled once per target type on
+    PostgreSQL: notifications.compiled)."""
+    if not compiled():
+        return list(queryset.in_bulk(ids).values())
+    label = queryset.model._meta.label_lower
+    query = prepared(("target", label), lambda: queryset.filter(any_of("pk", "ids")))
+    return query.models(ids=sorted(ids))
 
 
 _TARGET_RELATED = {
@@ -239,15 +251,30 @@ def _concerned_in(cohort_id: int | None, user_ids: Iterable[int]) -> set[int]:
     wanted = {pk for pk in user_ids if pk}
     if not wanted:
         return set()
-    users = get_user_model().objects.filter(pk__in=wanted, is_active=True)
+    if compiled():
+        if cohort_id is None:
+            query = prepared(("active", None), lambda: _concerned_users(any_of("pk", "ids")))
+            return {pk for (pk,) in query.tuples(ids=sorted(wanted))}
+        query = prepared(
+            ("concerned", None),
+            lambda: _concerned_members(_concerned_users(any_of("pk", "ids")), Param("cohort")),
+        )
+        return {pk for (pk,) in query.tuples(ids=sorted(wanted), cohort=cohort_id)}
+    users = _concerned_users(pk__in=wanted)
     if cohort_id is None:
         return set(users.values_list("pk", flat=True))
+    return set(_concerned_members(users, cohort_id))
+
+
+def _concerned_users(*conditions, **lookups):
+    return get_user_model().objects.filter(*conditions, is_active=True, **lookups).values_list("pk")
+
+
+def _concerned_members(users, cohort_id):
     Membership = apps.get_model("cohorts", "Membership")
     members = Membership.objects.filter(cohort_id=cohort_id, active=True).values("user_id")
-    return set(
-        users.filter(models.Q(is_staff=True) | models.Q(pk__in=members)).values_list(
-            "pk", flat=True
-        )
+    return users.filter(models.Q(is_staff=True) | models.Q(pk__in=members)).values_list(
+        "pk", flat=True
     )
 
 

@@ -35,9 +35,10 @@ def url(*, user_id: int, kind: str) -> str:
     )
 
 
-def headers(*, user_id: int, kind: str) -> dict[str, str]:
+def headers(*, user_id: int, kind: str, link: str | None = None) -> dict[str, str]:
+    """The RFC 8058 headers; `link`: this user's and kind's `url()`, when already made."""
     return {
-        "List-Unsubscribe": f"<{url(user_id=user_id, kind=kind)}>",
+        "List-Unsubscribe": f"<{link or url(user_id=user_id, kind=kind)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 

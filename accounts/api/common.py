@@ -19,9 +19,9 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from core.exceptions import ApplicationError
+from core.throttling import SlidingWindowThrottle
 
 STATUS_BY_APPLICATION_CODE = {
     "invalid": status.HTTP_400_BAD_REQUEST,
@@ -120,7 +120,7 @@ class Pagination(PageNumberPagination):
 # --- Throttling -----------------------------------------------------------------------------
 
 
-class _SettingsRateThrottle(SimpleRateThrottle):
+class _SettingsRateThrottle(SlidingWindowThrottle):
     # DRF reads the rates once at import; reading them per request lets settings change them.
     def get_rate(self):
         rates = api_settings.DEFAULT_THROTTLE_RATES or {}
@@ -133,6 +133,7 @@ class _SettingsRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        # One Redis round trip per check (core.throttling), failing open while Redis is down.
         return super().allow_request(request, view)
 
 

@@ -38,7 +38,10 @@ from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
+from core.prepared import Param, PreparedQuery
+
 from .. import emails
+from ..compiled import any_of, compiled, prepared
 from ..handlers import (
     HANDLERS,
     KINDS,
@@ -117,13 +120,20 @@ def _channels(wanted: dict[str, set[int]]) -> dict[tuple[int, str], str]:
     user_ids = set().union(*wanted.values()) if wanted else set()
     if not user_ids:
         return {}
-    return {
-        (user_id, kind): channel
-        for user_id, kind, channel in Preference.objects.filter(
-            user_id__in=user_ids, kind__in=list(wanted)
-        ).values_list("user_id", "kind", "channel")
-        if user_id in wanted[kind]
-    }
+    if compiled():
+        rows = _PREFERENCES.tuples(users=sorted(user_ids), kinds=sorted(wanted))
+    else:
+        rows = Preference.objects.filter(user_id__in=user_ids, kind__in=list(wanted)).values_list(
+            "user_id", "kind", "channel"
+        )
+    return {(user_id, kind): channel for user_id, kind, channel in rows if user_id in wanted[kind]}
+
+
+_PREFERENCES = PreparedQuery(
+    lambda: Preference.objects.filter(
+        any_of("user_id", "users"), any_of("kind", "kinds")
+    ).values_list("user_id", "kind", "channel")
+)
 
 
 def _notifications_for(event: Event, target) -> list[Notification]:
@@ -167,21 +177,41 @@ def _finish(events: list[Event], rows: list[Notification]) -> list[Notification]
     if rows:
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
     ids = [event.pk for event in events]
-    Event.objects.filter(pk__in=ids).update(
-        processed_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
-    )
+    if compiled():
+        with db_connection.cursor() as cursor:
+            cursor.execute(_MARK_PROCESSED_SQL, [timezone.now(), ids])
+    else:
+        Event.objects.filter(pk__in=ids).update(
+            processed_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+        )
     if not any(row.email_status == EmailStatus.PENDING for row in rows):
         return []
     by_pk = {event.pk: event for event in events}
-    pending = list(
-        Notification.objects.filter(event_id__in=ids, email_status=EmailStatus.PENDING)
-        .select_related("recipient")
-        .order_by("pk")
-    )
+    if compiled():
+        pending = _PENDING.models(events=ids, pending=EmailStatus.PENDING)
+    else:
+        pending = list(
+            Notification.objects.filter(event_id__in=ids, email_status=EmailStatus.PENDING)
+            .select_related("recipient")
+            .order_by("pk")
+        )
     for notification in pending:
         notification.event = by_pk[notification.event_id]
         notification.actor = notification.event.actor
     return pending
+
+
+_MARK_PROCESSED_SQL = (
+    f"UPDATE {Event._meta.db_table} SET processed_at = %s, attempts = attempts + 1,"  # noqa: S608
+    " last_error = '' WHERE id = ANY(%s)"
+)
+_PENDING = PreparedQuery(
+    lambda: (
+        Notification.objects.filter(any_of("event_id", "events"), email_status=Param("pending"))
+        .select_related("recipient")
+        .order_by("pk")
+    )
+)
 
 
 @transaction.atomic
@@ -215,6 +245,15 @@ class Batch:
     notifications: list[Notification] = field(default_factory=list)
 
 
+def _claimable():
+    return (
+        Event.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("actor")
+        .filter(processed_at__isnull=True, attempts=0)
+        .order_by("created_at", "pk")
+    )
+
+
 @transaction.atomic
 def events_process(*, limit: int = EVENT_BATCH, isolate: bool = False) -> Batch:
     """Claim up to `limit` of the oldest new events that nobody else holds and turn them
@@ -228,12 +267,10 @@ def events_process(*, limit: int = EVENT_BATCH, isolate: bool = False) -> Batch:
     per event.
     Side effects: `Notification` rows; events marked processed or failed.
     """
-    events = list(
-        Event.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("actor")
-        .filter(processed_at__isnull=True, attempts=0)
-        .order_by("created_at", "pk")[:limit]
-    )
+    if compiled():
+        events = prepared(("claim", limit), lambda: _claimable()[:limit]).models()
+    else:
+        events = list(_claimable()[:limit])
     batch = Batch(claimed=len(events))
     if not events:
         return batch

@@ -218,3 +218,34 @@ def test_a_backlog_asks_for_one_helper_so_that_worker_processes_share_it(world, 
     hand_in_at_once(world, 1)  # 2 events: no backlog, no helper
     assert tasks.process_outbox.apply().get() == 2
     assert published == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ana Lúcia handed in Week 1 · “Hello, world” — 日本語のラボ ✓ " * 3,
+        "é" * 149,
+        "Plain ASCII text that is long enough to be folded by the generator " * 2,
+    ],
+)
+def test_a_long_non_ascii_subject_reaches_the_reader_unchanged(world, text):
+    """The subject header is encoded by the app (emails.encoded_subject), not by the
+    standard library's per-prefix search: a reader still decodes exactly the subject, on
+    lines no longer than 78 characters, with no header added."""
+    import email
+    from email import policy
+
+    event = services.record("review.posted", actor=world.mentor, target=world.submit())
+    services.event_process(event_id=event.pk)
+    notification = Notification.objects.get(event=event)
+    notification.text = text
+    message = emails.notification_email(notification)
+    raw = message.message().as_bytes(linesep="\r\n")
+    lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(b"Subject:"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith(b" "))
+    assert max(len(line) for line in lines[start:end]) <= 78
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert str(parsed["Subject"]) == message.subject
+    assert message.subject.startswith("Cohort Labs · ")
+    assert len(parsed.get_all("Subject")) == 1
