@@ -49,10 +49,17 @@ def submission_visible_to_filter(user) -> Q:
         return Q()
     if not _signed_in(user):
         return Q(pk__in=[])
+    return own_or_mentored_submissions(user.pk)
+
+
+def own_or_mentored_submissions(user_id) -> Q:
+    """What a signed-in user who is not staff may see, for a lookup by id: their own work
+    and the work of the cohorts they actively mentor. ``user_id`` may be a
+    ``core.prepared.Param`` (the hand-in's lock statement, compiled once)."""
     mentored = Membership.objects.filter(
-        user=user, role=Membership.Role.MENTOR, active=True
+        user_id=user_id, role=Membership.Role.MENTOR, active=True
     ).values("cohort_id")
-    return Q(learner=user) | Q(cohort_id__in=mentored)
+    return Q(learner_id=user_id) | Q(cohort_id__in=mentored)
 
 
 def is_cohort_mentor(user, cohort) -> bool:

@@ -4,9 +4,9 @@ import datetime as dt
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
-from cohorts.models import Cohort, Membership
+from cohorts.models import Cohort
 from cohorts.selectors import (
     has_schedule_context,
     lab_revision_for,
@@ -20,7 +20,7 @@ from core.prepared import Param, PreparedQuery
 from curriculum.models import Lab, LabRevision
 
 from ..models import Assignment, Attachment, Submission
-from ..permissions import submission_visible_to_filter
+from ..permissions import own_or_mentored_submissions, submission_visible_to_filter
 
 S = Submission.State
 
@@ -73,15 +73,7 @@ def _held(row: Submission):
 # (`ctx_has_draft_files`), so a hand-in without any does not look for them.
 _LOCK_VISIBLE = PreparedQuery(
     lambda: lock_query(
-        Submission.objects.filter(
-            Q(learner_id=Param("user"))
-            | Q(
-                cohort_id__in=Membership.objects.filter(
-                    user_id=Param("user"), role=Membership.Role.MENTOR, active=True
-                ).values("cohort_id")
-            ),
-            pk=Param("pk"),
-        ),
+        Submission.objects.filter(own_or_mentored_submissions(Param("user")), pk=Param("pk")),
         context=True,
     ).annotate(
         ctx_has_draft_files=Exists(
