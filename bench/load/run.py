@@ -358,29 +358,44 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def cpu_by_role(server_pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the web server's processes, PostgreSQL's
-    and Redis's, and the whole machine (from /proc/stat, busy time of all cores)."""
+def cpu_by_role(server_pid: int) -> dict:
+    """CPU seconds (user + system) used so far per process of the web server, PostgreSQL
+    and Redis, keyed by (role, pid), and of the whole machine (busy time of all cores, from
+    /proc/stat) under "machine"."""
     import psutil
 
-    totals = {"web": 0.0, "postgres": 0.0, "redis": 0.0}
     web = {server_pid}
     with contextlib.suppress(psutil.NoSuchProcess):
         web |= {child.pid for child in psutil.Process(server_pid).children(recursive=True)}
+    totals = {}
     for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
-        times = proc.info["cpu_times"]
+        times, name = proc.info["cpu_times"], proc.info["name"] or ""
         if times is None:
             continue
-        seconds = times.user + times.system
         if proc.info["pid"] in web:
-            totals["web"] += seconds
-        elif proc.info["name"] and proc.info["name"].startswith("postgres"):
-            totals["postgres"] += seconds
-        elif proc.info["name"] and proc.info["name"].startswith("redis-server"):
-            totals["redis"] += seconds
+            role = "web"
+        elif name.startswith("postgres"):
+            role = "postgres"
+        elif name.startswith("redis-server"):
+            role = "redis"
+        else:
+            continue
+        totals[(role, proc.info["pid"])] = times.user + times.system
     machine = psutil.cpu_times()
     totals["machine"] = machine.user + machine.system + machine.nice + machine.softirq + machine.irq
     return totals
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds per role between two `cpu_by_role` readings: per process alive at the
+    end (a PostgreSQL backend that ended during the run is not counted, so PostgreSQL's
+    figure is a floor; "other" is what is left of the machine's busy time)."""
+    spent = {"web": 0.0, "postgres": 0.0, "redis": 0.0}
+    for key, seconds in after.items():
+        if key != "machine":
+            spent[key[0]] += seconds - before.get(key, 0.0)
+    spent["machine"] = after["machine"] - before["machine"]
+    return spent
 
 
 def drive_mix(port: int, accounts: dict, users: int, args, server_pid: int) -> dict:
@@ -437,7 +452,7 @@ def drive_mix(port: int, accounts: dict, users: int, args, server_pid: int) -> d
     cpu_after = cpu_by_role(server_pid)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     requests = result.get("total", {}).get("requests") or 1
-    spent = {role: cpu_after[role] - cpu_before[role] for role in cpu_before}
+    spent = cpu_spent(cpu_before, cpu_after)
     spent["load generator"] = children.ru_utime + children.ru_stime - children_before
     machine = spent.pop("machine")
     spent["other"] = max(0.0, machine - sum(spent.values()))
