@@ -356,6 +356,22 @@ def mentor_queue_counts(
     )
 
 
+# What a queue row and the tab counts show of a submission (templates/submissions/queue.html
+# "queue-row"), and what places it in the list and its tab.
+QUEUE_ROW_COLUMNS = (
+    "id",
+    "state",
+    "learner_id",
+    "lab_id",
+    "cohort_id",
+    "assigned_to_id",
+    "iteration_count",
+    "submitted_at",
+    "is_late",
+    "review_due_at",
+)
+
+
 def queue_stamp(
     *,
     user,
@@ -368,12 +384,14 @@ def queue_stamp(
     """What the review queue shows for ``user`` under these filters, as stamp sources
     (core.fragments).
 
-    A digest of the submissions the queue lists under the filters, in every tab (every
-    write saves ``updated_at``: claims, releases, verdicts and reassignments included); of
-    the cohorts and labs in the user's scope (the filter menus); and the next review due
-    time still to come, so the key changes when work turns overdue. Staff see every cohort.
-    Only the queue's own rows are digested: open work, or the one state filtered on, which
-    keeps the staff queue's stamp small however much history there is.
+    A digest of the submissions the queue lists under the filters, in every tab, by the
+    columns its rows and tabs show (QUEUE_ROW_COLUMNS: claims, releases, verdicts,
+    reassignments and hand-ins change them; a comment, which the queue does not show,
+    does not, so it leaves every mentor's queue cached); of the cohorts and labs in the
+    user's scope (the filter menus); and the next review due time still to come, so the
+    key changes when work turns overdue. Staff see every cohort. Only the queue's own rows
+    are digested: open work, or the one state filtered on, which keeps the staff queue's
+    stamp small however much history there is.
     """
     if user.is_staff:
         scope: dict = {}
@@ -398,7 +416,7 @@ def queue_stamp(
     if mentor is not None:
         listed["assigned_to_id"] = mentor
     return [
-        Rows(Submission, ("id", "updated_at"), listed),
+        Rows(Submission, QUEUE_ROW_COLUMNS, listed),
         Rows(
             Submission,
             ("review_due_at",),

@@ -5,13 +5,17 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from core import fragments
 from notifications.services import notifications_mark_all_read
 from submissions import services
+from submissions.models import Submission
+from submissions.services.comments import comment_create
 
 from .conftest import make_world
 
@@ -170,3 +174,38 @@ def test_a_mentor_filtered_queue_follows_a_reassignment(client):
     assert f"queue-row-{work.pk}" not in queue(client, staff, **params)
     other = {"tab": "all", "mentor": world.other_mentor.pk}
     assert f"queue-row-{work.pk}" in queue(client, staff, **other)
+
+
+def _queue_queries(client, user) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        queue(client, user, tab="all")
+    return len(queries)
+
+
+def test_a_comment_leaves_every_mentors_queue_cached(client):
+    """The queue shows no comments: a message in a thread must not make the cohort's
+    mentors draw their queues again (it did while the stamp digested updated_at)."""
+    world = make_world(mentors=2)
+    submission = world.submitted()
+    queue(client, world.mentor, tab="all")
+    cached = _queue_queries(client, world.mentor)
+    comment_create(actor=world.learner, submission=submission, body="A question")
+    assert _queue_queries(client, world.mentor) == cached
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "shown"),
+    [
+        ("iteration_count", 3, "iteration 3"),
+        ("is_late", True, "Handed in late"),
+        ("submitted_at", dt.datetime(2031, 5, 6, 7, 8, tzinfo=dt.UTC), "2031-05-06T07:08"),
+        ("review_due_at", dt.datetime(2031, 5, 9, 7, 8, tzinfo=dt.UTC), "2031-05-09T07:08"),
+    ],
+)
+def test_each_column_a_queue_row_shows_draws_it_again(client, column, value, shown):
+    # Written behind the services' back (no updated_at): the row must follow the column.
+    world = make_world(mentors=1)
+    submission = world.submitted()
+    assert shown not in row(queue(client, world.mentor, tab="all"), submission)
+    Submission.objects.filter(pk=submission.pk).update(**{column: value})
+    assert shown in row(queue(client, world.mentor, tab="all"), submission)
