@@ -26,6 +26,15 @@ if str(ROOT) not in sys.path:
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 
 
+def needs_own_postgres_and_redis() -> bool:
+    """For the scripts that run on DATABASE_URL and REDIS_URL as given (they flush both):
+    True, after saying so, when either is missing or the database is not PostgreSQL."""
+    if os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return False
+    print("Set DATABASE_URL (PostgreSQL, a database of its own) and REDIS_URL.")
+    return True
+
+
 def admin_sql(statement: str) -> None:
     """Run one statement on the server's maintenance database (autocommit: CREATE/DROP
     DATABASE cannot run in a transaction)."""

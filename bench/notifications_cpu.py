@@ -41,10 +41,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith(
-        "postgres"
-    ):
-        print("Set DATABASE_URL (PostgreSQL, a database of its own) and REDIS_URL.")
+    from _database import needs_own_postgres_and_redis
+
+    if needs_own_postgres_and_redis():
         return 2
 
     import django

@@ -52,10 +52,9 @@ def main() -> int:
         "--sql", action="store_true", help="also print the statements of the last warm-up"
     )
     args = parser.parse_args()
-    if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith(
-        "postgres"
-    ):
-        print("Set DATABASE_URL (PostgreSQL, a database of its own) and REDIS_URL.")
+    from _database import needs_own_postgres_and_redis
+
+    if needs_own_postgres_and_redis():
         return 2
 
     import django

@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from core import fragments
 from dashboards import selectors
 from submissions import services
 from submissions.models import Review, Submission
@@ -26,28 +25,6 @@ def world(db):
     world = make_world(mentors=1, start_days_ago=10)
     world.second_lab = LabFactory(track=world.cohort.track, week=2, title="Second lab")
     return world
-
-
-class RecordingCache:
-    """The page cache, recording the key of every entry stored (a page drawn)."""
-
-    def __init__(self, cache):
-        self.cache = cache
-        self.stored = []
-
-    def get(self, key, *args, **kwargs):
-        return self.cache.get(key, *args, **kwargs)
-
-    def set(self, key, *args, **kwargs):
-        self.stored.append(key)
-        return self.cache.set(key, *args, **kwargs)
-
-
-@pytest.fixture
-def recording(monkeypatch):
-    recorder = RecordingCache(fragments.cache)
-    monkeypatch.setattr(fragments, "cache", recorder)
-    return recorder
 
 
 def home(client, user) -> str:

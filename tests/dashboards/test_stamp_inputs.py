@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from cohorts import services as cohort_services
 from cohorts.models import Extension, Membership
-from core import fragments
 from curriculum.exporter import curriculum_data, to_json
 from curriculum.selectors import tracks_with_labs
 from curriculum.services import import_curriculum_file
@@ -439,28 +438,6 @@ SCHEDULE_CACHED = 5
 
 
 # --- keys hold only what a page understands -------------------------------------------------
-
-
-class RecordingCache:
-    """The page cache, recording the key of every entry stored."""
-
-    def __init__(self, cache):
-        self.cache = cache
-        self.stored = []
-
-    def get(self, key, *args, **kwargs):
-        return self.cache.get(key, *args, **kwargs)
-
-    def set(self, key, *args, **kwargs):
-        self.stored.append(key)
-        return self.cache.set(key, *args, **kwargs)
-
-
-@pytest.fixture
-def recording(monkeypatch):
-    recorder = RecordingCache(fragments.cache)
-    monkeypatch.setattr(fragments, "cache", recorder)
-    return recorder
 
 
 JUNK = [
