@@ -26,6 +26,22 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+def _handed_in(*, learner, cohort, lab):
+    """The learner's work on the lab, handed in through the services."""
+    submission = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
+    services.submission_save_draft(
+        actor=learner,
+        submission=submission,
+        repo_url="https://github.com/ada/intro",
+        commit_sha="",
+        notes="",
+        checklist=[],
+    )
+    services.submission_submit(actor=learner, submission=submission)
+    submission.refresh_from_db()
+    return submission
+
+
 @pytest.fixture
 def world():
     cohort = CohortFactory(start_date=timezone.localdate() - dt.timedelta(days=20))
@@ -38,17 +54,7 @@ def world():
     other_mentor = MentorMembershipFactory(cohort=other).user
     learner = MembershipFactory(cohort=cohort).user
     staff = StaffFactory()
-    submission = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
-    services.submission_save_draft(
-        actor=learner,
-        submission=submission,
-        repo_url="https://github.com/ada/intro",
-        commit_sha="",
-        notes="",
-        checklist=[],
-    )
-    services.submission_submit(actor=learner, submission=submission)
-    submission.refresh_from_db()
+    submission = _handed_in(learner=learner, cohort=cohort, lab=lab)
 
     class W:
         pass
@@ -457,22 +463,12 @@ def test_the_session_keeps_the_typed_reviews_of_the_latest_few_inserts_only(clie
     """Each no-JavaScript Insert keeps the typed review form in the session until the page
     is drawn; a mentor inserting on many submissions keeps only the latest five there."""
     reply = _reply(world, title="Add tests", body="Please add a test.")
-    submissions = [world.submission]
-    for _ in range(6):
-        learner = MembershipFactory(cohort=world.cohort).user
-        submission = services.submission_get_or_create_draft(
-            learner=learner, cohort=world.cohort, lab=world.lab
+    submissions = [world.submission] + [
+        _handed_in(
+            learner=MembershipFactory(cohort=world.cohort).user, cohort=world.cohort, lab=world.lab
         )
-        services.submission_save_draft(
-            actor=learner,
-            submission=submission,
-            repo_url="https://github.com/ada/intro",
-            commit_sha="",
-            notes="",
-            checklist=[],
-        )
-        services.submission_submit(actor=learner, submission=submission)
-        submissions.append(submission)
+        for _ in range(6)
+    ]
     client.force_login(world.fellow)
     for n, submission in enumerate(submissions):
         insert = reverse("submissions:saved-reply-insert", args=[submission.pk])
