@@ -33,6 +33,7 @@ from core.fragments import (
     is_text,
     navigation_sources,
     next_instant_after,
+    row_set_digest_sql,
     stamp_query,
 )
 from core.prepared import Param, PreparedQuery
@@ -402,17 +403,24 @@ HOME_REVIEW_COLUMNS = ("id", "submission_id", "verdict", "reviewer_id", "created
 def digest(model, columns: tuple[str, ...]) -> str:
     """`digest_sql` over `columns` of `model` under alias x (no joins)."""
     quote = connection.ops.quote_name
-    names = [
+    return digest_sql(_x_columns(model, columns), f"x.{quote(model._meta.pk.column)}")
+
+
+def _x_columns(model, columns: tuple[str, ...]) -> list[tuple[str, bool]]:
+    """`columns` of `model` under alias x, as `digest_sql` takes them."""
+    quote = connection.ops.quote_name
+    return [
         (f"x.{quote(model._meta.get_field(name).column)}", is_text(model, name)) for name in columns
     ]
-    return digest_sql(names, f"x.{quote(model._meta.pk.column)}")
 
 
-def cohort_matrix_stamp(cohort: Cohort) -> tuple:
-    """The same for a whole cohort's matrix and stats (one query). Its last value is the
-    number of learners the matrix lists (`matrix_stamp_learners`), which bounds its pages."""
+def cohort_matrix_stamp(cohort: Cohort, *, now: dt.datetime) -> tuple:
+    """The facts a cohort's matrix and stats are drawn from (one query): the cohort, its
+    submissions (count, change times, what the matrix shows of them, who was active in the
+    last `INACTIVE_AFTER`) and `cohort_matrix_sources`. Its last value is the number of
+    learners the matrix lists (`matrix_stamp_learners`), which bounds its pages."""
     with connection.cursor() as cursor:
-        cursor.execute(*cohort_matrix_stamp_query(cohort))
+        cursor.execute(*cohort_matrix_stamp_query(cohort, now=now))
         row = cursor.fetchone()
     return matrix_stamp_of(cohort, row)
 
@@ -426,70 +434,114 @@ def matrix_stamp_learners(stamp: tuple) -> int:
     return stamp[1][-1]
 
 
-def cohort_matrix_stamp_query(cohort: Cohort, *extra: Rows) -> tuple[str, list]:
+def matrix_submissions(matrix_stamp: tuple) -> tuple:
+    """The cohort's submissions (count and change times) in a `cohort_matrix_stamp`: they
+    move with every write, a message in a thread included."""
+    return matrix_stamp[1][:2]
+
+
+def matrix_shown(matrix_stamp: tuple) -> tuple:
+    """A `cohort_matrix_stamp` without the submissions' change times: what the matrix and
+    its at-risk list show, which a message in a thread leaves as it is (the mentor home is
+    keyed on this; pages that show more, such as the staff's turnaround, on the whole)."""
+    facts, values = matrix_stamp
+    return (facts, values[:1] + values[2:])
+
+
+def cohort_matrix_stamp_query(
+    cohort: Cohort, *extra: Rows, now: dt.datetime | None = None
+) -> tuple[str, list]:
     """The SQL and parameters of `cohort_matrix_stamp` (tests EXPLAIN it); `extra` stamp
     sources are answered by the same query, after the matrix's MATRIX_STAMP_WIDTH values.
 
     The cohort's submissions (thousands of rows) are summarised by `_submissions_sql`, the
     rest (tens of rows each) digested row by row (core.fragments.stamp_query)."""
+    active_since = (now or timezone.now()) - INACTIVE_AFTER
     sql, params = stamp_query(*cohort_matrix_sources(cohort), *extra)
     # Both parts are built from the models' metadata; every value is a parameter.
     query = f"SELECT sub.*, st.* FROM ({_submissions_sql()}) sub, ({sql}) st"  # noqa: S608
-    return query, [cohort.pk, *params]
-
-
-def matrix_submissions(matrix_stamp: tuple) -> tuple:
-    """The cohort's submissions (count and change times) in a `cohort_matrix_stamp`."""
-    return matrix_stamp[1][:2]
+    return query, [cohort.pk, active_since, cohort.track_id, True, cohort.pk, *params]
 
 
 @dataclasses.dataclass(frozen=True)
 class MentorHomeStamp:
-    matrix: tuple  # as `cohort_matrix_stamp`
+    matrix: tuple  # `matrix_shown` of the cohort's `cohort_matrix_stamp`
+    submissions: tuple  # `matrix_submissions` of it: a review saves its submission
     feedback: tuple  # `mentor_feedback.feedback_stamp` of the reviewers given
     navigation: tuple  # what every signed-in page shows besides its content (the bell)
 
+    @property
+    def shown(self) -> tuple:
+        """What the page shows: its key (the change times only tell whether to read the
+        reviews again)."""
+        return (self.matrix, self.feedback, self.navigation)
 
-def mentor_home_stamp(user, cohort: Cohort, *, reviewer_ids) -> MentorHomeStamp:
+
+def mentor_home_stamp(user, cohort: Cohort, *, reviewer_ids, now: dt.datetime) -> MentorHomeStamp:
     """What the mentor's home shows of `cohort` and around it, in one query: the matrix's
     stamp, the feedback table's acknowledgements and the names of `reviewer_ids`, and the
     navigation's sources (core.fragments.navigation_sources)."""
     extra = [*feedback_sources(cohort, reviewer_ids), *navigation_sources(user)]
     with connection.cursor() as cursor:
-        cursor.execute(*cohort_matrix_stamp_query(cohort, *extra))
+        cursor.execute(*cohort_matrix_stamp_query(cohort, *extra, now=now))
         row = tuple(cursor.fetchone())
     width = MATRIX_STAMP_WIDTH
+    matrix = matrix_stamp_of(cohort, row)
     return MentorHomeStamp(
-        matrix=matrix_stamp_of(cohort, row),
+        matrix=matrix_shown(matrix),
+        submissions=matrix_submissions(matrix),
         feedback=row[width : width + 2],
         navigation=row[width + 2 :],
     )
 
 
-# The submissions' two values, then one per `cohort_matrix_sources`.
-MATRIX_STAMP_WIDTH = 7
+# The submissions' four values, then one per `cohort_matrix_sources`.
+MATRIX_STAMP_WIDTH = 9
+
+# What a matrix cell shows of its submission (`submissions.selectors.cohort_progress_matrix`).
+MATRIX_SUBMISSION_COLUMNS = ("id", "learner_id", "lab_id", "state", "is_late", "iteration_count")
 
 
 @functools.cache
 def _submissions_sql() -> str:
-    """How many submissions the cohort has and the sum of their change times.
+    """Four facts about the cohort's submissions, in one pass over them by index:
 
-    Every write of a submission saves `updated_at` (iterations, reviews and comments save
-    their submission), and the clock only moves it forward: a changed row raises the sum, a
-    row gone lowers the count, a row replaced by a newer one raises the sum. Unlike the
-    newest change time, the sum also moves when two writes commit out of order. On
-    PostgreSQL it is read from the `(cohort, updated_at)` index alone, no digest of every
-    row (md5 over 2,200 rows cost ~4 ms per request, the sum ~1 ms); other databases (SQLite
-    in development) digest the rows as before."""
+    - how many there are, and the sum of their change times. Every write of a submission
+      saves `updated_at` (iterations, reviews and comments save their submission), and the
+      clock only moves it forward: a changed row raises the sum, a row gone lowers the
+      count, a row replaced by a newer one raises the sum. Unlike the newest change time,
+      the sum also moves when two writes commit out of order. On PostgreSQL it is read
+      from the `(cohort, updated_at)` index alone; other databases digest the rows;
+    - a digest of what the matrix shows of each (`MATRIX_SUBMISSION_COLUMNS`), which a
+      message in a thread, a draft saved or a file attached leaves as it is;
+    - a digest of the learners who touched work on a scheduled (active) lab since the
+      given instant (`INACTIVE_AFTER` ago), the matrix's last activity: the at-risk list
+      changes when one of them comes back, and by the clock alone (`matrix_ends_at`).
+
+    Parameters: the cohort, the instant, the cohort's track, True, the cohort."""
     quote = connection.ops.quote_name
+    table = quote(Submission._meta.db_table)
     if connection.vendor == "postgresql":
         changed = f"SUM(x.{quote('updated_at')} - TIMESTAMPTZ '2000-01-01')"
     else:
         changed = digest(Submission, SUBMISSION_COLUMNS)
-    # Identifiers from the models' metadata; the cohort is a parameter.
+    shown = row_set_digest_sql(_x_columns(Submission, MATRIX_SUBMISSION_COLUMNS), "x.id")
+    learner, lab = quote("learner_id"), quote("lab_id")
+    scheduled = (
+        f"SELECT l.{quote('id')} FROM {quote(Lab._meta.db_table)} l"  # noqa: S608
+        f" WHERE l.{quote('track_id')} = %s AND l.{quote('active')} = %s"
+    )
+    recent = (
+        f"SELECT DISTINCT y.{learner} AS learner FROM {table} y"  # noqa: S608
+        f" WHERE y.{quote('cohort_id')} = %s AND y.{quote('last_activity_at')} >= %s"
+        f" AND y.{lab} IN ({scheduled})"
+    )
+    active = f"(SELECT {digest_sql([('a.learner', False)], 'a.learner')} FROM ({recent}) a)"  # noqa: S608
+    # Identifiers from the models' metadata; every value is a parameter.
     return (
-        f"SELECT COUNT(*) AS submissions, {changed} AS submissions_changed "  # noqa: S608
-        f"FROM {quote(Submission._meta.db_table)} x WHERE x.{quote('cohort_id')} = %s"
+        f"SELECT COUNT(*) AS submissions, {changed} AS submissions_changed, "  # noqa: S608
+        f"{shown} AS submissions_shown, {active} AS active_learners "
+        f"FROM {table} x WHERE x.{quote('cohort_id')} = %s"
     )
 
 
@@ -542,11 +594,13 @@ def learner_panel_ends_at(overview: LearnerCohort, now: dt.datetime) -> dt.datet
 
 
 def matrix_ends_at(matrix: Matrix) -> dt.datetime | None:
-    """The next release or due time (with extensions) after the matrix was drawn."""
+    """The next instant the matrix or its at-risk list changes by the clock alone: a
+    release or due time (with extensions), a learner going idle or one more idle day."""
     instants = [entry.release_at for entry in matrix.entries]
     instants += [entry.due_at for entry in matrix.entries]
     # A cell's due time is its column's or, with an extension, the extension's.
     instants += matrix.extension_due_times
+    instants += [row.idle_changes_at(matrix.now) for row in matrix.rows]
     return next_instant_after(matrix.now, instants)
 
 
@@ -669,14 +723,26 @@ class MatrixRow:
     def behind(self) -> int:
         return sum(cell.is_overdue for cell in self.progress.cells)
 
+    def idle_days(self, now: dt.datetime) -> int:
+        """Whole days without activity, once they reach `INACTIVE_AFTER` (else 0)."""
+        idle = now - self.last_activity_at
+        return idle.days if idle >= INACTIVE_AFTER else 0
+
     def risk_reasons(self, now: dt.datetime) -> list[str]:
         reasons = []
         if self.behind >= BEHIND_THRESHOLD:
             reasons.append(f"{self.behind} labs behind the schedule")
-        idle = now - self.last_activity_at
-        if idle >= INACTIVE_AFTER:
-            reasons.append(f"no activity for {idle.days} days")
+        if idle_days := self.idle_days(now):
+            reasons.append(f"no activity for {idle_days} days")
         return reasons
+
+    def idle_changes_at(self, now: dt.datetime) -> dt.datetime:
+        """When `idle_days` next changes by the clock alone: the learner goes idle, or one
+        more idle day passes."""
+        idle = now - self.last_activity_at
+        if idle < INACTIVE_AFTER:
+            return self.last_activity_at + INACTIVE_AFTER
+        return self.last_activity_at + dt.timedelta(days=idle.days + 1)
 
 
 @dataclasses.dataclass
@@ -691,7 +757,18 @@ class Matrix:
     def at_risk(self) -> list[tuple[MatrixRow, list[str]]]:
         flagged = [(row, row.risk_reasons(self.now)) for row in self.rows]
         flagged = [(row, reasons) for row, reasons in flagged if reasons]
-        return sorted(flagged, key=lambda item: (-item[0].behind, item[0].last_activity_at))
+        # Most behind first, then longest idle, by what the list shows: a learner's message
+        # in a thread (a newer last activity) must not reorder it (the mentor home is keyed
+        # on what it shows, `matrix_shown`).
+        return sorted(
+            flagged,
+            key=lambda item: (
+                -item[0].behind,
+                -item[0].idle_days(self.now),
+                item[0].learner.display_name.lower(),
+                item[0].learner.pk,
+            ),
+        )
 
     def distribution(self, buckets: int = 5) -> list[int]:
         """How many learners have approved 0-20 %, 20-40 %, ... of their released labs."""

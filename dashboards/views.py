@@ -241,11 +241,9 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
         sort = "name"
     known = mentor_feedback.known_reviews(current)
     stamp = selectors.mentor_home_stamp(
-        user, current, reviewer_ids=known.reviewer_ids if known else ()
+        user, current, reviewer_ids=known.reviewer_ids if known else (), now=now
     )
-    reviews = mentor_feedback.current_reviews(
-        current, submissions=selectors.matrix_submissions(stamp.matrix), known=known
-    )
+    reviews = mentor_feedback.current_reviews(current, submissions=stamp.submissions, known=known)
     if known is None or reviews.reviewer_ids != known.reviewer_ids:
         # Someone reviewed for the first time: their name joins the stamp.
         stamp = dataclasses.replace(
@@ -270,7 +268,7 @@ def mentor_home(request: HttpRequest) -> HttpResponse:
             page_number,
             str(zone),
             away,
-            stamp,
+            stamp.shown,
             reviews.count,
             reviews.last_id,
         ),
@@ -377,9 +375,10 @@ def _mentor_feedback_html(
 
 
 MENTOR_HOME = "dashboards/mentor_home.html"
-# "No activity for N days" ages with the clock alone, without a write the stamp sees or an
-# instant the page can name cheaply; a minute bounds how stale it can be.
-MATRIX_MAX_AGE = 60
+# Everything the matrix shows is in its key (`selectors.matrix_shown`) or has an instant
+# at which it changes (`selectors.matrix_ends_at`, "no activity for N days" included); this
+# only bounds what neither names (Python-side labels changed by a deploy).
+MATRIX_MAX_AGE = 600
 
 
 def _mentor_matrix(request, *, choice: MatrixChoice, now):
@@ -522,7 +521,7 @@ def staff_cohort(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = get_object_or_404(cohort_list(), pk=cohort_id)
     zone = _user_zone(request.user)
     now = timezone.now()
-    matrix_stamp = selectors.cohort_matrix_stamp(cohort)
+    matrix_stamp = selectors.cohort_matrix_stamp(cohort, now=now)
     overview_html = fragments.cached_fragment(
         name="staff-cohort",
         parts=(cohort.learner_count, cohort.mentor_count, str(zone), matrix_stamp),

@@ -69,6 +69,11 @@ class Submission(models.Model):
             # Cached pages key on a cohort's count and newest change of submissions
             # (core.fragments stamps): an index-only scan instead of reading every row.
             models.Index(fields=["cohort", "updated_at"], name="submission_cohort_changed_idx"),
+            # ... and on who was active in the last week (the at-risk list): the recent rows
+            # only, not the cohort's every submission.
+            models.Index(
+                fields=["cohort", "last_activity_at"], name="submission_cohort_active_idx"
+            ),
         ]
 
     def __str__(self) -> str:

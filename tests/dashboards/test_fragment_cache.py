@@ -86,7 +86,7 @@ def _matrix_stamp(cohort):
     from dashboards.selectors import cohort_matrix_stamp
 
     cohort.refresh_from_db()
-    return cohort_matrix_stamp(cohort)
+    return cohort_matrix_stamp(cohort, now=timezone.now())
 
 
 def test_an_extension_and_its_revocation_show_at_once(client, world):
