@@ -9,7 +9,7 @@ import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 
 from cohorts.models import Cohort, Extension, Membership
@@ -518,9 +518,31 @@ def submission_for_user(*, user, pk: int) -> Submission | None:
     )
 
 
-def submission_history(submission: Submission) -> dict:
+# The thread shows its newest messages; a link opens the whole of it. A page drawn after
+# every message must not grow with the thread (a long discussion drew the lab page in
+# 40 ms, and in minutes for thousands).
+THREAD_LATEST = 30
+
+
+def thread_comments(submission: Submission, *, whole: bool = False) -> tuple[list[Comment], int]:
+    """The thread's newest THREAD_LATEST messages (all of them when `whole`), oldest first,
+    with their authors, and how many earlier ones are left out. One query: the count rides
+    on each row (a window over the whole thread, computed before the limit)."""
+    rows = (
+        Comment.objects.filter(submission=submission)
+        .select_related("author")
+        .annotate(thread_size=Window(Count("pk")))
+        .order_by("-created_at", "-pk")
+    )
+    comments = list(rows if whole else rows[:THREAD_LATEST])
+    comments.reverse()
+    return comments, (comments[0].thread_size - len(comments)) if comments else 0
+
+
+def submission_history(submission: Submission, *, whole_thread: bool = False) -> dict:
     """Iterations (newest first, with attachments, ``commit_url`` and ``compare_url``),
-    reviews and comments (four queries)."""
+    reviews, and the thread (`thread_comments`: ``comments`` and ``earlier_comments``; four
+    queries)."""
     iterations = list(
         Iteration.objects.filter(submission=submission)
         .select_related("lab_revision")
@@ -534,11 +556,7 @@ def submission_history(submission: Submission) -> dict:
         .select_related("reviewer", "iteration", "acknowledgement")
         .order_by("created_at", "pk")
     )
-    comments = list(
-        Comment.objects.filter(submission=submission)
-        .select_related("author")
-        .order_by("created_at", "pk")
-    )
+    comments, earlier_comments = thread_comments(submission, whole=whole_thread)
     attach_commit_links(iterations)
     reviews_by_iteration: dict[int, list[Review]] = defaultdict(list)
     for review in reviews:
@@ -548,6 +566,7 @@ def submission_history(submission: Submission) -> dict:
         "reviews": reviews,
         "reviews_by_iteration": reviews_by_iteration,
         "comments": comments,
+        "earlier_comments": earlier_comments,
     }
 
 

@@ -138,9 +138,11 @@ def _lab_context(
     draft_files=None,
     chosen_files=(),
     live=False,
+    whole_thread=False,
 ):
     """The lab page's context. `live`: drawn for the cache, with placeholders where the
-    expected review time and the form's idempotency key go (`_cached_lab_page`)."""
+    expected review time and the form's idempotency key go (`_cached_lab_page`).
+    `whole_thread`: every message of the thread, not only the newest."""
     # The text this cohort reads: a pinned cohort's older revision (the one reader).
     revision = services.lab_revision_of(lab, cohort=cohort)
     deliverables = list(revision.deliverables if revision else lab.deliverables or [])
@@ -151,7 +153,9 @@ def _lab_context(
         if live:
             form.initial["idempotency_key"] = live_placeholder("idempotency_key")
     removing = {str(value) for value in (form["remove_files"].value() or [])}
-    history = selectors.submission_history(submission) if submission else {}
+    history = (
+        selectors.submission_history(submission, whole_thread=whole_thread) if submission else {}
+    )
     editable = submission is None or submission.state in EDITABLE_STATES
     return {
         "lab_change": selectors.lab_change(
@@ -273,6 +277,16 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
     if submission is None and not lab.active:
         raise Http404("No such lab.")
     if request.method == "GET":
+        if _whole_thread(request):  # "Show earlier messages": rare, drawn every time
+            context = _lab_context(
+                request,
+                cohort=cohort,
+                lab=lab,
+                entry=entry,
+                submission=submission,
+                whole_thread=True,
+            )
+            return _render(request, "submissions/lab.html", context)
         return _cached_lab_page(request, cohort=cohort, lab=lab, entry=entry, submission=submission)
 
     draft_files = selectors.draft_attachments(submission) if submission else []
@@ -391,6 +405,11 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
 # --- thread -------------------------------------------------------------------------------
 
 
+def _whole_thread(request) -> bool:
+    """The "Show earlier messages" link of a long thread (`selectors.THREAD_LATEST`)."""
+    return request.GET.get("thread") == "all"
+
+
 @login_required
 @require_POST
 def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
@@ -410,9 +429,11 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as error:
             apply_service_errors(form, error)
     if request.htmx:
+        comments, earlier_comments = selectors.thread_comments(submission)
         context = {
             "submission": submission,
-            "comments": selectors.submission_history(submission)["comments"],
+            "comments": comments,
+            "earlier_comments": earlier_comments,
             "comment_form": form,
             "can_comment": can_comment_submission(request.user, submission),
         }
@@ -450,9 +471,16 @@ def _review_draft_key(submission: Submission) -> str:
 
 
 def _review_context(
-    request, submission, *, review_form=None, reassign_form=None, number=None, points_form=None
+    request,
+    submission,
+    *,
+    review_form=None,
+    reassign_form=None,
+    number=None,
+    points_form=None,
+    whole_thread=False,
 ):
-    history = selectors.submission_history(submission)
+    history = selectors.submission_history(submission, whole_thread=whole_thread)
     iterations = history["iterations"]  # newest first
     current = None
     if iterations:
@@ -627,11 +655,11 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         number = None
     if request.method == "GET":
-        if number is None and _review_page_cacheable(request, submission):
+        whole_thread = _whole_thread(request)
+        if number is None and not whole_thread and _review_page_cacheable(request, submission):
             return _cached_review_page(request, submission)
-        return _render(
-            request, "submissions/review.html", _review_context(request, submission, number=number)
-        )
+        context = _review_context(request, submission, number=number, whole_thread=whole_thread)
+        return _render(request, "submissions/review.html", context)
     latest = submission.iterations.order_by("-number").select_related("lab_revision").first()
     deliverables = (
         latest.lab_revision.deliverables

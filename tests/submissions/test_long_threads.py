@@ -1,0 +1,115 @@
+"""A long discussion: the lab and review pages show its newest messages and a link to the
+whole of it, so drawing them again after each message costs the same however long the
+thread has grown; the whole thread is one click away, with and without JavaScript."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from submissions.models import Comment
+from submissions.selectors import THREAD_LATEST
+
+pytestmark = pytest.mark.django_db
+
+
+def messages(submission, count: int, *, start: int = 1) -> None:
+    """`count` messages, alternately from the learner and the mentor, a minute apart."""
+    base = timezone.now() - dt.timedelta(days=1)
+    Comment.objects.bulk_create(
+        Comment(
+            submission=submission,
+            author=submission.learner if n % 2 else submission.assigned_to,
+            body=f"Message number {n}.",
+            created_at=base + dt.timedelta(minutes=n),
+        )
+        for n in range(start, start + count)
+    )
+
+
+def shown(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r"Message number (\d+)\.", html)]
+
+
+def lab_url(world) -> str:
+    return reverse("submissions:lab", kwargs={"cohort_id": world.cohort.pk, "lab_id": world.lab.pk})
+
+
+def review_url(submission) -> str:
+    return reverse("submissions:review", kwargs={"pk": submission.pk})
+
+
+@pytest.fixture
+def long_thread(world):
+    submission = world.submitted()
+    messages(submission, THREAD_LATEST + 5)
+    submission.refresh_from_db()
+    return submission
+
+
+def test_the_lab_page_shows_the_newest_messages_and_links_to_the_earlier_ones(
+    client, world, long_thread
+):
+    client.force_login(world.learner)
+    html = client.get(lab_url(world)).content.decode()
+    assert shown(html) == list(range(6, THREAD_LATEST + 6))
+    assert 'href="?thread=all#thread">Show 5 earlier messages</a>' in html
+    whole = client.get(lab_url(world), {"thread": "all"}).content.decode()
+    assert shown(whole) == list(range(1, THREAD_LATEST + 6))
+    assert "earlier message" not in whole
+
+
+def test_the_review_page_does_the_same_and_keeps_the_iteration_shown(client, world, long_thread):
+    client.force_login(long_thread.assigned_to or world.mentor)
+    html = client.get(review_url(long_thread)).content.decode()
+    assert shown(html) == list(range(6, THREAD_LATEST + 6))
+    assert "Show 5 earlier messages" in html
+    older = client.get(review_url(long_thread), {"iteration": "1"}).content.decode()
+    assert 'href="?iteration=1&amp;thread=all#thread"' in older
+    whole = client.get(review_url(long_thread), {"thread": "all", "iteration": "1"})
+    assert shown(whole.content.decode()) == list(range(1, THREAD_LATEST + 6))
+
+
+def test_a_short_thread_has_no_link(client, world):
+    submission = world.submitted()
+    messages(submission, 3)
+    client.force_login(world.learner)
+    html = client.get(lab_url(world)).content.decode()
+    assert shown(html) == [1, 2, 3] and "earlier message" not in html
+
+
+def test_a_message_posted_with_htmx_answers_with_the_newest_messages(client, world, long_thread):
+    client.force_login(world.learner)
+    response = client.post(
+        reverse("submissions:comment", kwargs={"pk": long_thread.pk}),
+        {"body": "Message number 99."},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert shown(html) == [*range(7, THREAD_LATEST + 6), 99]
+    assert "Show 6 earlier messages" in html
+
+
+def test_drawing_the_pages_costs_the_same_for_a_long_thread(client, world):
+    """Queries and messages drawn stay the same from a short thread to one ten times
+    longer than the page shows."""
+    submission = world.submitted()
+    mentor = submission.assigned_to or world.mentor
+
+    def draw(user, url) -> tuple[int, int]:
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(url).content.decode()
+        return len(queries), len(shown(html))
+
+    messages(submission, THREAD_LATEST + 1)
+    short = draw(world.learner, lab_url(world)), draw(mentor, review_url(submission))
+    messages(submission, 10 * THREAD_LATEST, start=1000)
+    long = draw(world.learner, lab_url(world)), draw(mentor, review_url(submission))
+    assert long == short
+    assert short[0][1] == THREAD_LATEST
