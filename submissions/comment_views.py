@@ -1,5 +1,5 @@
-"""The thread's edit and delete pages: an author changes their own message for 15 minutes
-(submissions.comments holds the rules)."""
+"""The thread's messages: posting one, and the edit and delete pages where an author
+changes their own message for 15 minutes (submissions.comments holds the rules)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,11 +11,48 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ApplicationError
 
-from . import services
+from . import selectors, services
 from .forms import CommentForm, apply_service_errors
 from .models import Comment, Submission
 from .permissions import can_comment_submission
-from .views import _lab_url, _render, _review_url, _visible_submission
+from .views import _lab_url, _render, _review_url, _safe_next, _visible_submission
+
+
+@login_required
+@require_POST
+def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """A message in the thread: with htmx, the thread answers in place (its newest
+    messages, or the form with its error); without, back to the page it was posted from."""
+    submission = _visible_submission(request, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_create(
+                actor=request.user, submission=submission, body=form.cleaned_data["body"]
+            )
+            form = CommentForm()
+        except ApplicationError as error:
+            apply_service_errors(form, error)
+    if request.htmx:
+        comments, earlier_comments = selectors.thread_comments(submission)
+        context = {
+            "submission": submission,
+            "comments": comments,
+            "earlier_comments": earlier_comments,
+            "comment_form": form,
+            "can_comment": can_comment_submission(request.user, submission),
+        }
+        return _render(
+            request,
+            "submissions/_thread.html",
+            context,
+            status=400 if form.errors else 200,
+        )
+    if form.errors:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect(_safe_next(request, _thread_url(request, submission)) + "#thread")
 
 
 def _own_comment(request, pk: int, comment_id: int) -> tuple[Submission, Comment]:

@@ -57,11 +57,22 @@ def _person(relation: str) -> tuple[str, ...]:
     return tuple(f"{relation}__{column}" for column in PERSON)
 
 
-def submission_thread_stamp(submission_id: int | None) -> list:
-    """What hangs from one submission and both pages show: its iterations (with the lab
-    revision each answered), files, reviews (and the reviewers' names), the learner's
-    acknowledgements and ratings of them, the thread (edits and deletions included) and
-    the review points. `submission_id` None (nothing started yet): no rows."""
+# The two change times every write of a submission moves, a message in its thread included.
+# Neither page shows them, and the thread is cached apart (`thread_stamp`): keyed on them,
+# each message would draw the whole page again, not only its thread.
+CHANGE_TIMES = ("updated_at", "last_activity_at")
+
+
+def shown_columns(model, *related: str) -> tuple[str, ...]:
+    """`all_columns` but the submission's `CHANGE_TIMES`."""
+    return tuple(name for name in all_columns(model, *related) if name not in CHANGE_TIMES)
+
+
+def submission_work_stamp(submission_id: int | None) -> list:
+    """What hangs from one submission and both pages show, the thread aside: its
+    iterations (with the lab revision each answered), files, reviews (and the reviewers'
+    names), the learner's acknowledgements and ratings of them, and the review points.
+    `submission_id` None (nothing started yet): no rows."""
     ids = [] if submission_id is None else [submission_id]
     return [
         Rows(Iteration, all_columns(Iteration), {"submission_id__in": ids}),
@@ -72,11 +83,16 @@ def submission_thread_stamp(submission_id: int | None) -> list:
             all_columns(ReviewAcknowledgement),
             {"review__submission_id__in": ids},
         ),
-        Rows(Comment, all_columns(Comment, *_person("author")), {"submission_id__in": ids}),
         Rows(
             ReviewPoint, all_columns(ReviewPoint, *_person("waived_by")), {"submission_id__in": ids}
         ),
     ]
+
+
+def thread_stamp(submission_id: int) -> Rows:
+    """The submission's thread: its messages (edits and deletions included) and their
+    authors' names, the key of the thread fragment both pages hold."""
+    return Rows(Comment, all_columns(Comment, *_person("author")), {"submission_id": submission_id})
 
 
 def lab_text_stamp(*, cohort_id: int, lab_id: int) -> list:
@@ -94,7 +110,8 @@ def learner_lab_stamp(*, cohort_id: int, lab_id: int, learner_id: int) -> list:
     rows (the view keys on those as loaded), the navigation and the live parts (the
     expected review time, the form's idempotency key): the lab's text, the due date
     (the cohort's override, the learner's extension), the learner's submission of the lab
-    (with the name of the mentor holding it) and its thread."""
+    (with the name of the mentor holding it). Its work and thread: `submission_work_stamp`,
+    `thread_stamp`."""
     from .models import Submission
 
     return [
@@ -111,14 +128,14 @@ def learner_lab_stamp(*, cohort_id: int, lab_id: int, learner_id: int) -> list:
         ),
         Rows(
             Submission,
-            all_columns(Submission, *_person("assigned_to")),
+            shown_columns(Submission, *_person("assigned_to")),
             {"cohort_id": cohort_id, "lab_id": lab_id, "learner_id": learner_id},
         ),
     ]
 
 
 def review_page_stamp(submission) -> list:
-    """What the mentor's review page shows besides the submission's thread, the rows the
+    """What the mentor's review page shows besides the submission's work and thread, the rows the
     view loaded with the submission (its cohort, track, lab, learner, mentor) and the
     navigation: the submission itself as it is now, its assignments (the note of the open
     one), the lab's text and deliverables as the cohort reads them, and every saved reply
@@ -127,7 +144,7 @@ def review_page_stamp(submission) -> list:
     from .models import Submission
 
     return [
-        Rows(Submission, all_columns(Submission), {"id": submission.pk}),
+        Rows(Submission, shown_columns(Submission), {"id": submission.pk}),
         Rows(Assignment, all_columns(Assignment), {"submission_id": submission.pk}),
         *lab_text_stamp(cohort_id=submission.cohort_id, lab_id=submission.lab_id),
         Rows(SavedReply, all_columns(SavedReply), {"lab_id": submission.lab_id}),

@@ -539,10 +539,12 @@ def thread_comments(submission: Submission, *, whole: bool = False) -> tuple[lis
     return comments, (comments[0].thread_size - len(comments)) if comments else 0
 
 
-def submission_history(submission: Submission, *, whole_thread: bool = False) -> dict:
+def submission_history(
+    submission: Submission, *, thread: bool = True, whole_thread: bool = False
+) -> dict:
     """Iterations (newest first, with attachments, ``commit_url`` and ``compare_url``),
-    reviews, and the thread (`thread_comments`: ``comments`` and ``earlier_comments``; four
-    queries)."""
+    reviews, and unless `thread` is False the thread (`thread_comments`: ``comments`` and
+    ``earlier_comments``; four queries, three without the thread)."""
     iterations = list(
         Iteration.objects.filter(submission=submission)
         .select_related("lab_revision")
@@ -556,18 +558,19 @@ def submission_history(submission: Submission, *, whole_thread: bool = False) ->
         .select_related("reviewer", "iteration", "acknowledgement")
         .order_by("created_at", "pk")
     )
-    comments, earlier_comments = thread_comments(submission, whole=whole_thread)
     attach_commit_links(iterations)
     reviews_by_iteration: dict[int, list[Review]] = defaultdict(list)
     for review in reviews:
         reviews_by_iteration[review.iteration_id].append(review)
-    return {
+    history = {
         "iterations": iterations,
         "reviews": reviews,
         "reviews_by_iteration": reviews_by_iteration,
-        "comments": comments,
-        "earlier_comments": earlier_comments,
     }
+    if thread:
+        comments, earlier_comments = thread_comments(submission, whole=whole_thread)
+        history.update(comments=comments, earlier_comments=earlier_comments)
+    return history
 
 
 def draft_attachments(submission: Submission) -> list[Attachment]:

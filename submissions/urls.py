@@ -13,7 +13,7 @@ urlpatterns = [
     path("<id:pk>/claim/", views.claim, name="claim"),
     path("<id:pk>/release/", views.release, name="release"),
     path("<id:pk>/reassign/", views.reassign, name="reassign"),
-    path("<id:pk>/comments/", views.comment_add, name="comment"),
+    path("<id:pk>/comments/", comment_views.comment_add, name="comment"),
     path("<id:pk>/comments/<id:comment_id>/edit/", comment_views.comment_edit, name="comment-edit"),
     path(
         "<id:pk>/comments/<id:comment_id>/delete/",

@@ -36,8 +36,7 @@ from core.fragments import (
     next_instant_after,
 )
 
-from . import feedback, page_lookups, page_stamps, point_views, selectors, services
-from .comments import COMMENT_EDIT_WINDOW
+from . import feedback, page_lookups, page_stamps, point_views, selectors, services, thread
 from .forms import (
     CommentForm,
     DraftForm,
@@ -142,7 +141,8 @@ def _lab_context(
 ):
     """The lab page's context. `live`: drawn for the cache, with placeholders where the
     expected review time and the form's idempotency key go (`_cached_lab_page`).
-    `whole_thread`: every message of the thread, not only the newest."""
+    `live` draws the thread's placeholder too. `whole_thread`: every message of the thread,
+    not only the newest."""
     # The text this cohort reads: a pinned cohort's older revision (the one reader).
     revision = services.lab_revision_of(lab, cohort=cohort)
     deliverables = list(revision.deliverables if revision else lab.deliverables or [])
@@ -154,7 +154,9 @@ def _lab_context(
             form.initial["idempotency_key"] = live_placeholder("idempotency_key")
     removing = {str(value) for value in (form["remove_files"].value() or [])}
     history = (
-        selectors.submission_history(submission, whole_thread=whole_thread) if submission else {}
+        selectors.submission_history(submission, thread=not live, whole_thread=whole_thread)
+        if submission
+        else {}
     )
     editable = submission is None or submission.state in EDITABLE_STATES
     return {
@@ -190,6 +192,7 @@ def _lab_context(
         "can_comment": submission is not None and can_comment_submission(request.user, submission),
         "wait": None if live or not submission else waits_for([submission]).get(submission.pk),
         "wait_live": live_placeholder("wait") if live else "",
+        "thread_live": live_placeholder("thread") if live else "",
         **history,
         **points_context(submission, history),
         "point_input": point_views.PointInput(),
@@ -216,19 +219,24 @@ LAB_PAGE_MAX_AGE = 3600
 
 def _cached_lab_page(request, *, cohort, lab, entry, submission) -> HttpResponse:
     """The learner's lab page, cached whole (core.fragments.cached_page) under the stamp of
-    everything it shows (`page_stamps.learner_lab_stamp`, the thread, the viewer's
-    memberships and the bell) and the cohort's and track's rows as loaded. Two parts are
-    drawn on every response instead: the expected review time (it moves with the clock and
-    the whole cohort's queue) and the form's idempotency key (one per visit: a cached key
-    would make a second hand-in look like a retry of the first)."""
+    everything it shows (`page_stamps.learner_lab_stamp`, the work handed in, the viewer's
+    memberships and the bell) and the cohort's and track's rows as loaded. Three parts are
+    drawn on every response instead: the thread (cached apart, `thread.cached_thread_html`),
+    the expected review time (it moves with the clock and the whole cohort's queue) and the
+    form's idempotency key (one per visit: a cached key would make a second hand-in look
+    like a retry of the first)."""
     user = request.user
     now = timezone.now()
+    # The thread's stamp first, answered by the same query as the page's.
+    thread_source = [page_stamps.thread_stamp(submission.pk)] if submission else []
     stamp = change_stamp(
+        *thread_source,
         *page_stamps.learner_lab_stamp(cohort_id=cohort.pk, lab_id=lab.pk, learner_id=user.pk),
-        *page_stamps.submission_thread_stamp(submission.pk if submission else None),
+        *page_stamps.submission_work_stamp(submission.pk if submission else None),
         *membership_roles_stamp(user),
         *navigation_sources(user),
     )
+    thread_stamp, stamp = stamp[: len(thread_source)], stamp[len(thread_source) :]
     facts = (page_stamps.row_facts(cohort), page_stamps.row_facts(cohort.track))
     waiting = submission is not None and submission.state in WAITING_STATES
 
@@ -237,14 +245,8 @@ def _cached_lab_page(request, *, cohort, lab, entry, submission) -> HttpResponse
             request, cohort=cohort, lab=lab, entry=entry, submission=submission, live=True
         )
         response = _render(request, "submissions/lab.html", context)
-        # Flips by itself: "Overdue" at the due time, each own comment's edit buttons at
-        # the end of its edit window.
-        instants = [entry.effective_due_at] + [
-            comment.created_at + COMMENT_EDIT_WINDOW
-            for comment in context.get("comments", [])
-            if comment.author_id == user.pk and comment.deleted_at is None
-        ]
-        return response, next_instant_after(now, instants)
+        # Flips by itself: "Overdue" at the due time.
+        return response, next_instant_after(now, [entry.effective_due_at])
 
     def wait_html() -> str:
         wait = waits_for([submission]).get(submission.pk) if waiting else None
@@ -259,7 +261,14 @@ def _cached_lab_page(request, *, cohort, lab, entry, submission) -> HttpResponse
         now=now,
         max_age=LAB_PAGE_MAX_AGE,
         build=build,
-        live={"wait": wait_html, "idempotency_key": lambda: uuid.uuid4().hex},
+        live={
+            "wait": wait_html,
+            "idempotency_key": lambda: uuid.uuid4().hex,
+            # The lab page is only a learner's of the cohort: they may write in the thread.
+            "thread": lambda: thread.cached_thread_html(
+                request, submission=submission, stamp=thread_stamp, now=now, thread_form_id=None
+            ),
+        },
     )
 
 
@@ -277,7 +286,7 @@ def lab_page(request: HttpRequest, cohort_id: int, lab_id: int) -> HttpResponse:
     if submission is None and not lab.active:
         raise Http404("No such lab.")
     if request.method == "GET":
-        if _whole_thread(request):  # "Show earlier messages": rare, drawn every time
+        if thread.whole_thread(request):  # "Show earlier messages": rare, drawn every time
             context = _lab_context(
                 request,
                 cohort=cohort,
@@ -402,54 +411,6 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-# --- thread -------------------------------------------------------------------------------
-
-
-def _whole_thread(request) -> bool:
-    """The "Show earlier messages" link of a long thread (`selectors.THREAD_LATEST`)."""
-    return request.GET.get("thread") == "all"
-
-
-@login_required
-@require_POST
-def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = _visible_submission(request, pk)
-    fallback = (
-        _lab_url(submission)
-        if submission.learner_id == request.user.pk
-        else _review_url(submission)
-    )
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.comment_create(
-                actor=request.user, submission=submission, body=form.cleaned_data["body"]
-            )
-            form = CommentForm()
-        except ApplicationError as error:
-            apply_service_errors(form, error)
-    if request.htmx:
-        comments, earlier_comments = selectors.thread_comments(submission)
-        context = {
-            "submission": submission,
-            "comments": comments,
-            "earlier_comments": earlier_comments,
-            "comment_form": form,
-            "can_comment": can_comment_submission(request.user, submission),
-        }
-        return _render(
-            request,
-            "submissions/_thread.html",
-            context,
-            status=400 if form.errors else 200,
-        )
-    if form.errors:
-        for errors in form.errors.values():
-            for message in errors:
-                messages.error(request, message)
-    return redirect(_safe_next(request, fallback) + "#thread")
-
-
 @login_required
 @require_GET
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -479,8 +440,13 @@ def _review_context(
     number=None,
     points_form=None,
     whole_thread=False,
+    thread_live="",
 ):
-    history = selectors.submission_history(submission, whole_thread=whole_thread)
+    """The review page's context. `thread_live`: drawn for the cache, with this placeholder
+    where the thread goes (`_cached_review_page`)."""
+    history = selectors.submission_history(
+        submission, thread=not thread_live, whole_thread=whole_thread
+    )
     iterations = history["iterations"]  # newest first
     current = None
     if iterations:
@@ -557,6 +523,7 @@ def _review_context(
         "reassign_form": reassign_form or (ReassignForm(mentors=mentors) if mentors else None),
         "comment_form": CommentForm(),
         "can_comment": True,
+        "thread_live": thread_live,
         # The review box's "Insert a saved reply" menu and `/` picker (saved_replies).
         "saved_replies": saved_replies_for_review(user=request.user, submission=submission),
         **history,
@@ -581,16 +548,18 @@ def _review_page_cacheable(request, submission) -> bool:
 
 
 def _cached_review_page(request, submission) -> HttpResponse:
-    """The review page, cached whole under the stamp of the submission, its thread, its
+    """The review page, cached whole under the stamp of the submission, its work, its
     lab's text and saved replies (`page_stamps`), the rows loaded with it, the viewer's
-    memberships and the bell. A page whose latest iteration has its verdict shows the next
-    submission of the viewer's queue (which moves with the whole queue): it is drawn and
-    served, never stored."""
+    memberships and the bell; the thread is cached apart (`thread.cached_thread_html`). A
+    page whose latest iteration has its verdict shows the next submission of the viewer's
+    queue (which moves with the whole queue): it is drawn and served, never stored."""
     user = request.user
     now = timezone.now()
-    stamp = change_stamp(
+    # The thread's stamp first, answered by the same query as the page's.
+    thread_stamp, *stamp = change_stamp(
+        page_stamps.thread_stamp(submission.pk),
         *page_stamps.review_page_stamp(submission),
-        *page_stamps.submission_thread_stamp(submission.pk),
+        *page_stamps.submission_work_stamp(submission.pk),
         *membership_roles_stamp(user),
         *navigation_sources(user),
     )
@@ -606,19 +575,16 @@ def _cached_review_page(request, submission) -> HttpResponse:
         )
         if row is not None
     )
-    parts = (facts, stamp)
+    parts = (facts, tuple(stamp))
 
     def build() -> tuple:
-        context = _review_context(request, submission)
+        context = _review_context(request, submission, thread_live=live_placeholder("thread"))
         response = _render(request, "submissions/review.html", context)
-        instants = [
-            comment.created_at + COMMENT_EDIT_WINDOW
-            for comment in context["comments"]
-            if comment.author_id == user.pk and comment.deleted_at is None
-        ]
         drawn = NOT_STORED if context["verdict"] is not None else parts
-        return response, next_instant_after(now, instants), drawn
+        return response, None, drawn
 
+    # The message box belongs to the review form whenever there is one (`_review_context`).
+    reviewable = submission.state != Submission.State.DRAFT and submission.iteration_count > 0
     return cached_page(
         request,
         name="submission-review",
@@ -626,6 +592,15 @@ def _cached_review_page(request, submission) -> HttpResponse:
         now=now,
         max_age=REVIEW_PAGE_MAX_AGE,
         build=build,
+        live={
+            "thread": lambda: thread.cached_thread_html(
+                request,
+                submission=submission,
+                stamp=(thread_stamp,),
+                now=now,
+                thread_form_id=REVIEW_FORM_ID if reviewable else None,
+            )
+        },
     )
 
 
@@ -655,7 +630,7 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         number = None
     if request.method == "GET":
-        whole_thread = _whole_thread(request)
+        whole_thread = thread.whole_thread(request)
         if number is None and not whole_thread and _review_page_cacheable(request, submission):
             return _cached_review_page(request, submission)
         context = _review_context(request, submission, number=number, whole_thread=whole_thread)

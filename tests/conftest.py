@@ -145,3 +145,28 @@ def media_storage(request, settings, tmp_path):
     yield MediaStorage("s3", bucket=bucket)
     bucket.objects.all().delete()
     bucket.delete()
+
+
+class RecordingCache:
+    """The page cache, recording the key of every entry stored (a page drawn)."""
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.stored = []
+
+    def get(self, key, *args, **kwargs):
+        return self.cache.get(key, *args, **kwargs)
+
+    def set(self, key, *args, **kwargs):
+        self.stored.append(key)
+        return self.cache.set(key, *args, **kwargs)
+
+
+@pytest.fixture
+def recording(monkeypatch):
+    """The keys of the pages and fragments drawn during the test (`recording.stored`)."""
+    from core import fragments
+
+    recorder = RecordingCache(fragments.cache)
+    monkeypatch.setattr(fragments, "cache", recorder)
+    return recorder

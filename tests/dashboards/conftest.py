@@ -2,7 +2,6 @@ import pytest
 
 from accounts.models import User
 from cohorts.models import Cohort
-from core import fragments
 from demo.seeding import seed_demo
 from tests.factories import LabFactory, TrackFactory
 
@@ -31,26 +30,3 @@ def seeded(track):
         }
 
     return make
-
-
-class RecordingCache:
-    """The page cache, recording the key of every entry stored (a page drawn)."""
-
-    def __init__(self, cache):
-        self.cache = cache
-        self.stored = []
-
-    def get(self, key, *args, **kwargs):
-        return self.cache.get(key, *args, **kwargs)
-
-    def set(self, key, *args, **kwargs):
-        self.stored.append(key)
-        return self.cache.set(key, *args, **kwargs)
-
-
-@pytest.fixture
-def recording(monkeypatch):
-    """The keys of the pages and fragments drawn during the test (`recording.stored`)."""
-    recorder = RecordingCache(fragments.cache)
-    monkeypatch.setattr(fragments, "cache", recorder)
-    return recorder

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -103,6 +104,7 @@ def test_drawing_the_pages_costs_the_same_for_a_long_thread(client, world):
 
     def draw(user, url) -> tuple[int, int]:
         client.force_login(user)
+        cache.clear()  # drawn whole, the page and its thread
         with CaptureQueriesContext(connection) as queries:
             html = client.get(url).content.decode()
         return len(queries), len(shown(html))

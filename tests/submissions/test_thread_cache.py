@@ -1,0 +1,111 @@
+"""The lab and review pages hold the thread as a fragment cached apart (submissions.thread):
+a message draws the thread again and nothing else, and everything the thread shows still
+shows at once, to the right person, with working forms."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from core import fragments
+from notifications.services import notifications_mark_all_read
+from submissions import services
+
+from .conftest import make_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    return make_world(mentors=1)
+
+
+def lab_url(world) -> str:
+    return reverse("submissions:lab", kwargs={"cohort_id": world.cohort.pk, "lab_id": world.lab.pk})
+
+
+def review_url(submission) -> str:
+    return reverse("submissions:review", kwargs={"pk": submission.pk})
+
+
+def page(client, user, url) -> str:
+    if getattr(client, "viewer", None) != user:  # a sign-in writes last_login, which pages show
+        client.force_login(user)
+        client.viewer = user
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def drawn(recording, name: str) -> int:
+    return sum(f":{name}:" in key for key in recording.stored)
+
+
+@pytest.mark.parametrize("where", ["lab", "review"])
+def test_a_message_draws_only_the_thread_again(client, world, recording, where):
+    submission = world.submitted()
+    viewer, url = (
+        (world.learner, lab_url(world))
+        if where == "lab"
+        else (world.mentor, review_url(submission))
+    )
+    name = "submission-lab" if where == "lab" else "submission-review"
+    page(client, viewer, url)
+    assert (drawn(recording, name), drawn(recording, "submission-thread")) == (1, 1)
+    writer = world.mentor if where == "lab" else world.learner
+    services.comment_create(actor=writer, submission=submission, body="Did you run the tests?")
+    # Its notification, once read, leaves the bell as it was: only the thread is new.
+    notifications_mark_all_read(actor=viewer)
+    assert "Did you run the tests?" in page(client, viewer, url)
+    assert (drawn(recording, name), drawn(recording, "submission-thread")) == (1, 2)
+
+
+def test_each_viewer_has_their_own_thread(client, world):
+    """Edit and Delete are on one's own messages only, though both pages show the same
+    messages."""
+    submission = world.submitted()
+    mine = services.comment_create(actor=world.learner, submission=submission, body="Mine")
+    edit = f"/comments/{mine.pk}/edit/"
+    assert edit in page(client, world.learner, lab_url(world))
+    assert edit not in page(client, world.mentor, review_url(submission))
+    assert edit in page(client, world.learner, lab_url(world))
+
+
+def test_edit_and_delete_go_at_the_end_of_the_window_on_a_cached_page(client, world, monkeypatch):
+    """No write happens: the thread ends at the instant its author's window closes."""
+    submission = world.submitted()
+    mine = services.comment_create(actor=world.learner, submission=submission, body="Mine")
+    edit = f"/comments/{mine.pk}/edit/"
+    window_ends = mine.created_at + dt.timedelta(minutes=15)
+    monkeypatch.setattr(timezone, "now", lambda: window_ends - dt.timedelta(seconds=5))
+    assert edit in page(client, world.learner, lab_url(world))
+    monkeypatch.setattr(timezone, "now", lambda: window_ends + dt.timedelta(seconds=1))
+    assert edit not in page(client, world.learner, lab_url(world))
+
+
+def test_a_cached_thread_carries_the_requests_own_csrf_token(world):
+    submission = world.submitted()
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    page(first, world.learner, lab_url(world))  # cached with the first session's token
+    html = page(second, world.learner, lab_url(world))
+    assert fragments._csrf_placeholder() not in html
+    thread = html[html.index('id="thread"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', thread).group(1)
+    comment = reverse("submissions:comment", kwargs={"pk": submission.pk})
+    response = second.post(comment, {"csrfmiddlewaretoken": token, "body": "With my own token"})
+    assert response.status_code == 302
+    assert "With my own token" in page(second, world.learner, lab_url(world))
+
+
+def test_the_mentors_message_box_belongs_to_the_review_form(client, world):
+    """On the review page the box posts with the review form ("Post message" keeps a
+    review typed so far), cached or not."""
+    submission = world.submitted()
+    for _ in range(2):  # drawn, then from the cache
+        html = page(client, world.mentor, review_url(submission))
+        assert 'form="review-form-fields"' in html[html.index('id="thread"') :]
+        assert 'id="review-form-fields"' in html
