@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.db import connection, models
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
@@ -140,8 +141,10 @@ def cached_page(
 
     `parts` must name everything the page shows beyond the viewer's own account (which is
     added here): with the navigation and the bell, that means the user's roles and unread
-    notifications too. htmx requests (a partial of the page) get their own entry. A
-    pending flash message is shown once and never cached: the page is drawn afresh.
+    notifications too. htmx requests (a partial of the page) get their own entry. Pending
+    flash messages are never cached: they are put into the page as served, after
+    `FLASH_AFTER` (an htmx partial, which has no place for them, is drawn afresh and
+    leaves them for the next whole page).
     `build` returns the response (always a 200 page), its end of validity and optionally
     the parts it drew (as for `cached_fragment`).
 
@@ -150,11 +153,37 @@ def cached_page(
     idempotency key): `build` draws `live_placeholder(name)` in its place, and every
     response, cached or drawn, gets the function's text (HTML, already escaped) instead.
     """
+    flashed = ""
     if len(messages.get_messages(request)) > 0:
-        response = build()[0]
-        if live:
-            response.content = _fill_live(response.content.decode(), live)
-        return response
+        if getattr(request, "htmx", False):
+            # A partial has no place for them: drawn afresh, they wait for a whole page.
+            response = build()[0]
+            if live:
+                response.content = _fill_live(response.content.decode(), live)
+            return response
+        storage = messages.get_messages(request)
+        # Rendered and marked shown (iterating does); the page is then drawn (and stored)
+        # or served without them, and gets them put back in: the draw after a write is the
+        # one the next visits reuse, not a draw thrown away.
+        flashed = render_to_string("core/_messages.html", {"messages": list(storage)})
+        request._messages = []  # what the draw sees (django.contrib.messages.get_messages)
+    try:
+        html = _cached_page_html(
+            request, name=name, parts=parts, now=now, max_age=max_age, build=build
+        )
+    finally:
+        if flashed:
+            # The middleware saves the storage (now empty) on the response.
+            request._messages = storage
+    html = _fill_live(html, live or {})
+    if flashed:
+        html = html.replace(FLASH_AFTER, FLASH_AFTER + flashed, 1)
+    response = HttpResponse(html)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _cached_page_html(request, *, name, parts, now, max_age, build) -> str:
     user = request.user
     viewer = (user.pk, user.email, user.display_name, user.is_staff, user.time_zone)
 
@@ -164,7 +193,7 @@ def cached_page(
         response, ends_at, *drawn = build()
         return response.content.decode(), ends_at, *((viewer, htmx, part) for part in drawn)
 
-    html = cached_fragment(
+    return cached_fragment(
         name=name,
         parts=(viewer, htmx, parts),
         now=now,
@@ -172,9 +201,11 @@ def cached_page(
         build=draw,
         request=request,
     )
-    response = HttpResponse(_fill_live(html, live or {}))
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+
+
+# Where base.html shows flash messages (core/_messages.html): right after this tag, the
+# first of its kind on every page (text people write is escaped, so it cannot contain it).
+FLASH_AFTER = '<main id="main" class="container">'
 
 
 def _fill_live(html: str, live: dict[str, Callable[[], str]]) -> str:

@@ -109,3 +109,21 @@ def test_the_mentors_message_box_belongs_to_the_review_form(client, world):
         html = page(client, world.mentor, review_url(submission))
         assert 'form="review-form-fields"' in html[html.index('id="thread"') :]
         assert 'id="review-form-fields"' in html
+
+
+def test_the_page_after_a_mentors_message_is_the_one_kept(client, world, recording):
+    """ "Post message" redirects to the page with "Message sent.": that draw is stored (the
+    flash is put in as served, never cached), so the next visit draws nothing."""
+    submission = world.submitted()
+    client.force_login(world.mentor)
+    url = review_url(submission)
+    response = client.post(url, {"message": "Try the edge case.", "action": "message"}, follow=True)
+    html = response.content.decode()
+    main = html.index('<main id="main" class="container">')
+    flash = html.index('<li class="message message-success">Message sent.</li>')
+    assert main < flash < html.index('id="thread"') and "Try the edge case." in html
+    stored = list(recording.stored)
+    assert sum(":submission-review:" in key for key in stored) == 1
+    again = client.get(url).content.decode()
+    assert "Message sent." not in again and "Try the edge case." in again
+    assert recording.stored == stored
