@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import ApplicationError
 
-from . import selectors, services
+from . import services, thread
 from .forms import CommentForm, apply_service_errors
 from .models import Comment, Submission
 from .permissions import can_comment_submission
@@ -34,20 +34,12 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as error:
             apply_service_errors(form, error)
     if request.htmx:
-        comments, earlier_comments = selectors.thread_comments(submission)
-        context = {
-            "submission": submission,
-            "comments": comments,
-            "earlier_comments": earlier_comments,
-            "comment_form": form,
-            "can_comment": can_comment_submission(request.user, submission),
-        }
-        return _render(
-            request,
-            "submissions/_thread.html",
-            context,
-            status=400 if form.errors else 200,
+        context = thread.thread_context(
+            submission,
+            comment_form=form,
+            can_comment=can_comment_submission(request.user, submission),
         )
+        return _render(request, thread.THREAD_TEMPLATE, context, status=400 if form.errors else 200)
     if form.errors:
         for errors in form.errors.values():
             for message in errors:

@@ -32,6 +32,19 @@ def whole_thread(request) -> bool:
     return request.GET.get("thread") == "all"
 
 
+def thread_context(submission: Submission, *, comment_form, can_comment: bool) -> dict:
+    """What `THREAD_TEMPLATE` draws: the newest messages (`selectors.thread_comments`),
+    how many earlier ones there are, and the message box."""
+    comments, earlier_comments = selectors.thread_comments(submission)
+    return {
+        "submission": submission,
+        "comments": comments,
+        "earlier_comments": earlier_comments,
+        "comment_form": comment_form,
+        "can_comment": can_comment,
+    }
+
+
 def cached_thread_html(
     request, *, submission: Submission, stamp, now: dt.datetime, thread_form_id: str | None
 ) -> SafeString:
@@ -43,22 +56,17 @@ def cached_thread_html(
     user = request.user
 
     def build() -> tuple:
-        comments, earlier_comments = selectors.thread_comments(submission)
-        context = {
-            "submission": submission,
-            "user": user,
-            "comments": comments,
-            "earlier_comments": earlier_comments,
-            "can_comment": True,
-            "thread_form_id": thread_form_id,
-            "comment_form": CommentForm(),
+        context = thread_context(submission, comment_form=CommentForm(), can_comment=True)
+        context.update(
+            user=user,
+            thread_form_id=thread_form_id,
             # Drawn without the request, whose context processors (the navigation) would
             # cost queries this fragment shows nothing of; its forms need the token only.
-            "csrf_token": get_token(request),
-        }
+            csrf_token=get_token(request),
+        )
         instants = [
             comment.created_at + COMMENT_EDIT_WINDOW
-            for comment in comments
+            for comment in context["comments"]
             if comment.author_id == user.pk and comment.deleted_at is None
         ]
         return render_to_string(THREAD_TEMPLATE, context), next_instant_after(now, instants)

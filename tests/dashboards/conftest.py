@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from accounts.models import User
@@ -30,3 +32,18 @@ def seeded(track):
         }
 
     return make
+
+
+@pytest.fixture
+def two_lab_world(db):
+    """A cohort ten days in with a mentor and a learner, and two labs (weeks 1 and 2)."""
+    from tests.submissions.conftest import make_world
+
+    world = make_world(mentors=1, start_days_ago=10)
+    world.second_lab = LabFactory(track=world.cohort.track, week=2, title="Second lab")
+    return world
+
+
+def without_csrf(html: str) -> str:
+    """The page without its CSRF tokens (every response masks the token afresh)."""
+    return re.sub(r"\b[A-Za-z0-9]{64}\b", "", html)

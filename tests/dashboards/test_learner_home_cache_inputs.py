@@ -5,7 +5,6 @@ the home does show must still redraw it at once. One test per input: leaving a c
 of `HOME_SUBMISSION_COLUMNS` or `HOME_REVIEW_COLUMNS` makes its test fail."""
 
 import datetime as dt
-import re
 
 import pytest
 from django.urls import reverse
@@ -14,17 +13,14 @@ from django.utils import timezone
 from dashboards import selectors
 from submissions import services
 from submissions.models import Review, Submission
-from tests.factories import LabFactory
-from tests.submissions.conftest import make_world
+from tests.dashboards.conftest import without_csrf
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(db):
-    world = make_world(mentors=1, start_days_ago=10)
-    world.second_lab = LabFactory(track=world.cohort.track, week=2, title="Second lab")
-    return world
+def world(two_lab_world):
+    return two_lab_world
 
 
 def home(client, user) -> str:
@@ -32,11 +28,6 @@ def home(client, user) -> str:
     response = client.get(reverse("dashboard:learner"))
     assert response.status_code == 200
     return response.content.decode()
-
-
-def without_csrf(html: str) -> str:
-    """The page without its CSRF tokens (every response masks the token afresh)."""
-    return re.sub(r"\b[A-Za-z0-9]{64}\b", "", html)
 
 
 def later(value):

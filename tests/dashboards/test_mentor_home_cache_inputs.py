@@ -17,8 +17,8 @@ from cohorts.models import Membership
 from dashboards import selectors
 from submissions import services
 from submissions.models import Submission
-from tests.factories import LabFactory, MembershipFactory, MentorMembershipFactory, UserFactory
-from tests.submissions.conftest import make_world
+from tests.dashboards.conftest import without_csrf
+from tests.factories import MembershipFactory, MentorMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +26,8 @@ DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture
-def world(db):
-    world = make_world(mentors=1, start_days_ago=10)
-    world.second_lab = LabFactory(track=world.cohort.track, week=2, title="Second lab")
-    return world
+def world(two_lab_world):
+    return two_lab_world
 
 
 def mentor_home(client, world) -> str:
@@ -37,10 +35,6 @@ def mentor_home(client, world) -> str:
     response = client.get(reverse("dashboard:mentor"), {"cohort": world.cohort.pk})
     assert response.status_code == 200
     return response.content.decode()
-
-
-def without_csrf(html: str) -> str:
-    return re.sub(r"\b[A-Za-z0-9]{64}\b", "", html)
 
 
 def shown(world) -> tuple:
