@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -74,7 +75,12 @@ def _world():
 
 def _wait_for_count(reply, expected):
     for _ in range(50):
-        reply.refresh_from_db()
+        try:
+            reply.refresh_from_db()
+        except OperationalError:
+            # SQLite: the live server's thread is writing that table right now.
+            time.sleep(0.1)
+            continue
         if reply.usage_count == expected:
             return
         time.sleep(0.1)
