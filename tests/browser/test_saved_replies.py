@@ -3,10 +3,8 @@ the `/` picker (keyboard only), without JavaScript too; the management page and 
 usage ranking show the counts."""
 
 import datetime as dt
-import time
 
 import pytest
-from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -73,18 +71,20 @@ def _world():
     return cohort, lab, mentor, staff, submission, tests_reply, split, brief
 
 
-def _wait_for_count(reply, expected):
-    for _ in range(50):
-        try:
-            reply.refresh_from_db()
-        except OperationalError:
-            # SQLite: the live server's thread is writing that table right now.
-            time.sleep(0.1)
-            continue
-        if reply.usage_count == expected:
-            return
-        time.sleep(0.1)
-    assert reply.usage_count == expected
+def _recorded(page):
+    """Waits for the insert's request that counts a use. The test reads the count only
+    once it is answered: on SQLite the live server's thread shares the database, and a
+    read while it writes would make either side fail with "table is locked"."""
+    return page.expect_response(
+        lambda response: (
+            "/saved-replies/insert/" in response.url and response.request.method == "POST"
+        )
+    )
+
+
+def _count(reply) -> int:
+    reply.refresh_from_db()
+    return reply.usage_count
 
 
 def test_mentor_inserts_from_the_menu_and_the_slash_picker(new_page, live_server):
@@ -102,10 +102,12 @@ def test_mentor_inserts_from_the_menu_and_the_slash_picker(new_page, live_server
     box.press("End")
     menu.get_by_label("Insert a saved reply").select_option(label="Split main")
     url_before = page.url
-    menu.get_by_role("button", name="Insert").click()
+    with _recorded(page) as used:
+        menu.get_by_role("button", name="Insert").click()
+    assert used.value.ok
     expect(box).to_have_value("Good start.\nSplit `main` into smaller functions.")
     assert page.url == url_before
-    _wait_for_count(split, 1)
+    assert _count(split) == 1
     expect(box).to_be_focused()
 
     # The "/" picker, by keyboard only: Enter, "/", filter, arrows, Enter.
@@ -121,14 +123,16 @@ def test_mentor_inserts_from_the_menu_and_the_slash_picker(new_page, live_server
     expect(options.first).to_contain_text("Empty input test")
     expect(options.first).to_contain_text("Deliverable 2: Test the empty input.")
     screenshot(page, "saved-replies-slash-picker")
-    page.keyboard.press("Enter")
+    with _recorded(page) as used:
+        page.keyboard.press("Enter")
+    assert used.value.ok
     expect(search).to_be_hidden()
     expect(box).to_have_value(
         "Good start.\nSplit `main` into smaller functions.\n"
         "Add a test that feeds the parser an empty string."
     )
     expect(box).to_be_focused()
-    _wait_for_count(tests_reply, 1)
+    assert _count(tests_reply) == 1
 
     # Escape keeps the "/" as typed; a filter that matches nothing says so.
     page.keyboard.press("Enter")
