@@ -2,18 +2,15 @@
 to the earlier ones above them; the link opens the whole thread where it was, and a new
 message posted with htmx keeps the thread as long as it was."""
 
-import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from submissions.models import Comment
 from submissions.selectors import THREAD_LATEST
 from tests.factories import DEFAULT_PASSWORD
-from tests.submissions.conftest import make_world
+from tests.submissions.conftest import add_messages, make_world
 
 from .conftest import screenshot, sign_in
 
@@ -23,15 +20,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_the_learner_opens_the_earlier_messages_and_writes_back(new_page):
     world = make_world(mentors=1)
     submission = world.submitted()
-    start = timezone.now() - dt.timedelta(days=2)
-    Comment.objects.bulk_create(
-        Comment(
-            submission=submission,
-            author=world.learner if n % 2 else world.mentor,
-            body=f"Message number {n}: what about the edge case?",
-            created_at=start + dt.timedelta(minutes=10 * n),
-        )
-        for n in range(1, THREAD_LATEST + 6)
+    add_messages(
+        submission,
+        THREAD_LATEST + 5,
+        mentor=world.mentor,
+        body="Message number {n}: what about the edge case?",
     )
     page = new_page()
     sign_in(page, world.learner.email, DEFAULT_PASSWORD)

@@ -77,3 +77,22 @@ def world(db) -> World:
 @pytest.fixture
 def outsider(db):
     return UserFactory()
+
+
+def add_messages(
+    submission, count: int, *, start: int = 1, mentor=None, body: str = "Message number {n}."
+) -> None:
+    """`count` messages numbered from `start` (`body` formatted with n), alternately from
+    the learner and `mentor` (default: the one holding the work), a minute apart."""
+    from submissions.models import Comment
+
+    base = timezone.now() - dt.timedelta(days=1)
+    Comment.objects.bulk_create(
+        Comment(
+            submission=submission,
+            author=submission.learner if n % 2 else (mentor or submission.assigned_to),
+            body=body.format(n=n),
+            created_at=base + dt.timedelta(minutes=n),
+        )
+        for n in range(start, start + count)
+    )

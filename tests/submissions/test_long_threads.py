@@ -2,7 +2,6 @@
 whole of it, so drawing them again after each message costs the same however long the
 thread has grown; the whole thread is one click away, with and without JavaScript."""
 
-import datetime as dt
 import re
 
 import pytest
@@ -10,26 +9,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from submissions.models import Comment
 from submissions.selectors import THREAD_LATEST
 
+from .conftest import add_messages
+
 pytestmark = pytest.mark.django_db
-
-
-def messages(submission, count: int, *, start: int = 1) -> None:
-    """`count` messages, alternately from the learner and the mentor, a minute apart."""
-    base = timezone.now() - dt.timedelta(days=1)
-    Comment.objects.bulk_create(
-        Comment(
-            submission=submission,
-            author=submission.learner if n % 2 else submission.assigned_to,
-            body=f"Message number {n}.",
-            created_at=base + dt.timedelta(minutes=n),
-        )
-        for n in range(start, start + count)
-    )
 
 
 def shown(html: str) -> list[int]:
@@ -47,7 +32,7 @@ def review_url(submission) -> str:
 @pytest.fixture
 def long_thread(world):
     submission = world.submitted()
-    messages(submission, THREAD_LATEST + 5)
+    add_messages(submission, THREAD_LATEST + 5)
     submission.refresh_from_db()
     return submission
 
@@ -77,7 +62,7 @@ def test_the_review_page_does_the_same_and_keeps_the_iteration_shown(client, wor
 
 def test_a_short_thread_has_no_link(client, world):
     submission = world.submitted()
-    messages(submission, 3)
+    add_messages(submission, 3)
     client.force_login(world.learner)
     html = client.get(lab_url(world)).content.decode()
     assert shown(html) == [1, 2, 3] and "earlier message" not in html
@@ -109,9 +94,9 @@ def test_drawing_the_pages_costs_the_same_for_a_long_thread(client, world):
             html = client.get(url).content.decode()
         return len(queries), len(shown(html))
 
-    messages(submission, THREAD_LATEST + 1)
+    add_messages(submission, THREAD_LATEST + 1)
     short = draw(world.learner, lab_url(world)), draw(mentor, review_url(submission))
-    messages(submission, 10 * THREAD_LATEST, start=1000)
+    add_messages(submission, 10 * THREAD_LATEST, start=1000)
     long = draw(world.learner, lab_url(world)), draw(mentor, review_url(submission))
     assert long == short
     assert short[0][1] == THREAD_LATEST
