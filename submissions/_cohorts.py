@@ -11,6 +11,7 @@ from cohorts.selectors import (
     cohort_schedule,
     schedule_entry,
 )
+from core.prepared import Param, PreparedQuery
 
 __all__ = [
     "ScheduleEntry",
@@ -22,13 +23,19 @@ __all__ = [
 ]
 
 
+# Asked by every permission check of a write (a message, a verdict, a claim): compiled once.
+_ACTIVE_MEMBERSHIP = PreparedQuery(
+    lambda: Membership.objects.filter(
+        user_id=Param("user"), cohort_id=Param("cohort"), role=Param("role"), active=True
+    ).values_list("pk")[:1]
+)
+
+
 def has_active_membership(user, cohort: Cohort | int, role: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     cohort_id = cohort if isinstance(cohort, int) else cohort.pk
-    return Membership.objects.filter(
-        user=user, cohort_id=cohort_id, role=role, active=True
-    ).exists()
+    return _ACTIVE_MEMBERSHIP.scalar(user=user.pk, cohort=cohort_id, role=role) is not None
 
 
 def mentor_cohort_ids(user):

@@ -84,7 +84,9 @@ def _safe_next(request, fallback: str) -> str:
 
 
 def _visible_submission(request, pk: int) -> Submission:
-    submission = selectors.submission_for_user(user=request.user, pk=pk)
+    # `selectors.submission_for_user`'s answer, from a statement compiled once: the lookup
+    # of every message, edit and file download.
+    submission = page_lookups.submission_for_review(user=request.user, pk=pk)
     if submission is None:
         raise Http404("No such submission.")
     return submission
