@@ -120,6 +120,33 @@ def cached_fragment(
     return mark_safe(html)  # noqa: S308 - rendered by our own template
 
 
+def cached_fragments(
+    *, name: str, entries: list[tuple[tuple, Callable[[], str]]], max_age: int, csrf_token: str = ""
+) -> list[SafeString]:
+    """Many small fragments of one kind (the messages of a thread) in one cache round trip.
+
+    Each entry is `(parts, build)`: `parts` names everything its HTML shows, what flips
+    with the clock included (there is no end of validity), and `build()` draws it. The
+    missing ones are drawn and stored one by one, so that a new message in a long thread
+    draws one message, not all of them. `csrf_token`: the response's token, when the
+    fragments hold forms drawn with it (stored with a placeholder, as `cached_fragment`).
+    """
+    keys = [fragment_key(name=name, parts=(bool(csrf_token), parts)) for parts, _ in entries]
+    # One MGET; stored one SET each (a pipeline would pass by core.cache's breaker).
+    found = cache.get_many(keys)
+    placeholder = _csrf_placeholder()
+    drawn = []
+    for key, (_, build) in zip(keys, entries, strict=True):
+        html = found.get(key)
+        if html is None:
+            html = _punch_csrf(str(build()))
+            cache.set(key, html, max_age)
+        if csrf_token and placeholder in html:
+            html = html.replace(placeholder, csrf_token)
+        drawn.append(mark_safe(html))  # noqa: S308 - rendered by our own templates
+    return drawn
+
+
 def live_placeholder(name: str) -> str:
     """A marker a cached page holds where a value must be fresh on every response (see
     `cached_page`'s `live`). Derived from SECRET_KEY, like the CSRF placeholder, so no

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -75,7 +76,12 @@ def _comment_fragment(
         {
             "submission": submission,
             "comment": comment,
-            "can_comment": can_comment_submission(request.user, submission),
+            "editable": thread.comment_editable(
+                request.user,
+                comment,
+                can_comment=can_comment_submission(request.user, submission),
+                now=timezone.now(),
+            ),
             "comment_error": error,
         },
     )

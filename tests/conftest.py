@@ -157,6 +157,9 @@ class RecordingCache:
     def get(self, key, *args, **kwargs):
         return self.cache.get(key, *args, **kwargs)
 
+    def get_many(self, keys, *args, **kwargs):
+        return self.cache.get_many(keys, *args, **kwargs)
+
     def set(self, key, *args, **kwargs):
         self.stored.append(key)
         return self.cache.set(key, *args, **kwargs)

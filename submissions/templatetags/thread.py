@@ -1,13 +1,18 @@
 from django import template
-from django.utils import timezone
 
-from submissions.comments import COMMENT_EDIT_WINDOW
+from submissions import thread
 
 register = template.Library()
 
 
-@register.filter
-def in_edit_window(comment) -> bool:
-    """The comment is not deleted and was posted less than COMMENT_EDIT_WINDOW ago (the
-    template checks authorship; the services decide, this only offers the buttons)."""
-    return comment.deleted_at is None and timezone.now() - comment.created_at <= COMMENT_EDIT_WINDOW
+@register.simple_tag(takes_context=True)
+def thread_messages(context):
+    """{% thread_messages %}: the context's `comments` of its `submission`, as
+    `submissions.thread.messages_html` draws them for the context's user."""
+    return thread.messages_html(
+        context["comments"],
+        submission=context["submission"],
+        viewer=context.get("user"),
+        can_comment=bool(context.get("can_comment")),
+        csrf_token=context.get("csrf_token"),
+    )

@@ -4,8 +4,8 @@ Each test starts its own `redis-server` on a free port, points the cache and the
 broker at it with the production settings (config.settings.redis_cache,
 config.celery.redis_transport_options), signs people in, then kills Redis (SIGTERM) or
 freezes it (SIGSTOP) and drives the real entry points: the sign-in page, the learner home
-and the review queue, the API's token exchange, lists, draft and submit, and the lab page's
-submit button. Redis then comes back, a real Celery worker (in this process, on the same
+and the review queue, the API's token exchange, lists, draft and submit, the lab page with
+its thread, and the lab page's submit button. Redis then comes back, a real Celery worker (in this process, on the same
 database) drains the queue after the outbox sweep, and the mentor gets exactly one email.
 """
 
@@ -33,6 +33,7 @@ from core import broker
 from core import cache as fail_fast
 from notifications import tasks
 from notifications.models import EmailDelivery, Event, Notification
+from submissions.models import Comment
 from tests.factories import DEFAULT_PASSWORD
 from tests.notifications.conftest import make_world
 
@@ -204,11 +205,20 @@ def test_the_product_keeps_answering_while_redis_is_down(
         assert submitted.status_code in (200, 201), submitted.content
         assert api_seconds < SUBMIT_BUDGET_SECONDS
 
-        # The lab page's submit button, signed in with a session.
-        second_pages = sign_in(second_learner)
+        # The lab page, its thread and each message drawn without the cache.
         lab_url = reverse(
             "submissions:lab", kwargs={"cohort_id": world.cohort.pk, "lab_id": world.lab.pk}
         )
+        Comment.objects.create(
+            submission_id=created.json()["id"], author=world.mentor, body="Read during the outage."
+        )
+        lab_page = learner_pages.get(lab_url)
+        assert (
+            lab_page.status_code == 200 and "Read during the outage." in lab_page.content.decode()
+        )
+
+        # The lab page's submit button, signed in with a session.
+        second_pages = sign_in(second_learner)
         form = {
             "repo_url": "https://github.com/example/other",
             "checklist": [str(i) for i in range(len(world.lab.deliverables))],

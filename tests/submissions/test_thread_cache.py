@@ -14,7 +14,7 @@ from core import fragments
 from notifications.services import notifications_mark_all_read
 from submissions import services
 
-from .conftest import make_world
+from .conftest import add_messages, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,82 @@ def test_the_page_after_a_mentors_message_is_the_one_kept(client, world, recordi
     again = client.get(url).content.decode()
     assert "Message sent." not in again and "Try the edge case." in again
     assert recording.stored == stored
+
+
+# --- each message drawn once (thread.messages_html) -----------------------------------------
+
+
+def thread_of(html: str) -> str:
+    return html[html.index('id="thread"') :]
+
+
+def test_a_new_message_in_a_long_thread_draws_that_message_alone(client, world, recording):
+    submission = world.submitted()
+    add_messages(submission, 12)
+    page(client, world.learner, lab_url(world))
+    assert drawn(recording, "thread-message") == 12
+    services.comment_create(actor=world.mentor, submission=submission, body="One more thing.")
+    notifications_mark_all_read(actor=world.learner)
+    html = thread_of(page(client, world.learner, lab_url(world)))
+    assert drawn(recording, "thread-message") == 13
+    # All of them, in order, the newest last.
+    numbers = [int(n) for n in re.findall(r"Message number (\d+)\.", html)]
+    assert numbers == list(range(1, 13))
+    assert html.index("Message number 12.") < html.index("One more thing.")
+
+
+def test_a_message_edited_then_deleted_shows_so_to_the_other_side_at_once(client, world):
+    submission = world.submitted()
+    message = services.comment_create(actor=world.learner, submission=submission, body="Frist")
+    assert "Frist" in thread_of(page(client, world.mentor, review_url(submission)))
+    message = services.comment_update(actor=world.learner, comment=message, body="First")
+    html = thread_of(page(client, world.mentor, review_url(submission)))
+    assert "Frist" not in html and "First" in html and "sub-comment-edited" in html
+    services.comment_delete(actor=world.learner, comment=message)
+    html = thread_of(page(client, world.mentor, review_url(submission)))
+    assert "First" not in html and "Comment deleted" in html
+
+
+def test_a_renamed_author_shows_under_the_new_name(client, world):
+    submission = world.submitted()
+    services.comment_create(actor=world.mentor, submission=submission, body="Looks close.")
+    assert world.mentor.display_name in thread_of(page(client, world.learner, lab_url(world)))
+    world.mentor.name = "Grace Hopper"
+    world.mentor.save(update_fields=["name"])
+    assert "<strong>Grace Hopper</strong>" in thread_of(page(client, world.learner, lab_url(world)))
+
+
+def test_each_viewer_reads_a_messages_time_in_their_own_time_zone(world):
+    """The same message, drawn for a learner in Los Angeles and kept, is not what a
+    mentor in Tokyo reads."""
+    submission = world.submitted()
+    message = services.comment_create(actor=world.mentor, submission=submission, body="Noted.")
+    message.created_at = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    message.save(update_fields=["created_at"])
+    world.learner.time_zone = "America/Los_Angeles"
+    world.learner.save(update_fields=["time_zone"])
+    world.mentor.time_zone = "Asia/Tokyo"
+    world.mentor.save(update_fields=["time_zone"])
+    learner_html = thread_of(page(Client(), world.learner, lab_url(world)))
+    mentor_html = thread_of(page(Client(), world.mentor, review_url(submission)))
+    assert "30 Nov 2026, 04:00" in learner_html and "21:00" not in learner_html
+    assert "30 Nov 2026, 21:00" in mentor_html and "04:00" not in mentor_html
+
+
+def test_a_kept_message_deletes_with_the_requests_own_csrf_token(world):
+    """A message with Edit and Delete drawn for one session is kept with the CSRF token
+    taken out; another session of its author gets its own token in the Delete form."""
+    submission = world.submitted()
+    message = services.comment_create(actor=world.learner, submission=submission, body="Oops")
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    page(first, world.learner, lab_url(world))
+    html = thread_of(page(second, world.learner, lab_url(world)))
+    delete = reverse(
+        "submissions:comment-delete", kwargs={"pk": submission.pk, "comment_id": message.pk}
+    )
+    form = html[html.index(f'action="{delete}"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    assert token != fragments._csrf_placeholder()
+    assert second.post(delete, {"csrfmiddlewaretoken": token}).status_code == 302
+    message.refresh_from_db()
+    assert message.deleted_at is not None
