@@ -301,12 +301,19 @@ class Rows:
       the page draws from that row (or a change time every write sets).
     - "COUNT": how many rows match (`columns` is ignored).
     - "MIN": the smallest value of the one column (the next instant something happens).
+
+    `latest` (with "DIGEST"): only the newest `latest` rows by `newest_first` (columns,
+    each descending, then the primary key descending) are digested, with the count of all matching rows: for a page that
+    shows the newest rows and how many others there are, so the stamp does not grow with
+    the rows it does not show.
     """
 
     model: type[models.Model]
     columns: tuple[str, ...]
     where: dict
     aggregate: str = "DIGEST"
+    latest: int | None = None
+    newest_first: tuple[str, ...] = ()
 
 
 def change_stamp(*sources: Rows) -> tuple:
@@ -328,18 +335,24 @@ def stamp_query(*sources: Rows) -> tuple[str, list]:
     params = []
     for source in sources:
         conditions = []
+        values = []
         for lookup, value in source.where.items():
             column, operator = _split_lookup(lookup)
             if operator == "in":
-                values = list(value)
-                conditions.append((column, "in", len(values)))
-                params += values
+                listed = list(value)
+                conditions.append((column, "in", len(listed)))
+                values += listed
             elif operator == "isnull":
                 conditions.append((column, "null" if value else "notnull", 0))
             else:
                 conditions.append((column, operator, 1))
-                params.append(value)
-        shape.append((source.model, tuple(source.columns), tuple(conditions), source.aggregate))
+                values.append(value)
+        latest = (int(source.latest), tuple(source.newest_first)) if source.latest else None
+        # The newest rows are counted, then digested: the conditions twice.
+        params += values * (2 if latest else 1)
+        shape.append(
+            (source.model, tuple(source.columns), tuple(conditions), source.aggregate, latest)
+        )
     return _stamp_sql(tuple(shape)), params
 
 
@@ -421,7 +434,7 @@ def is_text(model, name: str) -> bool:
 def _stamp_sql(shape: tuple) -> str:
     quote = connection.ops.quote_name
     selects = []
-    for model, columns, conditions, aggregate in shape:
+    for model, columns, conditions, aggregate, latest in shape:
         joins: dict = {}
         clauses = []
         for name, operator, count in conditions:
@@ -432,11 +445,32 @@ def _stamp_sql(shape: tuple) -> str:
                 clauses.append(f"{column} IS {'' if operator == 'null' else 'NOT '}NULL")
             else:
                 clauses.append(f"{column} {OPERATORS[operator]} %s")
+        pk = f"x.{quote(model._meta.pk.column)}"
+        if aggregate == "DIGEST" and latest:
+            count, newest_first = latest
+            expressions = [
+                (_column_sql(model, name, joins), is_text(model, name)) for name in columns
+            ]
+            order = ", ".join(f"{_column_sql(model, name, joins)} DESC" for name in newest_first)
+            table = f"{quote(model._meta.db_table)} x {' '.join(joins.values())}"
+            where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            named = ", ".join(f"{sql} AS c{i}" for i, (sql, _) in enumerate(expressions))
+            digest = digest_sql(
+                [(f"y.c{i}", text) for i, (_, text) in enumerate(expressions)], "y.o"
+            )
+            # Identifiers only, quoted, from the models' metadata; every value a parameter.
+            subquery = (
+                f"(SELECT CAST((SELECT COUNT(*) FROM {table}{where}) AS TEXT) || ':' || "  # noqa: S608
+                f"COALESCE({digest}, '-') FROM (SELECT {named}, {pk} AS o FROM {table}{where} "
+                f"ORDER BY {order}, {pk} DESC LIMIT {count}) y)"
+            )
+            selects.append(f"{subquery} AS s{len(selects)}")
+            continue
         if aggregate == "DIGEST":
             expressions = [
                 (_column_sql(model, name, joins), is_text(model, name)) for name in columns
             ]
-            value = digest_sql(expressions, f"x.{quote(model._meta.pk.column)}")
+            value = digest_sql(expressions, pk)
         elif aggregate == "COUNT":
             value = "COUNT(*)"
         elif aggregate == "MIN":

@@ -29,6 +29,7 @@ from .models import (
     ReviewPoint,
     SavedReply,
 )
+from .selectors import THREAD_LATEST
 
 # How a page names a person: User.display_name (name, else the address's local part).
 PERSON = ("name", "email")
@@ -90,9 +91,18 @@ def submission_work_stamp(submission_id: int | None) -> list:
 
 
 def thread_stamp(submission_id: int) -> Rows:
-    """The submission's thread: its messages (edits and deletions included) and their
-    authors' names, the key of the thread fragment both pages hold."""
-    return Rows(Comment, all_columns(Comment, *_person("author")), {"submission_id": submission_id})
+    """The submission's thread as the pages show it: how many messages there are, and the
+    newest `selectors.THREAD_LATEST` of them (edits and deletions included) with their
+    authors' names; the key of the thread fragment both pages hold. Earlier messages are
+    shown only by the whole thread's page, never cached, so a long thread costs the stamp
+    no more than a short one."""
+    return Rows(
+        Comment,
+        all_columns(Comment, *_person("author")),
+        {"submission_id": submission_id},
+        latest=THREAD_LATEST,
+        newest_first=("created_at",),
+    )
 
 
 def lab_text_stamp(*, cohort_id: int, lab_id: int) -> list:

@@ -100,3 +100,50 @@ def test_drawing_the_pages_costs_the_same_for_a_long_thread(client, world):
     long = draw(world.learner, lab_url(world)), draw(mentor, review_url(submission))
     assert long == short
     assert short[0][1] == THREAD_LATEST
+
+
+# --- the thread's key: what the pages show of it, not the whole of it ----------------------
+
+
+def test_an_earlier_message_changed_draws_nothing_again(client, world, long_thread, recording):
+    """An earlier message is not on the page (its change shows on the whole thread's
+    page, drawn afresh): the thread's key covers the newest messages and the count."""
+    from submissions.models import Comment
+
+    client.force_login(world.learner)
+    client.get(lab_url(world))
+    stored = list(recording.stored)
+    earliest = Comment.objects.filter(submission=long_thread).order_by("created_at").first()
+    Comment.objects.filter(pk=earliest.pk).update(body="Message number 1, corrected.")
+    html = client.get(lab_url(world)).content.decode()
+    assert recording.stored == stored and "Show 5 earlier messages" in html
+    whole = client.get(lab_url(world), {"thread": "all"}).content.decode()
+    assert "Message number 1, corrected." in whole
+
+
+def test_a_shown_message_changed_anywhere_shows_at_once(client, world, long_thread):
+    """Changed without the services (the admin, a data fix): the newest messages' rows
+    are in the key, so the page shows the change."""
+    from submissions.models import Comment
+
+    client.force_login(world.learner)
+    assert "Message number 20." in client.get(lab_url(world)).content.decode()
+    Comment.objects.filter(submission=long_thread, body="Message number 20.").update(
+        body="Message number twenty."
+    )
+    html = client.get(lab_url(world)).content.decode()
+    assert "Message number twenty." in html and "Message number 20." not in html
+
+
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_the_count_of_earlier_messages_follows_the_thread(client, world, long_thread, change):
+    from submissions.models import Comment
+
+    client.force_login(world.learner)
+    assert "Show 5 earlier messages" in client.get(lab_url(world)).content.decode()
+    if change == "added":
+        add_messages(long_thread, 1, start=100)
+    else:
+        Comment.objects.filter(submission=long_thread).order_by("created_at").first().delete()
+    html = client.get(lab_url(world)).content.decode()
+    assert f"Show {6 if change == 'added' else 4} earlier messages" in html
