@@ -6,6 +6,7 @@ from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
 
@@ -47,7 +48,8 @@ class RejectNulCharactersMiddleware:
 
     PostgreSQL text cannot hold NUL, so such a value would reach a lookup (a slug, a
     filter, a related field) and fail as a database error instead of a clear refusal.
-    File uploads (multipart) are left alone: files may contain any byte.
+    In a multipart body the fields and their names are checked, not the files (a file may
+    contain any byte).
     """
 
     JSON_NUL = b"\\u0000"
@@ -84,6 +86,15 @@ class RejectNulCharactersMiddleware:
         if content_type.startswith("application/json"):
             body = request.body
             return b"\x00" in body or self.JSON_NUL in body
+        if content_type.startswith("multipart/form-data"):
+            try:
+                fields, files = request.POST, request.FILES
+            except MultiPartParserError:
+                return False  # a broken body: the view answers it (400)
+            # Django drops what is not printable from the files' own names.
+            texts = [*fields.keys(), *files.keys()]
+            texts += [value for _, values in fields.lists() for value in values]
+            return any("\x00" in text for text in texts)
         return False
 
 

@@ -163,6 +163,27 @@ def test_nul_characters_are_refused_with_a_clear_400(client, method, kwargs):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("where", ["field", "field name"])
+def test_nul_characters_in_a_multipart_form_are_refused_and_change_nothing(client, where):
+    """A form with files (multipart) carries its fields as text too."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cohorts.models import Cohort
+
+    client.force_login(UserFactory(is_staff=True))
+    upload = SimpleUploadedFile("notes.txt", b"hello", "text/plain")
+    fields = {"name": "New cohort", "slug": "new-cohort", "file": upload}
+    if where == "field":
+        fields["track"] = "\x00-track"
+    else:
+        fields["tr\x00ack"] = "1"
+    response = client.post("/api/v1/cohorts/", fields)
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+    assert not Cohort.objects.filter(slug="new-cohort").exists()
+
+
+@pytest.mark.django_db
 def test_file_uploads_may_contain_nul_bytes(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
