@@ -139,31 +139,38 @@ class IdOrSlugField(serializers.Field):
         return value
 
 
-def _by_id_or_slug(queryset, value: str, by_id=None):
-    """Id first (a digits-only value), then slug: one or two queries. ``by_id(pk)``: the
-    row of ``queryset`` with this id, or None, when the caller has a cheaper way."""
+def _by_id_or_slug(value: str, *, by_id, by_slug):
+    """Id first (a digits-only value), then slug: one or two queries. ``by_id(pk)`` and
+    ``by_slug(slug)`` give the row, or None."""
     if value.isdigit() and len(value) <= 18:
-        found = by_id(int(value)) if by_id else queryset.filter(pk=int(value)).first()
+        found = by_id(int(value))
         if found is not None:
             return found
-    return queryset.filter(slug=value).first()
+    return by_slug(value)
 
 
-# A draft's cohort and lab by id (as a CI job or the bench gives them), compiled once: the
-# cohort among the caller's active memberships (`views._visible_cohorts`), the lab in its track.
-_MEMBER_COHORT_BY_ID = PreparedQuery(
-    lambda: Cohort.objects.filter(
-        pk=Param("pk"),
+# A draft's cohort and lab, by id or slug (a CI job gives slugs, the README's example),
+# compiled once: the cohort among the caller's active memberships (as
+# `cohorts.permissions.cohorts_visible_to`), the lab in its track.
+def _member_cohort(**match):
+    return Cohort.objects.filter(
+        **match,
         pk__in=Membership.objects.filter(user_id=Param("user"), active=True).values("cohort_id"),
     ).order_by()
-)
-_TRACK_LAB_BY_ID = PreparedQuery(
-    lambda: (
-        Lab.objects.filter(pk=Param("pk"), track_id=Param("track"))
+
+
+def _track_lab(**match):
+    return (
+        Lab.objects.filter(**match, track_id=Param("track"))
         .select_related("current_revision")
         .order_by()
     )
-)
+
+
+_MEMBER_COHORT_BY_ID = PreparedQuery(lambda: _member_cohort(pk=Param("key")))
+_MEMBER_COHORT_BY_SLUG = PreparedQuery(lambda: _member_cohort(slug=Param("key")))
+_TRACK_LAB_BY_ID = PreparedQuery(lambda: _track_lab(pk=Param("key")))
+_TRACK_LAB_BY_SLUG = PreparedQuery(lambda: _track_lab(slug=Param("key")))
 
 
 class DraftCreateSerializer(DraftFieldsSerializer):
@@ -172,30 +179,34 @@ class DraftCreateSerializer(DraftFieldsSerializer):
     )
     lab = IdOrSlugField(help_text="Id or slug of a lab of the cohort's track.")
 
-    def __init__(self, *args, cohorts=None, member_id=None, **kwargs):
-        """``cohorts``: those the caller may name. ``member_id``: when they are exactly the
-        cohorts this user is an active member of (anyone but staff)."""
+    def __init__(self, *args, member_id=None, **kwargs):
+        """``member_id``: the caller, who may name the cohorts they are an active member of;
+        None for staff, who may name any cohort."""
         super().__init__(*args, **kwargs)
-        self.cohorts = cohorts if cohorts is not None else Cohort.objects.none()
         self.member_id = member_id
 
     def validate(self, attrs):
         # Only the caller's own cohorts are looked at, so others' cohorts are not revealed.
-        member_cohort = None
-        if self.member_id is not None:
-
-            def member_cohort(pk):
-                return _MEMBER_COHORT_BY_ID.first(pk=pk, user=self.member_id)
-
-        cohort = _by_id_or_slug(self.cohorts, attrs["cohort"], member_cohort)
+        if self.member_id is None:
+            cohort = _by_id_or_slug(
+                attrs["cohort"],
+                by_id=lambda pk: Cohort.objects.filter(pk=pk).first(),
+                by_slug=lambda slug: Cohort.objects.filter(slug=slug).first(),
+            )
+        else:
+            cohort = _by_id_or_slug(
+                attrs["cohort"],
+                by_id=lambda pk: _MEMBER_COHORT_BY_ID.first(key=pk, user=self.member_id),
+                by_slug=lambda slug: _MEMBER_COHORT_BY_SLUG.first(key=slug, user=self.member_id),
+            )
         if cohort is None:
             raise serializers.ValidationError(
                 {"cohort": ["None of your cohorts has this id or slug."]}
             )
         lab = _by_id_or_slug(
-            Lab.objects.filter(track_id=cohort.track_id).select_related("current_revision"),
             attrs["lab"],
-            lambda pk: _TRACK_LAB_BY_ID.first(pk=pk, track=cohort.track_id),
+            by_id=lambda pk: _TRACK_LAB_BY_ID.first(key=pk, track=cohort.track_id),
+            by_slug=lambda slug: _TRACK_LAB_BY_SLUG.first(key=slug, track=cohort.track_id),
         )
         if lab is None:
             raise serializers.ValidationError(
