@@ -303,9 +303,9 @@ class Rows:
     - "MIN": the smallest value of the one column (the next instant something happens).
 
     `latest` (with "DIGEST"): only the newest `latest` rows by `newest_first` (columns,
-    each descending, then the primary key descending) are digested, with the count of all matching rows: for a page that
-    shows the newest rows and how many others there are, so the stamp does not grow with
-    the rows it does not show.
+    each descending, then the primary key descending) are digested, with the count of all
+    matching rows: for a page that shows the newest rows and how many others there are,
+    so the stamp does not grow with the rows it does not show.
     """
 
     model: type[models.Model]
