@@ -26,15 +26,21 @@ WINDOW_CLOSED = (
 )
 
 
-def can_change_comment(user, comment: Comment, *, now: dt.datetime | None = None) -> bool:
-    """The author, still in the thread, within the window, of a comment not deleted."""
-    now = now or timezone.now()
+def is_open_to_its_author(user, comment: Comment, *, now: dt.datetime) -> bool:
+    """`user` wrote the comment, it is not deleted and the window has not closed (whether
+    they may still write in the thread is `can_change_comment`'s question)."""
     return (
         comment.author_id == getattr(user, "pk", None)
         and comment.deleted_at is None
         and now - comment.created_at <= COMMENT_EDIT_WINDOW
-        and can_comment_submission(user, comment.submission)
     )
+
+
+def can_change_comment(user, comment: Comment, *, now: dt.datetime | None = None) -> bool:
+    """The author, still in the thread, within the window, of a comment not deleted."""
+    return is_open_to_its_author(
+        user, comment, now=now or timezone.now()
+    ) and can_comment_submission(user, comment.submission)
 
 
 def _locked_own_comment(*, actor, comment: Comment, now: dt.datetime) -> Comment:

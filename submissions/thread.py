@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from core.fragments import cached_fragment, cached_fragments, next_instant_after
 
 from . import selectors
-from .comments import COMMENT_EDIT_WINDOW
+from .comments import COMMENT_EDIT_WINDOW, is_open_to_its_author
 from .forms import CommentForm
 from .models import Comment, Submission
 
@@ -53,13 +53,7 @@ def thread_context(submission: Submission, *, comment_form, can_comment: bool) -
 def comment_editable(viewer, comment: Comment, *, can_comment: bool, now: dt.datetime) -> bool:
     """Whether the message shows Edit and Delete to `viewer`: their own, not deleted, and
     posted less than COMMENT_EDIT_WINDOW ago (the services decide; this only offers them)."""
-    return bool(
-        can_comment
-        and viewer is not None
-        and comment.author_id == viewer.pk
-        and comment.deleted_at is None
-        and now - comment.created_at <= COMMENT_EDIT_WINDOW
-    )
+    return bool(can_comment and is_open_to_its_author(viewer, comment, now=now))
 
 
 def messages_html(
