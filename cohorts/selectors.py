@@ -61,9 +61,20 @@ def active_membership_roles(user) -> dict[int, str]:
     cached = getattr(user, "_cohort_membership_roles", None)
     if cached is not None:
         return cached
-    roles = dict(Membership.objects.filter(user=user, active=True).values_list("cohort_id", "role"))
+    roles = dict(_ACTIVE_MEMBERSHIP_ROLES.tuples(user=user.pk))
     user._cohort_membership_roles = roles
     return roles
+
+
+# The navigation asks on nearly every page. Compiled once, and without the model's ordering,
+# which joined the users and cohorts tables to sort rows that only fill a dict.
+_ACTIVE_MEMBERSHIP_ROLES = PreparedQuery(
+    lambda: (
+        Membership.objects.filter(user_id=Param("user"), active=True)
+        .order_by()
+        .values_list("cohort_id", "role")
+    )
+)
 
 
 def active_memberships_with_cohorts(user) -> list[Membership]:

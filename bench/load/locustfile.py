@@ -24,10 +24,12 @@ cost the load generator, on the same two cores as the server, about a tenth of a
 throughput. A browser does that in native code; the server's work is the same either way.
 """
 
+import collections
 import itertools
 import json
 import os
 import random
+import time
 from http.cookies import SimpleCookie
 from urllib.parse import quote_plus
 
@@ -172,9 +174,46 @@ class HealthUser(FastHttpUser):
         self.client.get("/healthz", name="healthz")
 
 
+# Response times (ms) of the mix by the wall-clock second each ended in: a p95 over the
+# whole run cannot tell a server that got slower from one that stalled for two seconds.
+_by_second: dict[int, list[float]] = collections.defaultdict(list)
+
+
+@events.request.add_listener
+def _record_second(name, response_time, **kwargs):
+    if MIX and name != "first visit":
+        _by_second[int(time.time())].append(response_time)
+
+
+def _slowest_seconds(count: int = 5) -> dict:
+    """The seconds whose slowest response was slowest, and how many seconds had one over
+    150 ms (the mix's goal): a few such seconds in a row is a stall."""
+    seconds = []
+    for second, times in _by_second.items():
+        times.sort()
+        seconds.append(
+            {
+                "at": time.strftime("%H:%M:%S", time.gmtime(second)),
+                "requests": len(times),
+                "p50_ms": round(times[len(times) // 2]),
+                "max_ms": round(times[-1]),
+            }
+        )
+    seconds.sort(key=lambda s: s["max_ms"], reverse=True)
+    return {
+        "seconds": len(seconds),
+        "over_150_ms": sum(1 for s in seconds if s["max_ms"] > 150),
+        "slowest": seconds[:count],
+    }
+
+
 def _mix_report(environment, out: str) -> None:
     stats = environment.stats
-    result = {"pages": {}, "errors": [str(e.error) for e in stats.errors.values()][:10]}
+    result = {
+        "pages": {},
+        "errors": [str(e.error) for e in stats.errors.values()][:10],
+        "by_second": _slowest_seconds(),
+    }
     for (name, method), entry in sorted(stats.entries.items()):
         if name == "first visit" or not entry.num_requests:
             continue

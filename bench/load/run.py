@@ -595,6 +595,16 @@ def print_mix(report: dict) -> None:
                 f"{run['cpu_busy_share']:.0%} of the run (locust's start and ramp-up included); "
                 f"stolen by the host: {run.get('cpu_steal_share', 0):.1%}"
             )
+        if run.get("by_second"):
+            timeline = run["by_second"]
+            slowest = "; ".join(
+                f"{s['at']} UTC: {s['requests']} requests, p50 {s['p50_ms']}, max {s['max_ms']} ms"
+                for s in timeline["slowest"]
+            )
+            print(
+                f"Seconds with a response over 150 ms: {timeline['over_150_ms']} of "
+                f"{timeline['seconds']}; the slowest: {slowest}"
+            )
         for error in run.get("errors", []):
             print(f"- error: {error}")
 
