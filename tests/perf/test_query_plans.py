@@ -129,3 +129,25 @@ def test_page_stamps_use_indexes(large_world):
     # The mentor home's: the same, with the feedback table's and the navigation's sources.
     extra = [*feedback_sources(cohort, [mentor.pk]), *navigation_sources(mentor)]
     _assert_indexed(_explain_sql(*cohort_matrix_stamp_query(cohort, *extra)), "mentor home stamp")
+
+
+def test_turnaround_sample_reads_recent_work_only(large_world):
+    """The lab page and every hand-in's answer predict the review time from the cohort's
+    recent verdicts: the sample must reach the cohort's submissions by their last activity
+    (an index range), not read its whole history of iterations and reviews."""
+    from django.utils import timezone
+
+    from core.prepared import Param
+    from submissions.wait import _COHORT_REVIEWED, TURNAROUND_WINDOW
+
+    since = timezone.now() - TURNAROUND_WINDOW
+    values = {"cohort": large_world["cohort"].pk, "since": since}
+    compiled = _COHORT_REVIEWED._compile("default")
+    params = [
+        param.db_value(values[param.name], connection) if isinstance(param, Param) else param
+        for param in compiled.params
+    ]
+    plan = _explain_sql(compiled.sql, params)
+    _assert_indexed(plan, "turnaround sample")
+    index_ranges = re.findall(r"Index Cond: \((.*)\)", plan)
+    assert any("last_activity_at >=" in cond for cond in index_ranges), plan
