@@ -133,6 +133,12 @@ else:
             # repeats (a cached learner home's stamp: 0.7 ms -> 0.2 ms). Turn it off behind
             # PgBouncer in transaction mode, which cannot keep prepared statements.
             DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+# Seconds a web request's statement, and its wait for a lock, may take before PostgreSQL
+# cancels it and the request answers 503 (core/database.py; web processes only). Both
+# below gunicorn's worker timeout (30 s), so the client gets an answer, not a dropped
+# connection. 0 turns a bound off.
+DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=15)
+DB_LOCK_TIMEOUT = env.float("DB_LOCK_TIMEOUT", default=5)
 if env.str("TEST_DATABASE_NAME", default=""):
     # Lets parallel test runs against one PostgreSQL server use separate databases.
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}

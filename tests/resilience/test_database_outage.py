@@ -185,3 +185,48 @@ def test_a_frozen_postgresql_costs_a_request_the_connect_timeout_not_a_hang(
     assert 1.5 < answer.seconds < 10, answer.seconds
     time.sleep(0.2)
     assert client.get("/readyz").status == 200
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"DB_LOCK_TIMEOUT": "1", "DB_STATEMENT_TIMEOUT": "30"},  # the lock wait gives up
+        {"DB_LOCK_TIMEOUT": "0", "DB_STATEMENT_TIMEOUT": "1"},  # the statement gives up
+    ],
+    ids=["lock-timeout", "statement-timeout"],
+)
+def test_a_table_locked_by_a_long_transaction_costs_a_request_its_bound_not_its_worker(
+    transactional_db, postgres, web, bounds
+):
+    """A migration, an import or a session left open in psql holds an exclusive lock on
+    the submissions: a request waiting behind it answers 503 after DB_LOCK_TIMEOUT (or
+    DB_STATEMENT_TIMEOUT) seconds, instead of holding its worker until gunicorn kills it;
+    the same worker answers as soon as the lock is gone."""
+    import psycopg
+
+    world = make_world()
+    database_url = postgres.copy_of_test_database()
+    app = web(DATABASE_URL=database_url, **bounds)
+    home = reverse("dashboard:learner")
+    pages = Client(app.base)
+    assert pages.sign_in(world.learner.email, DEFAULT_PASSWORD).status == 302
+    assert pages.get(home).status == 200
+    api = Client(app.base)
+    api.use_token(world.learner.email, DEFAULT_PASSWORD)
+
+    holder = psycopg.connect(database_url)
+    try:
+        holder.execute("LOCK TABLE submissions_submission IN ACCESS EXCLUSIVE MODE")
+        for answer, is_api in (
+            (pages.get(home), False),
+            (api.get("/api/v1/submissions/"), True),
+        ):
+            assert_unavailable(answer, api=is_api)
+            assert answer.seconds > 0.8, "answered before the bound: not a wait that gave up"
+        assert Client(app.base).get("/healthz").status == 200
+    finally:
+        holder.rollback()
+        holder.close()
+    assert pages.get(home).status == 200
+    assert api.get("/api/v1/submissions/").status == 200
+    assert app.workers_booted() == 1, "gunicorn replaced its worker"
