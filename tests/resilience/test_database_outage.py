@@ -74,6 +74,18 @@ def assert_unavailable(answer, *, api: bool) -> None:
         assert "Briefly unavailable" in answer.text
 
 
+def signed_in(app: WebServer, learner) -> tuple[Client, Client]:
+    """A browser signed in as `learner` (their home answers) and an API client with their
+    token (their submissions answer)."""
+    pages = Client(app.base)
+    assert pages.sign_in(learner.email, DEFAULT_PASSWORD).status == 302
+    assert pages.get(reverse("dashboard:learner")).status == 200
+    api = Client(app.base)
+    api.use_token(learner.email, DEFAULT_PASSWORD)
+    assert api.get("/api/v1/submissions/").status == 200
+    return pages, api
+
+
 def hand_in(api: Client, world, learner) -> int:
     created = api.post(
         "/api/v1/submissions/",
@@ -103,13 +115,7 @@ def test_pages_and_api_answer_503_while_postgresql_is_down_and_recover_without_r
         ),
     )
     home = reverse("dashboard:learner")
-
-    pages = Client(app.base)
-    assert pages.sign_in(world.learner.email, DEFAULT_PASSWORD).status == 302
-    assert pages.get(home).status == 200
-    api = Client(app.base)
-    api.use_token(world.learner.email, DEFAULT_PASSWORD)
-    assert api.get("/api/v1/submissions/").status == 200
+    pages, api = signed_in(app, world.learner)
 
     # 1. A quick restart between two requests: every persistent connection (gunicorn's,
     # the worker's) now points at a dead server. The very next request must not fail.
@@ -208,11 +214,7 @@ def test_a_table_locked_by_a_long_transaction_costs_a_request_its_bound_not_its_
     database_url = postgres.copy_of_test_database()
     app = web(DATABASE_URL=database_url, **bounds)
     home = reverse("dashboard:learner")
-    pages = Client(app.base)
-    assert pages.sign_in(world.learner.email, DEFAULT_PASSWORD).status == 302
-    assert pages.get(home).status == 200
-    api = Client(app.base)
-    api.use_token(world.learner.email, DEFAULT_PASSWORD)
+    pages, api = signed_in(app, world.learner)
 
     holder = psycopg.connect(database_url)
     try:
