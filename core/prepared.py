@@ -109,7 +109,13 @@ class PreparedQuery:
     def sql(self, using: str = DEFAULT_DB_ALIAS) -> str:
         return self._compile(using).sql
 
-    def _rows(self, compiled: _Compiled, using: str, values: dict[str, Any]) -> Iterator[tuple]:
+    def statement(self, using: str = DEFAULT_DB_ALIAS, **values) -> tuple[str, list]:
+        """The SQL and the parameters a call with `values` runs (tests EXPLAIN it)."""
+        compiled = self._compile(using)
+        return compiled.sql, self._params(compiled, using, values)
+
+    @staticmethod
+    def _params(compiled: _Compiled, using: str, values: dict[str, Any]) -> list:
         connection = connections[using]
         params = []
         for param in compiled.params:
@@ -121,7 +127,11 @@ class PreparedQuery:
                 params.append(param.db_value(value, connection))
             else:
                 params.append(param)
-        with connection.cursor() as cursor:
+        return params
+
+    def _rows(self, compiled: _Compiled, using: str, values: dict[str, Any]) -> Iterator[tuple]:
+        params = self._params(compiled, using, values)
+        with connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             raw = cursor.fetchall()
         if compiled.composite:

@@ -137,17 +137,10 @@ def test_turnaround_sample_reads_recent_work_only(large_world):
     (an index range), not read its whole history of iterations and reviews."""
     from django.utils import timezone
 
-    from core.prepared import Param
     from submissions.wait import _COHORT_REVIEWED, TURNAROUND_WINDOW
 
     since = timezone.now() - TURNAROUND_WINDOW
-    values = {"cohort": large_world["cohort"].pk, "since": since}
-    compiled = _COHORT_REVIEWED._compile("default")
-    params = [
-        param.db_value(values[param.name], connection) if isinstance(param, Param) else param
-        for param in compiled.params
-    ]
-    plan = _explain_sql(compiled.sql, params)
+    plan = _explain_sql(*_COHORT_REVIEWED.statement(cohort=large_world["cohort"].pk, since=since))
     _assert_indexed(plan, "turnaround sample")
     index_ranges = re.findall(r"Index Cond: \((.*)\)", plan)
     assert any("last_activity_at >=" in cond for cond in index_ranges), plan
