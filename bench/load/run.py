@@ -15,7 +15,6 @@ Results also go to var/bench/load-<size>.json.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
@@ -27,6 +26,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _cpu import cpu_by_role, cpu_spent  # noqa: E402  (bench/_cpu.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -358,56 +360,12 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def cpu_by_role(server_pid: int) -> dict:
-    """CPU seconds (user + system) used so far per process of the web server, PostgreSQL
-    and Redis, keyed by (role, pid), and of the whole machine (busy time of all cores, from
-    /proc/stat) under "machine"."""
-    import psutil
-
-    web = {server_pid}
-    with contextlib.suppress(psutil.NoSuchProcess):
-        web |= {child.pid for child in psutil.Process(server_pid).children(recursive=True)}
-    totals = {}
-    for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
-        times, name = proc.info["cpu_times"], proc.info["name"] or ""
-        if times is None:
-            continue
-        if proc.info["pid"] in web:
-            role = "web"
-        elif name.startswith("postgres"):
-            role = "postgres"
-        elif name.startswith("redis-server"):
-            role = "redis"
-        else:
-            continue
-        totals[(role, proc.info["pid"])] = times.user + times.system
-    machine = psutil.cpu_times()
-    totals["machine"] = machine.user + machine.system + machine.nice + machine.softirq + machine.irq
-    # On a virtual machine, time the host gave to someone else while we had work: a run
-    # that costs more CPU per request for the same code shows here if the host was busy.
-    totals["steal"] = getattr(machine, "steal", 0.0)
-    return totals
-
-
-def cpu_spent(before: dict, after: dict) -> dict[str, float]:
-    """CPU seconds per role between two `cpu_by_role` readings: per process alive at the
-    end (a PostgreSQL backend that ended during the run is not counted, so PostgreSQL's
-    figure is a floor; "other" is what is left of the machine's busy time)."""
-    spent = {"web": 0.0, "postgres": 0.0, "redis": 0.0}
-    for key, seconds in after.items():
-        if key not in ("machine", "steal"):
-            spent[key[0]] += seconds - before.get(key, 0.0)
-    spent["machine"] = after["machine"] - before["machine"]
-    spent["steal"] = after["steal"] - before["steal"]
-    return spent
-
-
 def drive_mix(port: int, accounts: dict, users: int, args, server_pid: int) -> dict:
     """One run of the mix; also where the machine's CPU went during it, per request (the
     load generator is this process's children: resource.RUSAGE_CHILDREN)."""
     import resource
 
-    cpu_before = cpu_by_role(server_pid)
+    cpu_before = cpu_by_role({"web": server_pid})
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_before = children.ru_utime + children.ru_stime
     started = time.monotonic()
@@ -453,7 +411,7 @@ def drive_mix(port: int, accounts: dict, users: int, args, server_pid: int) -> d
         )
         result = json.loads(result_file.read_text())
         result.update(users=users, load_before=before, load_after=load_average())
-    cpu_after = cpu_by_role(server_pid)
+    cpu_after = cpu_by_role({"web": server_pid})
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     requests = result.get("total", {}).get("requests") or 1
     spent = cpu_spent(cpu_before, cpu_after)
