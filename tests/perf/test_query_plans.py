@@ -144,3 +144,56 @@ def test_turnaround_sample_reads_recent_work_only(large_world):
     _assert_indexed(plan, "turnaround sample")
     index_ranges = re.findall(r"Index Cond: \((.*)\)", plan)
     assert any("last_activity_at >=" in cond for cond in index_ranges), plan
+
+
+def test_turnaround_sample_passes_over_work_never_reviewed():
+    """A deadline's burst of hand-ins is recent work with no verdict yet: each hand-in's
+    answer samples the cohort's turnaround, and must not read the iterations of the
+    hundreds handed in just before it (1 ms a hand-in at 1,000 in a burst)."""
+    from django.utils import timezone
+
+    from submissions import services
+    from submissions.wait import _COHORT_REVIEWED, TURNAROUND_WINDOW
+    from tests.factories import (
+        CohortFactory,
+        LabFactory,
+        MembershipFactory,
+        MentorMembershipFactory,
+    )
+
+    cohort = CohortFactory()
+    lab = LabFactory(track=cohort.track)
+    mentor = MentorMembershipFactory(cohort=cohort, capacity=100).user
+    handed_in = []
+    for _ in range(30):
+        learner = MembershipFactory(cohort=cohort).user
+        draft = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
+        services.submission_save_draft(
+            actor=learner,
+            submission=draft,
+            repo_url="https://github.com/ada/lab",
+            commit_sha=None,
+            notes=None,
+            checklist=None,
+        )
+        services.submission_submit(actor=learner, submission=draft)
+        handed_in.append(draft)
+    services.review_create(
+        actor=mentor, submission=handed_in[0], verdict="request_changes", body="Fix the tests."
+    )
+
+    since = timezone.now() - TURNAROUND_WINDOW
+    assert len(_COHORT_REVIEWED.tuples(cohort=cohort.pk, since=since)) == 1
+    sql, params = _COHORT_REVIEWED.statement(cohort=cohort.pk, since=since)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # 30 rows: plan as for a large table
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+
+    def iteration_rows(node) -> int:
+        read = node.get("Relation Name") == "submissions_iteration"
+        own = node["Actual Rows"] * node["Actual Loops"] if read else 0
+        return own + sum(iteration_rows(child) for child in node.get("Plans", []))
+
+    # The reviewed hand-in's iteration, not the 30.
+    assert iteration_rows(plan[0]["Plan"]) == 1, plan
