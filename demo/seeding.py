@@ -435,6 +435,7 @@ def _assignment_rows(plan: Plan, submission: Submission, *, now: dt.datetime) ->
             rows.append(
                 Assignment(
                     submission=submission,
+                    cohort_id=submission.cohort_id,
                     mentor=plan.mentor,
                     reason=Assignment.Reason.AUTO if not rows else Assignment.Reason.RESUBMIT,
                     assigned_at=step.at,

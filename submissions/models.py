@@ -197,6 +197,10 @@ class Assignment(models.Model):
         AWAY = "away", "Handed over: the mentor is away"
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="assignments")
+    # The submission's cohort (work never changes cohort), kept on the row so that a
+    # mentor's load in one cohort is read by index from their assignments there alone,
+    # not from their whole history joined to the submissions (`pick_mentor`, every submit).
+    cohort = models.ForeignKey("cohorts.Cohort", on_delete=models.PROTECT, related_name="+")
     mentor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
     )
@@ -221,7 +225,19 @@ class Assignment(models.Model):
                 name="assignment_one_open_per_submission",
             )
         ]
-        indexes = [models.Index(fields=["mentor", "ended_at"])]
+        indexes = [
+            models.Index(fields=["mentor", "ended_at"]),
+            # A mentor's load in a cohort (`pick_mentor`, every submit), each an index probe
+            # whatever their history: their latest assignment there, and their open ones.
+            models.Index(
+                fields=["mentor", "cohort", "assigned_at"], name="assignment_mentor_cohort_idx"
+            ),
+            models.Index(
+                fields=["mentor", "cohort"],
+                condition=Q(ended_at__isnull=True),
+                name="assignment_open_by_mentor_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Submission #{self.submission_id} -> {self.mentor_id} ({self.reason})"

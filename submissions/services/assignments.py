@@ -8,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -61,7 +62,7 @@ def mentor_loads(cohort: Cohort, *, lock: bool = False) -> list[MentorLoad]:
     stats = {
         row["mentor_id"]: row
         for row in Assignment.objects.filter(
-            submission__cohort=cohort, mentor_id__in=[m.user_id for m in memberships]
+            cohort=cohort, mentor_id__in=[m.user_id for m in memberships]
         )
         .values("mentor_id")
         .annotate(open_count=Count("pk", filter=Q(ended_at__isnull=True)), last=Max("assigned_at"))
@@ -85,13 +86,24 @@ def _active_mentors(*, lock: bool):
 
 
 def _mentor_users_with_loads():
-    in_cohort = Q(assignments__submission__cohort_id=Param("cohort"))
+    # Per mentor, two index lookups that do not read their whole history (every assignment
+    # they ever had): their open ones, and their latest in the cohort.
+    in_cohort = Assignment.objects.filter(
+        mentor_id=OuterRef("pk"), cohort_id=Param("cohort")
+    ).order_by()
+    open_count = (
+        in_cohort.filter(ended_at__isnull=True)
+        .values("mentor_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    latest = in_cohort.order_by("-assigned_at").values("assigned_at")[:1]
     mentors = Membership.objects.filter(
         cohort_id=Param("cohort"), role=Membership.Role.MENTOR, active=True
     ).values("user_id")
     return User.objects.filter(pk__in=mentors).annotate(
-        open_count=Count("assignments", filter=in_cohort & Q(assignments__ended_at__isnull=True)),
-        last_assigned_at=Max("assignments__assigned_at", filter=in_cohort),
+        open_count=Coalesce(Subquery(open_count), 0),
+        last_assigned_at=Subquery(latest),
     )
 
 
@@ -150,6 +162,7 @@ def _assign(
         _end_open_assignment(submission, now=now)
     assignment = Assignment.objects.create(
         submission=submission,
+        cohort_id=submission.cohort_id,
         mentor=mentor,
         reason=reason,
         note=(note or "")[:500],

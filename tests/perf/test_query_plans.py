@@ -146,26 +146,13 @@ def test_turnaround_sample_reads_recent_work_only(large_world):
     assert any("last_activity_at >=" in cond for cond in index_ranges), plan
 
 
-def test_turnaround_sample_passes_over_work_never_reviewed():
-    """A deadline's burst of hand-ins is recent work with no verdict yet: each hand-in's
-    answer samples the cohort's turnaround, and must not read the iterations of the
-    hundreds handed in just before it (1 ms a hand-in at 1,000 in a burst)."""
-    from django.utils import timezone
-
+def _hand_in_fresh(cohort, lab, count: int) -> list:
+    """`count` new learners of `cohort` hand in `lab` (through the services)."""
     from submissions import services
-    from submissions.wait import _COHORT_REVIEWED, TURNAROUND_WINDOW
-    from tests.factories import (
-        CohortFactory,
-        LabFactory,
-        MembershipFactory,
-        MentorMembershipFactory,
-    )
+    from tests.factories import MembershipFactory
 
-    cohort = CohortFactory()
-    lab = LabFactory(track=cohort.track)
-    mentor = MentorMembershipFactory(cohort=cohort, capacity=100).user
     handed_in = []
-    for _ in range(30):
+    for _ in range(count):
         learner = MembershipFactory(cohort=cohort).user
         draft = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
         services.submission_save_draft(
@@ -178,22 +165,76 @@ def test_turnaround_sample_passes_over_work_never_reviewed():
         )
         services.submission_submit(actor=learner, submission=draft)
         handed_in.append(draft)
+    return handed_in
+
+
+def _rows_read(statement: tuple[str, list], table: str) -> int:
+    """Rows the statement's plan read from `table`, run with EXPLAIN ANALYZE (planned as
+    for a large table: the test's tables are small enough for sequential scans)."""
+    sql, params = statement
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    def rows(node) -> int:
+        own = (
+            node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == table else 0
+        )
+        return own + sum(rows(child) for child in node.get("Plans", []))
+
+    return rows(plan)
+
+
+def test_turnaround_sample_passes_over_work_never_reviewed():
+    """A deadline's burst of hand-ins is recent work with no verdict yet: each hand-in's
+    answer samples the cohort's turnaround, and must not read the iterations of the
+    hundreds handed in just before it (1 ms a hand-in at 1,000 in a burst)."""
+    from django.utils import timezone
+
+    from submissions import services
+    from submissions.wait import _COHORT_REVIEWED, TURNAROUND_WINDOW
+    from tests.factories import CohortFactory, LabFactory, MentorMembershipFactory
+
+    cohort = CohortFactory()
+    lab = LabFactory(track=cohort.track)
+    mentor = MentorMembershipFactory(cohort=cohort, capacity=100).user
+    handed_in = _hand_in_fresh(cohort, lab, 30)
     services.review_create(
         actor=mentor, submission=handed_in[0], verdict="request_changes", body="Fix the tests."
     )
 
     since = timezone.now() - TURNAROUND_WINDOW
     assert len(_COHORT_REVIEWED.tuples(cohort=cohort.pk, since=since)) == 1
-    sql, params = _COHORT_REVIEWED.statement(cohort=cohort.pk, since=since)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # 30 rows: plan as for a large table
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-
-    def iteration_rows(node) -> int:
-        read = node.get("Relation Name") == "submissions_iteration"
-        own = node["Actual Rows"] * node["Actual Loops"] if read else 0
-        return own + sum(iteration_rows(child) for child in node.get("Plans", []))
-
+    statement = _COHORT_REVIEWED.statement(cohort=cohort.pk, since=since)
     # The reviewed hand-in's iteration, not the 30.
-    assert iteration_rows(plan[0]["Plan"]) == 1, plan
+    assert _rows_read(statement, "submissions_iteration") == 1
+
+
+def test_mentor_loads_read_the_open_and_latest_assignments_only():
+    """Every submit picks a mentor from each one's open reviews and latest assignment in the
+    cohort: those must be index probes, not a read of every assignment the mentor ever had
+    (6-8 ms a submit at the bench's ten-times size, 560 assignments a mentor)."""
+    from submissions import services
+    from submissions.models import Assignment
+    from submissions.services.assignments import _MENTOR_USERS
+    from tests.factories import CohortFactory, LabFactory, MentorMembershipFactory
+
+    cohort = CohortFactory()
+    lab = LabFactory(track=cohort.track)
+    mentor = MentorMembershipFactory(cohort=cohort, capacity=100).user
+    handed_in = _hand_in_fresh(cohort, lab, 12)
+    for submission in handed_in[:10]:
+        services.review_create(
+            actor=mentor, submission=submission, verdict="approve", body="Well done."
+        )
+    assert Assignment.objects.filter(mentor=mentor, cohort=cohort).count() == 12
+
+    (loaded,) = _MENTOR_USERS.models(cohort=cohort.pk)
+    assert loaded.open_count == 2
+    latest = Assignment.objects.filter(mentor=mentor).order_by("-assigned_at")[0]
+    assert loaded.last_assigned_at == latest.assigned_at
+    statement = _MENTOR_USERS.statement(cohort=cohort.pk)
+    # Two open assignments and the latest one, not the mentor's 12.
+    assert _rows_read(statement, "submissions_assignment") == 3
+    assert _rows_read(statement, "submissions_submission") == 0
