@@ -127,3 +127,28 @@ def test_operators_see_json_logs_and_metrics_in_the_stack():
     example = (ROOT / ".env.example").read_text()
     for name in ("LOG_FORMAT", "METRICS_TOKEN"):
         assert f"`{name}`" in readme and f"\n{name}=" in example
+
+
+def test_the_app_is_loaded_whole_before_gunicorn_forks_its_workers():
+    """gunicorn imports config.wsgi once (preload_app) and forks the workers from it: the
+    URLconf and the views must be in it, or each worker imports them (about a second of
+    CPU) inside its first request; and no database connection may be open to be shared."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, config.wsgi; from django.db import connections; "
+        "print(sorted(m for m in ('config.urls', 'submissions.api.views', 'dashboards.views') "
+        "if m in sys.modules)); "
+        "print([c.alias for c in connections.all(initialized_only=True) if c.connection])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.setdefault("SECRET_KEY", "test-only")
+    result = subprocess.run(  # noqa: S603 - fixed command
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    loaded, open_connections = result.stdout.splitlines()
+    assert loaded == "['config.urls', 'dashboards.views', 'submissions.api.views']"
+    assert open_connections == "[]"
