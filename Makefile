@@ -8,14 +8,17 @@ SEED := curriculum/data/000_534dd0f80d9aa631.txt
 
 .PHONY: install run test test-fast lint format check migrate demo clean
 
-# Idempotent: creates .venv and installs the locked dependencies (only from PyPI).
+# Idempotent: creates .venv and installs the locked dependencies (only from PyPI),
+# compiled to bytecode once here: where PYTHONDONTWRITEBYTECODE is set (containers, CI)
+# every process would otherwise compile Django and the rest from source as it starts
+# (about 2 s of CPU for each web, worker and test server process).
 install: $(BIN)/.installed
 
 # A venv left half-made (an interrupted first run: no pip in it) is made again.
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	touch $@
 
 migrate: install
