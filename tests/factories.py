@@ -120,3 +120,24 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     cohort = factory.SubFactory(CohortFactory)
     lab = factory.SubFactory(LabFactory, track=factory.SelfAttribute("..cohort.track"))
     repo_url = "https://github.com/example/lab"
+
+
+def hand_in(cohort: Cohort, lab: Lab, learner: User | None = None, *, sha: str = "abc1234"):
+    """Work handed in through the services, as a learner does: a draft of `lab` (by a new
+    learner of `cohort` unless `learner` is given) with a repository and a commit, then
+    submitted. Returns the submission, fresh from the database."""
+    from submissions import services
+
+    learner = learner or MembershipFactory(cohort=cohort).user
+    submission = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
+    services.submission_save_draft(
+        actor=learner,
+        submission=submission,
+        repo_url="https://github.com/ada/lab",
+        commit_sha=sha,
+        notes="",
+        checklist=[],
+    )
+    services.submission_submit(actor=learner, submission=submission)
+    submission.refresh_from_db()
+    return submission

@@ -146,28 +146,6 @@ def test_turnaround_sample_reads_recent_work_only(large_world):
     assert any("last_activity_at >=" in cond for cond in index_ranges), plan
 
 
-def _hand_in_fresh(cohort, lab, count: int) -> list:
-    """`count` new learners of `cohort` hand in `lab` (through the services)."""
-    from submissions import services
-    from tests.factories import MembershipFactory
-
-    handed_in = []
-    for _ in range(count):
-        learner = MembershipFactory(cohort=cohort).user
-        draft = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
-        services.submission_save_draft(
-            actor=learner,
-            submission=draft,
-            repo_url="https://github.com/ada/lab",
-            commit_sha=None,
-            notes=None,
-            checklist=None,
-        )
-        services.submission_submit(actor=learner, submission=draft)
-        handed_in.append(draft)
-    return handed_in
-
-
 def _rows_read(statement: tuple[str, list], table: str) -> int:
     """Rows the statement's plan read from `table`, run with EXPLAIN ANALYZE (planned as
     for a large table: the test's tables are small enough for sequential scans)."""
@@ -194,12 +172,12 @@ def test_turnaround_sample_passes_over_work_never_reviewed():
 
     from submissions import services
     from submissions.wait import _COHORT_REVIEWED, TURNAROUND_WINDOW
-    from tests.factories import CohortFactory, LabFactory, MentorMembershipFactory
+    from tests.factories import CohortFactory, LabFactory, MentorMembershipFactory, hand_in
 
     cohort = CohortFactory()
-    lab = LabFactory(track=cohort.track)
+    lab = LabFactory(track=cohort.track, week=1)
     mentor = MentorMembershipFactory(cohort=cohort, capacity=100).user
-    handed_in = _hand_in_fresh(cohort, lab, 30)
+    handed_in = [hand_in(cohort, lab) for _ in range(30)]
     services.review_create(
         actor=mentor, submission=handed_in[0], verdict="request_changes", body="Fix the tests."
     )
@@ -218,12 +196,12 @@ def test_mentor_loads_read_the_open_and_latest_assignments_only():
     from submissions import services
     from submissions.models import Assignment
     from submissions.services.assignments import _MENTOR_USERS
-    from tests.factories import CohortFactory, LabFactory, MentorMembershipFactory
+    from tests.factories import CohortFactory, LabFactory, MentorMembershipFactory, hand_in
 
     cohort = CohortFactory()
-    lab = LabFactory(track=cohort.track)
+    lab = LabFactory(track=cohort.track, week=1)
     mentor = MentorMembershipFactory(cohort=cohort, capacity=100).user
-    handed_in = _hand_in_fresh(cohort, lab, 12)
+    handed_in = [hand_in(cohort, lab) for _ in range(12)]
     for submission in handed_in[:10]:
         services.review_create(
             actor=mentor, submission=submission, verdict="approve", body="Well done."

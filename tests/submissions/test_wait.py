@@ -21,6 +21,7 @@ from tests.factories import (
     MembershipFactory,
     MentorMembershipFactory,
     StaffFactory,
+    hand_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -73,25 +74,9 @@ def test_weekly_capacity_is_held_reviews_times_slas_per_week():
     assert _pace(capacity=0).reviews_per_week == 0
 
 
-def _hand_in(cohort, lab, learner=None, *, sha="abc1234"):
-    learner = learner or MembershipFactory(cohort=cohort).user
-    submission = services.submission_get_or_create_draft(learner=learner, cohort=cohort, lab=lab)
-    services.submission_save_draft(
-        actor=learner,
-        submission=submission,
-        repo_url="https://github.com/ada/lab",
-        commit_sha=sha,
-        notes="",
-        checklist=[],
-    )
-    services.submission_submit(actor=learner, submission=submission)
-    submission.refresh_from_db()
-    return submission
-
-
 def _reviewed(cohort, lab, mentor, *, took_hours, hours_ago, now, verdict="request_changes"):
     """A hand-in whose first verdict came `hours_ago` before `now`, `took_hours` after it."""
-    submission = _hand_in(cohort, lab)
+    submission = hand_in(cohort, lab)
     review = services.review_create(
         actor=mentor, submission=submission, verdict=verdict, body="Please fix the tests."
     )
@@ -120,7 +105,7 @@ def test_waits_follow_queue_capacity_and_recent_turnaround():
     for took in (8, 20, 40):
         _reviewed(cohort, lab, mentor, took_hours=took, hours_ago=24, now=now)
     _reviewed(cohort, lab, mentor, took_hours=500, hours_ago=15 * 24, now=now)
-    commented = _hand_in(cohort, lab)
+    commented = hand_in(cohort, lab)
     services.review_create(
         actor=mentor, submission=commented, verdict="comment", body="Looking at it."
     )
@@ -128,9 +113,9 @@ def test_waits_follow_queue_capacity_and_recent_turnaround():
     Review.objects.filter(submission=commented).update(created_at=now - 70 * H)
     # Another cohort's queue and reviews do not count.
     other = CohortFactory()
-    _hand_in(other, LabFactory(track=other.track, week=1))
+    hand_in(other, LabFactory(track=other.track, week=1))
 
-    second, third, fourth = (_hand_in(cohort, lab) for _ in range(3))
+    second, third, fourth = (hand_in(cohort, lab) for _ in range(3))
     _waiting_since(second, 10, now=now)
     _waiting_since(third, 5, now=now)
     _waiting_since(fourth, 1, now=now)
@@ -161,12 +146,12 @@ def test_position_of_one_row_counts_the_work_ahead_of_it_in_queue_order():
     cohort = CohortFactory()
     lab = LabFactory(track=cohort.track, week=1)
     MentorMembershipFactory(cohort=cohort)
-    queue = [_hand_in(cohort, lab) for _ in range(6)]
+    queue = [hand_in(cohort, lab) for _ in range(6)]
     for submission, hours_ago in zip(queue, (9, 7, 7, 7, 3, 1), strict=True):
         _waiting_since(submission, hours_ago, now=now)
     Submission.objects.filter(pk=queue[1].pk).update(state=Submission.State.APPROVED)
     other = CohortFactory()
-    _waiting_since(_hand_in(other, LabFactory(track=other.track, week=1)), 20, now=now)
+    _waiting_since(hand_in(other, LabFactory(track=other.track, week=1)), 20, now=now)
 
     def position(submission):
         fresh = Submission.objects.get(pk=submission.pk)
@@ -186,7 +171,7 @@ def test_only_waiting_work_has_a_wait():
     cohort = CohortFactory()
     lab = LabFactory(track=cohort.track, week=1)
     mentor = MentorMembershipFactory(cohort=cohort).user
-    approved = _hand_in(cohort, lab)
+    approved = hand_in(cohort, lab)
     services.review_create(actor=mentor, submission=approved, verdict="approve")
     draft = services.submission_get_or_create_draft(
         learner=MembershipFactory(cohort=cohort).user, cohort=cohort, lab=lab
@@ -217,9 +202,9 @@ def _capacity_world():
     MembershipFactory(cohort=cohort, active=False)  # left the cohort: needs nothing
     a, b, c, _d = learners
     services.review_create(
-        actor=mentor, submission=_hand_in(cohort, lab1, a), verdict="approve"
+        actor=mentor, submission=hand_in(cohort, lab1, a), verdict="approve"
     )  # done: needs no review
-    _hand_in(cohort, lab1, b)  # waiting: one review
+    hand_in(cohort, lab1, b)  # waiting: one review
     services.submission_get_or_create_draft(learner=c, cohort=cohort, lab=lab1)  # draft: one
     # d has nothing for lab1: one. lab2 is due in 10 days, lab3 was due yesterday...
     cohort_services.extension_grant(
