@@ -427,7 +427,9 @@ class CommentSerializer(serializers.ModelSerializer):
         model = Comment
         fields = ["id", "author", "body", "created_at", "edited_at", "deleted_at"]
         read_only_fields = ["id", "author", "created_at", "edited_at", "deleted_at"]
-        extra_kwargs = {"body": {"trim_whitespace": True}}
+        # Required to post (the model allows blank: a deleted message is emptied); a blank
+        # one is refused by the service ("Write a message.").
+        extra_kwargs = {"body": {"trim_whitespace": True, "required": True}}
 
 
 class ProgressCellSerializer(serializers.Serializer):

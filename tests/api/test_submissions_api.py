@@ -226,6 +226,8 @@ def test_comments(world):
     assert world.client("other_learner").post(url, {"body": "Hi"}, format="json").status_code == 404
     empty = world.client("learner").post(url, {"body": "   "}, format="json")
     assert empty.status_code == 400 and "body" in empty.json()["errors"]
+    missing = world.client("learner").post(url, {}, format="json")
+    assert missing.status_code == 400 and "body" in missing.json()["errors"]
     bodies = [c["body"] for c in world.client("staff").get(url).json()["results"]]
     assert bodies == ["Question?", "Answer."]
     assert Comment.objects.count() == 2
