@@ -158,7 +158,9 @@ def test_mentor_inserts_from_the_menu_and_the_slash_picker(new_page, live_server
     page.keyboard.press("ArrowDown")
     expect(options.nth(2)).to_have_attribute("aria-selected", "true")
     chosen = options.nth(2).locator(".saved-reply-option-title").inner_text()
-    page.keyboard.press("Enter")
+    with _recorded(page) as used:
+        page.keyboard.press("Enter")
+    assert used.value.ok
     expected = SavedReply.objects.get(title=chosen)
     expect(box).to_have_value(expected.body)
 
