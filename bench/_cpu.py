@@ -12,6 +12,29 @@ from __future__ import annotations
 import contextlib
 
 
+def process_tree(pid: int) -> list:
+    """The process `pid` and its children, as psutil processes (none once it has ended)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children."""
+    import psutil
+
+    total = 0.0
+    for proc in process_tree(pid):
+        with contextlib.suppress(psutil.Error):  # a child that ended meanwhile
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def cpu_by_role(roots: dict[str, int]) -> dict:
     """CPU seconds (user + system) used so far per process, keyed by (role, pid): each root
     process and its children under the root's role, PostgreSQL's and Redis's processes
@@ -19,12 +42,7 @@ def cpu_by_role(roots: dict[str, int]) -> dict:
     "machine", the time the host gave to others under "steal"."""
     import psutil
 
-    role_of: dict[int, str] = {}
-    for role, pid in roots.items():
-        role_of[pid] = role
-        with contextlib.suppress(psutil.NoSuchProcess):
-            for child in psutil.Process(pid).children(recursive=True):
-                role_of[child.pid] = role
+    role_of = {proc.pid: role for role, pid in roots.items() for proc in process_tree(pid)}
     by_role: dict[str, dict] = {role: {} for role in [*roots, "postgres", "redis"]}
     for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
         times, name = proc.info["cpu_times"], proc.info["name"] or ""

@@ -59,7 +59,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from _cpu import cpu_by_role, cpu_spent  # noqa: E402  (bench/_cpu.py)
+from _cpu import cpu_by_role, cpu_spent, tree_cpu_seconds  # noqa: E402  (bench/_cpu.py)
 
 SUBMISSION_IN_LINK = re.compile(rb"/submissions/(\d+)/")
 
@@ -77,11 +77,7 @@ def loadavg() -> str:
 
 def cpu_seconds(process: subprocess.Popen) -> float:
     """CPU time (user + system) used so far by a server and its worker processes."""
-    return sum(
-        seconds
-        for key, seconds in cpu_by_role({"server": process.pid}).items()
-        if key[0] == "server"
-    )
+    return tree_cpu_seconds(process.pid)
 
 
 # --- A minimal SMTP server that notes when each message arrives ---------------------------
